@@ -1,0 +1,3 @@
+"""Hypertube: search films from public sources and watch them while they download."""
+
+__version__ = "0.1.0"

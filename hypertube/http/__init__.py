@@ -1,0 +1,1 @@
+"""The HTTP layer: routes, middlewares, pages, the JSON API and streaming endpoints."""

@@ -1,0 +1,1 @@
+"""Media: probing with PyAV, direct/remux/transcode decisions, HLS segments and subtitles."""
