@@ -10,6 +10,7 @@ from aiohttp import web
 from hypertube import ws
 from hypertube.cache import make_cache
 from hypertube.db import apply_migrations, connect_pool, database_url
+from hypertube.events import EVENTS, EventBus
 from hypertube.http import accounts, api, library, pages, stream
 from hypertube.http.auth import auth_middleware
 from hypertube.http.errors import error_middleware
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=MAX_BODY,
     )
     app[SETTINGS] = settings
+    app[EVENTS] = EventBus()
     app.cleanup_ctx.extend([database, http_client, cache])
     app.on_response_prepare.append(security_headers)
     pages.setup(app)

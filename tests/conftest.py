@@ -17,6 +17,16 @@ from hypertube.app import create_app
 from hypertube.db import apply_migrations
 from hypertube.settings import Settings
 
+# Each area keeps its shared fixtures in its own module so suites can use each other's fakes.
+pytest_plugins = [
+    "tests.fixtures.accounts",
+    "tests.fixtures.catalog",
+    "tests.fixtures.torrent",
+    "tests.fixtures.live",
+    "tests.fixtures.browser",
+    "tests.fixtures.api",
+]
+
 TEST_SECRET = "test-secret-" + "x" * 40
 
 
