@@ -25,6 +25,7 @@ IMDB_IN_TEXT = re.compile(r"\b(tt[0-9]{5,10})\b")
 FIELDS = ("identifier", "title", "year", "downloads", "description", "subject", "runtime", "imdb")
 SORTS = {"name": "titleSorter", "year": "year", "popularity": "downloads", "rating": "downloads"}
 # Characters with a meaning in the search syntax are dropped from the words people type.
+OPERATORS = {"AND", "OR", "NOT", "TO"}
 QUERY_JUNK = re.compile(r"[^\w\s'-]", re.UNICODE)
 
 
@@ -48,7 +49,7 @@ class ArchiveSource:
 
     async def search(self, query: str, page: int, filters: SearchFilters) -> list[FilmRecord]:
         clauses = ["collection:(feature_films)", "mediatype:(movies)"]
-        words = QUERY_JUNK.sub(" ", query).split()[:8]
+        words = [w for w in QUERY_JUNK.sub(" ", query).split() if w not in OPERATORS][:8]
         if words:
             clauses.append("title:(" + " ".join(words) + ")")
         if filters.genre:
