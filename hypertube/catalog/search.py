@@ -17,7 +17,7 @@ MAX_QUERY = 200
 PAGE_SIZE = 24
 SORTS = ("name", "year", "rating", "popularity", "relevance")
 # How close a misspelt title must be (pg_trgm word similarity, 0..1).
-WORD_SIMILARITY = 0.45
+WORD_SIMILARITY = 0.4
 
 SORT_KEYS = {
     "name": "lower(m.title)",
@@ -146,10 +146,11 @@ async def search_page(
         q = arg(query.q.lower())
         tsq = f"websearch_to_tsquery('english', {q})"
         where.append(f"(m.search_vector @@ {tsq} OR {q} <% lower(m.title))")
-        # Exact titles first, then full-text rank, then closeness of spelling.
+        # Exact titles first, then full-text rank and closeness of spelling; whole-title similarity
+        # puts "The Matrix" before its sequels for "matrix".
         rank = (
             f"(CASE WHEN lower(m.title) = {q} THEN 2 ELSE 0 END + ts_rank(m.search_vector, {tsq})"
-            f" + word_similarity({q}, lower(m.title)))::float8"
+            f" + word_similarity({q}, lower(m.title)) + similarity({q}, lower(m.title)))::float8"
         )
     if f.genre:
         where.append(f"m.genres @> ARRAY[{arg(f.genre)}]::text[]")
