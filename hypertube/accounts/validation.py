@@ -9,10 +9,10 @@ from hypertube.accounts.messages import N_
 from hypertube.accounts.passwords import password_problem
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,30}$")
-# Deliberately simple: one @, no spaces or controls, a dotted domain. Delivery is the real test.
-EMAIL_RE = re.compile(
-    r"^[^@\s]{1,64}@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
+# Dot-atoms on the left (no quoted forms), a dotted hostname on the right. Delivery is the real test.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_RE = re.compile(rf"^(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*@(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})+$")
 NAME_MAX = 60
 
 USERNAME_REQUIRED = N_("Choose a username.")
