@@ -4,6 +4,7 @@ theme cookie and flash messages (one-shot toasts carried to the next page in a s
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 from http.cookies import SimpleCookie
@@ -180,6 +181,14 @@ def client_messages() -> dict[str, str]:
     }
 
 
+def translate(message: str) -> str:
+    """Translates a message held in a variable (flash or error text) for a template.
+
+    Use it instead of `_(variable)`: Jinja marks the result of `_()` as safe HTML, which is right for
+    literal msgids written in templates but would let markup in a variable through unescaped."""
+    return i18n.gettext(message) if isinstance(message, str) else message
+
+
 def current_theme(request: web.Request) -> str:
     theme = request.cookies.get(THEME_COOKIE, "")
     return theme if theme in THEMES else ""
@@ -196,8 +205,10 @@ async def shell_context(request: web.Request) -> dict[str, Any]:
         "request_path": request.path,
         "request_path_qs": request.path_qs,
         "theme": current_theme(request),
-        "flashes": take_flashes(request),
-        "client_messages": client_messages(),
+        # Called by base.html while it renders (context processors run before the handler): only pages
+        # that are really shown consume the flash cookie, and `flash_now` calls in handlers count.
+        "flashes": functools.partial(take_flashes, request),
+        "client_messages": client_messages,
     }
 
 
@@ -213,6 +224,7 @@ def setup_templates(app: web.Application) -> None:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["static_url"] = static_url
+    env.globals["translate"] = translate
     i18n.load_catalogs()
 
 
