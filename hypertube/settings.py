@@ -29,7 +29,6 @@ class Settings:
     data_dir: Path = Path("./var")
     database_url: str | None = None
     redis_url: str | None = None
-    redis_prefix: str = "ht:"
     secret_key: str = ""
     base_url: str = "http://127.0.0.1:8000"
     smtp_url: str | None = None

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from hypertube.events import EVENTS
 from hypertube.keys import SETTINGS
+from hypertube.settings import Settings
 from hypertube.ws.server import (
     LIVE,
     MAX_MESSAGE_BYTES,
@@ -26,11 +27,16 @@ log = logging.getLogger(__name__)
 SOCKET_PATH = "socket.io"
 
 
+def redis_prefix(settings: Settings) -> str:
+    """Key and channel prefix in Redis; `extra["redis_prefix"]` lets several deployments (or test runs) share one Redis."""
+    return settings.extra.get("redis_prefix", "ht:")
+
+
 def _manager(app: web.Application) -> socketio.AsyncManager:
     settings = app[SETTINGS]
     if settings.redis_url:
         # Every process publishes its emits on one Redis channel, so rooms span processes.
-        return socketio.AsyncRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}socketio")
+        return socketio.AsyncRedisManager(settings.redis_url, channel=f"{redis_prefix(settings)}socketio")
     return socketio.AsyncManager()
 
 
@@ -38,7 +44,7 @@ async def _live_context(app: web.Application):
     settings = app[SETTINGS]
     sio = app[SIO]
     live = app[LIVE]
-    live.store = make_store(settings.redis_url, f"{settings.redis_prefix}live:")
+    live.store = make_store(settings.redis_url, f"{redis_prefix(settings)}live:")
     # Start the Redis listener now rather than on the first connection, so that this process
     # receives other processes' emits as soon as it serves anything.
     sio.manager_initialized = True
