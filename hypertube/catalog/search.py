@@ -12,6 +12,8 @@ import asyncpg
 import orjson
 
 from hypertube.catalog.records import SearchFilters
+from hypertube.i18n import N_
+from hypertube.i18n import gettext as _
 
 MAX_QUERY = 200
 PAGE_SIZE = 24
@@ -61,16 +63,24 @@ def _number(raw: str | None, kind: type, low: float, high: float, label: str, pr
     try:
         value = kind(raw.strip()[:20])
     except ValueError:
-        problems.append(f"“{label}” must be a number; it was ignored.")
+        problems.append(_("“%(field)s” must be a number; it was ignored.", field=label))
         return None
     if value != value or not low <= value <= high:
-        problems.append(f"“{label}” must be between {low:g} and {high:g}; it was ignored.")
+        problems.append(
+            _(
+                "“%(field)s” must be between %(low)s and %(high)s; it was ignored.",
+                field=label,
+                low=f"{low:g}",
+                high=f"{high:g}",
+            )
+        )
         return None
     return value
 
 
 def parse_query(args: Any) -> LibraryQuery:
-    """Reads the library query string. Odd values fall back to defaults with a message, never an error."""
+    """Reads the library query string. Odd values fall back to defaults with a message (in the language
+    of the current request), never an error."""
     problems: list[str] = []
 
     def get(name: str) -> str | None:
@@ -80,17 +90,21 @@ def parse_query(args: Any) -> LibraryQuery:
     q = " ".join((get("q") or "").replace("\x00", "").split())
     if len(q) > MAX_QUERY:
         q = q[:MAX_QUERY]
-        problems.append(f"The search was shortened to {MAX_QUERY} characters.")
+        problems.append(_("The search was shortened to %(max)s characters.", max=MAX_QUERY))
     genre = " ".join((get("genre") or "").replace("\x00", "").split())[:60] or None
-    year_min = _number(get("year_min"), int, 1870, 2100, "From year", problems)
-    year_max = _number(get("year_max"), int, 1870, 2100, "To year", problems)
+    year_min = _number(get("year_min"), int, 1870, 2100, _("From year"), problems)
+    year_max = _number(get("year_max"), int, 1870, 2100, _("To year"), problems)
     if year_min is not None and year_max is not None and year_min > year_max:
         year_min, year_max = year_max, year_min
-        problems.append("The year range was upside down; it was swapped.")
-    rating_min = _number(get("rating_min"), float, 0, 10, "Minimum rating", problems)
+        problems.append(_("The year range was upside down; it was swapped."))
+    rating_min = _number(get("rating_min"), float, 0, 10, _("Minimum rating"), problems)
     sort = (get("sort") or "").lower()
     if sort and sort not in SORTS:
-        problems.append("Unknown sort order; sorted by name instead." if q else "Unknown sort order.")
+        problems.append(
+            _("Unknown sort order; sorted by name instead.")
+            if q
+            else _("Unknown sort order; most popular first.")
+        )
         sort = ""
     if sort == "relevance" and not q:
         sort = ""
@@ -116,10 +130,10 @@ def decode_cursor(raw: str, sort: str) -> tuple[Any, int]:
             raise ValueError
         key, movie_id = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise BadCursor("This page link is broken; start again from the first page.") from None
+        raise BadCursor(N_("This page link is broken; start again from the first page.")) from None
     expected: tuple[type, ...] = (str,) if sort == "name" else (int, float)
     if not isinstance(movie_id, int) or isinstance(key, bool) or not isinstance(key, expected):
-        raise BadCursor("This page link is broken; start again from the first page.")
+        raise BadCursor(N_("This page link is broken; start again from the first page."))
     return key, movie_id
 
 

@@ -13,16 +13,17 @@ from hypertube.catalog.service import CATALOG, LibraryResult, build_catalog
 from hypertube.events import EVENTS
 from hypertube.http.auth import login_required, require_user
 from hypertube.http.errors import ApiError
+from hypertube.i18n import N_
 from hypertube.i18n import gettext as _
 from hypertube.keys import CACHE, HTTP, POOL, SETTINGS
 
 MAX_ID = 2**63 - 1
 SORT_LABELS = {
-    "name": "Name",
-    "year": "Year",
-    "rating": "Rating",
-    "popularity": "Popularity",
-    "relevance": "Best match",
+    "name": N_("Name"),
+    "year": N_("Year"),
+    "rating": N_("Rating"),
+    "popularity": N_("Popularity"),
+    "relevance": N_("Best match"),
 }
 GENRES = (
     "Action", "Adventure", "Animation", "Biography", "Comedy", "Crime", "Documentary", "Drama", "Family",
@@ -59,7 +60,7 @@ async def _results(request: web.Request, query: LibraryQuery) -> tuple[LibraryRe
         try:
             after = decode_cursor(raw_after, query.filters.sort)
         except BadCursor as exc:
-            raise ApiError(400, _(str(exc)), code="bad_cursor", field="after") from None
+            raise ApiError(400, str(exc), code="bad_cursor", field="after") from None
     result = await request.app[CATALOG].library(query, after)
     return result, await _mark_watched(request, result.page.movies)
 
@@ -112,14 +113,14 @@ async def library_page(request: web.Request) -> web.StreamResponse:
 def _movie_id(request: web.Request) -> int:
     raw = request.match_info["movie_id"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
-        raise ApiError(404, "This film does not exist.")
+        raise ApiError(404, N_("This film does not exist."))
     return int(raw)
 
 
 def _comment_id(request: web.Request) -> int:
     raw = request.match_info["comment_id"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
-        raise ApiError(404, "This comment does not exist.")
+        raise ApiError(404, N_("This comment does not exist."))
     return int(raw)
 
 
@@ -130,7 +131,7 @@ async def _movie_page(
     catalog = request.app[CATALOG]
     movie = await catalog.movie(movie_id)
     if movie is None:
-        raise ApiError(404, "This film does not exist.")
+        raise ApiError(404, N_("This film does not exist."))
     unavailable: list[str] = []
     if request.method == "GET":
         unavailable = await catalog.ensure_details(movie)
@@ -171,11 +172,11 @@ async def post_comment(request: web.Request) -> web.StreamResponse:
             request.app[POOL], request.app[EVENTS], user_id=user.id, movie_id=movie_id, body=body
         )
     except comments.NotFound:
-        raise ApiError(404, "This film does not exist.") from None
+        raise ApiError(404, N_("This film does not exist.")) from None
     except comments.CommentError as exc:
         draft = body if isinstance(body, str) else ""
         return await _movie_page(
-            request, movie_id, status=422, comment_error=_(str(exc)), comment_draft=draft
+            request, movie_id, status=422, comment_error=exc.localized(), comment_draft=draft
         )
     raise web.HTTPSeeOther(f"/movies/{movie_id}#comments")
 
@@ -184,11 +185,11 @@ async def _own_comment(request: web.Request, movie_id: int, comment_id: int, use
     try:
         comment = await comments.get_comment(request.app[POOL], comment_id)
     except comments.NotFound:
-        raise ApiError(404, "This comment does not exist.") from None
+        raise ApiError(404, N_("This comment does not exist.")) from None
     if comment["movie_id"] != movie_id:
-        raise ApiError(404, "This comment does not exist.")
+        raise ApiError(404, N_("This comment does not exist."))
     if comment["author_id"] != user_id:
-        raise ApiError(403, "You can only change your own comments.")
+        raise ApiError(403, N_("You can only change your own comments."))
     return comment
 
 
@@ -202,11 +203,11 @@ async def edit_comment(request: web.Request) -> web.StreamResponse:
             request.app[POOL], request.app[EVENTS], user_id=user.id, comment_id=comment_id, body=body
         )
     except comments.NotFound:
-        raise ApiError(404, "This comment does not exist.") from None
+        raise ApiError(404, N_("This comment does not exist.")) from None
     except comments.Forbidden:
-        raise ApiError(403, "You can only change your own comments.") from None
+        raise ApiError(403, N_("You can only change your own comments.")) from None
     except comments.CommentError as exc:
-        return await _movie_page(request, movie_id, status=422, edit_errors={comment_id: _(str(exc))})
+        return await _movie_page(request, movie_id, status=422, edit_errors={comment_id: exc.localized()})
     raise web.HTTPSeeOther(f"/movies/{movie_id}#comment-{comment_id}")
 
 
@@ -219,9 +220,9 @@ async def delete_comment(request: web.Request) -> web.StreamResponse:
             request.app[POOL], request.app[EVENTS], user_id=user.id, comment_id=comment_id
         )
     except comments.NotFound:
-        raise ApiError(404, "This comment does not exist.") from None
+        raise ApiError(404, N_("This comment does not exist.")) from None
     except comments.Forbidden:
-        raise ApiError(403, "You can only change your own comments.") from None
+        raise ApiError(403, N_("You can only change your own comments.")) from None
     raise web.HTTPSeeOther(f"/movies/{movie_id}#comments")
 
 
