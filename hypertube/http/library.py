@@ -6,6 +6,7 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from hypertube.catalog import comments, watch
 from hypertube.catalog.search import BadCursor, LibraryQuery, decode_cursor, known_genres, parse_query
@@ -13,7 +14,7 @@ from hypertube.catalog.service import CATALOG, LibraryResult, build_catalog
 from hypertube.events import EVENTS
 from hypertube.http.auth import login_required, require_user
 from hypertube.http.errors import ApiError
-from hypertube.i18n import N_
+from hypertube.i18n import N_, current_language
 from hypertube.i18n import gettext as _
 from hypertube.keys import CACHE, HTTP, POOL, SETTINGS
 
@@ -39,10 +40,27 @@ async def catalog_ctx(app: web.Application):
     await catalog.close()
 
 
-async def _mark_watched(request: web.Request, movies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+CARDS_TTL = 20
+
+
+async def _cards(request: web.Request, query: LibraryQuery, result: LibraryResult, after: str) -> str:
+    """The result cards as HTML, rendered once per page of results and language (cached briefly), then
+    marked for what this user watched."""
+    movies = result.page.movies
+    catalog = request.app[CATALOG]
+    key = f"cards:{current_language()}:{catalog.generation}:{query.cache_key()}:{after}"
+    cache = request.app[CACHE]
+    html = await cache.get(key)
+    if not isinstance(html, str):
+        html = aiohttp_jinja2.render_string("library/_cards.html", request, {"movies": movies})
+        await cache.set(key, html, CARDS_TTL)
     user = require_user(request)
-    seen = await watch.watched_ids(request.app[POOL], user.id, [m["id"] for m in movies])
-    return [{**m, "watched": m["id"] in seen} for m in movies]
+    for movie_id in await watch.watched_ids(request.app[POOL], user.id, [m["id"] for m in movies]):
+        html = html.replace(
+            f'<li class="movie-card" data-movie-id="{movie_id}"',
+            f'<li class="movie-card is-watched" data-movie-id="{movie_id}"',
+        )
+    return html
 
 
 def _next_url(query: LibraryQuery, cursor: str | None) -> str | None:
@@ -53,27 +71,28 @@ def _next_url(query: LibraryQuery, cursor: str | None) -> str | None:
     return "/library/page?" + urlencode({**query.params(), "after": cursor})
 
 
-async def _results(request: web.Request, query: LibraryQuery) -> tuple[LibraryResult, list[dict]]:
+async def _results(request: web.Request, query: LibraryQuery) -> tuple[LibraryResult, str]:
     after = None
-    raw_after = request.query.get("after")
+    raw_after = request.query.get("after", "")
     if raw_after:
         try:
             after = decode_cursor(raw_after, query.filters.sort)
         except BadCursor as exc:
             raise ApiError(400, str(exc), code="bad_cursor", field="after") from None
     result = await request.app[CATALOG].library(query, after)
-    return result, await _mark_watched(request, result.page.movies)
+    return result, await _cards(request, query, result, raw_after)
 
 
 @login_required
 async def library(request: web.Request) -> web.StreamResponse:
     query = parse_query(request.query)
-    result, movies = await _results(request, query)
+    result, cards = await _results(request, query)
     genres = sorted(set(GENRES) | set(await _genres(request)))
     context = {
         "query": query,
         "filters": query.filters,
-        "movies": movies,
+        "movies": result.page.movies,
+        "cards": Markup(cards),  # rendered by library/_cards.html, escaped there
         "next_url": _next_url(query, result.page.next_cursor),
         "unavailable": result.unavailable,
         "searching": result.searching,
@@ -98,12 +117,11 @@ async def _genres(request: web.Request) -> list[str]:
 async def library_page(request: web.Request) -> web.StreamResponse:
     """The next page of results as an HTML fragment in JSON (the infinite scroll asks for it)."""
     query = parse_query(request.query)
-    result, movies = await _results(request, query)
-    html = aiohttp_jinja2.render_string("library/_cards.html", request, {"movies": movies})
+    result, html = await _results(request, query)
     return web.json_response(
         {
             "html": html,
-            "count": len(movies),
+            "count": len(result.page.movies),
             "next": _next_url(query, result.page.next_cursor),
             "unavailable": result.unavailable,
         }
