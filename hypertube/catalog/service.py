@@ -22,6 +22,7 @@ from hypertube.i18n import gettext
 log = logging.getLogger(__name__)
 THIN = 12  # fewer stored matches than this and the sources are asked
 REFRESH_TTL = 600  # the same search asks the sources again after this long
+MAX_SOURCE_PAGES = 10  # pages asked from each source per search while scrolling
 HOT_TTL = 20  # first pages of searches are kept this long (cleared when new films are stored)
 DETAILS_RETRY = 300
 SOURCE_TIMEOUT = 4.0
@@ -91,26 +92,43 @@ class Catalog:
             page = Page(cached["movies"], cached["next"])
         else:
             page = await search_page(self.pool, query, after)
+            if page.next_cursor is None and after is not None and self.sources:
+                # The stored films run out while scrolling: ask the sources for their next page.
+                searching = await self._ask_pages(query, more=True)
+                page = await search_page(self.pool, query, after)
             if not searching:
                 await self.cache.set(hot_key, {"movies": page.movies, "next": page.next_cursor}, HOT_TTL)
         return LibraryResult(page, await self.unavailable() if self.sources else [], searching)
 
     async def _refresh_if_thin(self, query: LibraryQuery) -> list[str]:
-        """Asks the sources for this search when few films match locally; waits a bounded time, lets
-        slow sources finish in the background. Returns the labels of the sources still being asked."""
-        marker = "asked:" + query.cache_key()
-        if await self.cache.get(marker) is not None:
+        """Asks the sources for this search when few films match locally. Returns the labels of the
+        sources still being asked."""
+        if await self.cache.get(self._asked_key(query)) is not None:
             return []
         if await local_count(self.pool, query, THIN) >= THIN:
+            await self.cache.set(self._asked_key(query), 0, REFRESH_TTL)
             return []
-        await self.cache.set(marker, 1, REFRESH_TTL)
-        tasks = {s.name: self._spawn(self._ask(s, query)) for s in self.sources}
+        return await self._ask_pages(query, more=False)
+
+    def _asked_key(self, query: LibraryQuery) -> str:
+        return "asked:" + query.cache_key()
+
+    async def _ask_pages(self, query: LibraryQuery, *, more: bool) -> list[str]:
+        """Asks every source for the next page of this search it has not given yet (page 1 first);
+        waits a bounded time and lets slow sources finish in the background."""
+        key = self._asked_key(query)
+        asked = await self.cache.get(key)
+        page = (asked if isinstance(asked, int) else 0) + 1 if more else 1
+        if page > MAX_SOURCE_PAGES:
+            return []
+        await self.cache.set(key, page, REFRESH_TTL)
+        tasks = {s.name: self._spawn(self._ask(s, query, page)) for s in self.sources}
         done, pending = await asyncio.wait(tasks.values(), timeout=self.wait)
         return [self.label(name) for name, t in tasks.items() if t in pending]
 
-    async def _ask(self, source: Source, query: LibraryQuery) -> int:
+    async def _ask(self, source: Source, query: LibraryQuery, page: int = 1) -> int:
         try:
-            records = await source.search(query.q, 1, query.filters)
+            records = await source.search(query.q, page, query.filters)
         except SourceUnavailable as exc:
             log.warning("source %s", exc)
             await self.fetcher.note_health(source.name, exc.reason)
@@ -123,10 +141,6 @@ class Catalog:
             await store_records(self.pool, records)
             self.generation += 1  # new films: earlier cached pages are out of date
         return len(records)
-
-    async def refresh_popular(self) -> None:
-        """Fills an empty catalog with the sources' popular films (used at start)."""
-        await self._refresh_if_thin(LibraryQuery())
 
     # -- one film -----------------------------------------------------------------------------
 
