@@ -122,7 +122,13 @@ class Catalog:
         if page > MAX_SOURCE_PAGES:
             return []
         await self.cache.set(key, page, REFRESH_TTL)
-        tasks = {s.name: self._spawn(self._ask(s, query, page)) for s in self.sources}
+        # A source that failed a moment ago is left alone until its note expires, so that pages stay
+        # fast while it is down (what it answered before is still served from the cache).
+        problems = await asyncio.gather(*(self.fetcher.problem(s.name) for s in self.sources))
+        healthy = [s for s, problem in zip(self.sources, problems, strict=True) if not problem]
+        tasks = {s.name: self._spawn(self._ask(s, query, page)) for s in healthy}
+        if not tasks:
+            return []
         done, pending = await asyncio.wait(tasks.values(), timeout=self.wait)
         return [self.label(name) for name, t in tasks.items() if t in pending]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -249,3 +250,15 @@ async def test_a_request_line_beyond_the_server_limit_is_a_4xx(signed_in):
     client = await signed_in(sources=())
     resp = await client.get("/?q=" + "x" * 20_000)
     assert 400 <= resp.status < 500
+
+
+async def test_a_source_that_just_failed_is_not_asked_again_at_once(signed_in, upstreams):
+    upstreams.mode["yts"] = "slow"
+    client = await signed_in(sources=("yts",), extra={"source_timeout": "0.2"})
+    await client.get("/", params={"q": "first"})
+    await client.app[CATALOG].settle()
+    assert upstreams.hits["yts"] == 3
+    started = time.monotonic()
+    html = await (await client.get("/", params={"q": "second"})).text()
+    assert time.monotonic() - started < 0.5
+    assert "Unavailable right now: YTS" in html and upstreams.hits["yts"] == 3
