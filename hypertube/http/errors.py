@@ -47,6 +47,8 @@ class ApiError(web.HTTPException):
     ):
         self.status_code = status
         super().__init__(headers=headers, reason=None)
+        # aiohttp gives every HTTPException a text/plain Content-Type; the renderers choose their own.
+        self.headers.popall("Content-Type", None)
         self.code = code or REASONS.get(status, "error")
         self.message = message
         self.field = field
