@@ -52,6 +52,8 @@ async def check_page(page, path: str) -> int:
     response = await page.goto(path)
     assert response is not None
     await page.wait_for_load_state("load")
+    if "text/html" not in (response.headers.get("content-type") or ""):
+        return response.status  # a file served under a page path (e.g. a word list), not a page
     scroll_width, inner_width = await no_horizontal_overflow(page)
     assert scroll_width <= inner_width, f"{path}: {scroll_width}px wide in a {inner_width}px window"
     for landmark in ("header.site-header", "main#main", "footer.site-footer"):
