@@ -229,7 +229,8 @@ def setup_templates(app: web.Application) -> None:
         extensions=["jinja2.ext.i18n"],
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         context_processors=[shell_context],
-        trim_blocks=True,
+        # No trim_blocks: it eats the newline after `{% endif %}`, gluing attributes written on separate
+        # lines (`required{% endif %}` + newline + `maxlength=...` became `requiredmaxlength=...`).
         lstrip_blocks=True,
     )
     env.install_gettext_callables(template_gettext, template_ngettext, newstyle=True)  # type: ignore[attr-defined]

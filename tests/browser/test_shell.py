@@ -53,12 +53,12 @@ async def test_flash_shows_once_on_the_next_page(aiohttp_client, make_app, make_
     assert (await client.get("/healthz")).status == 200
     assert (await client.get("/static/css/app.css")).status == 200
     html = await (await client.get("/")).text()
-    assert '<div class="toast toast-success" data-flash>Profile &lt;saved&gt;.</div>' in html
+    assert '<div class="toast toast-success" data-toast="success">Profile &lt;saved&gt;.</div>' in html
     html = await (await client.get("/")).text()
-    assert "data-flash" not in html
+    assert "data-toast=" not in html
 
     html = await (await client.get("/test-now")).text()
-    assert '<div class="toast toast-warning" data-flash>Right now.</div>' in html
+    assert '<div class="toast toast-warning" data-toast="warning">Right now.</div>' in html
 
 
 async def test_flash_messages_are_translated_where_shown(aiohttp_client, make_app, make_user):
