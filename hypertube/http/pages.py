@@ -222,13 +222,21 @@ async def shell_context(request: web.Request) -> dict[str, Any]:
     }
 
 
+async def page_context(request: web.Request) -> dict[str, Any]:
+    """The context processor: aiohttp_jinja2 runs it before every handler, so files skip it (no CSRF
+    cookie on cacheable static responses). Error pages call `shell_context` themselves."""
+    if request.path.startswith(("/static/", "/media/")):
+        return {}
+    return await shell_context(request)
+
+
 def setup_templates(app: web.Application) -> None:
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         extensions=["jinja2.ext.i18n"],
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-        context_processors=[shell_context],
+        context_processors=[page_context],
         # No trim_blocks: it eats the newline after `{% endif %}`, gluing attributes written on separate
         # lines (`required{% endif %}` + newline + `maxlength=...` became `requiredmaxlength=...`).
         lstrip_blocks=True,

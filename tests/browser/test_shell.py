@@ -157,3 +157,11 @@ async def test_underscore_in_templates_escapes_what_it_translates(client):
         assert i18n.ngettext("%(num)s film", "%(num)s films", 0) == "0 film"
     finally:
         i18n.reset_language(token)
+
+
+async def test_static_files_set_no_cookies(aiohttp_client, make_app):
+    client = await aiohttp_client(make_app())
+    resp = await client.get("/static/css/app.css?v=1")
+    assert resp.status == 200 and "Set-Cookie" not in resp.headers
+    resp = await client.get("/static/css/missing.css")
+    assert resp.status == 404 and "Set-Cookie" not in resp.headers
