@@ -107,6 +107,12 @@ export function toast(text, kind = "info", options = {}) {
   return item;
 }
 
+// Escape closes the toast that has the focus.
+document.addEventListener("keydown", (event) => {
+  const item = event.target instanceof Element ? event.target.closest(".toast") : null;
+  if (event.key === "Escape" && item) dismiss(item);
+});
+
 function dismiss(item) {
   if (!item.isConnected || item.classList.contains("toast-leaving")) return;
   item.classList.add("toast-leaving");
