@@ -53,7 +53,7 @@ async def _live_context(app: web.Application):
         await _wait_subscribed(sio.manager)
     app[EVENTS].subscribe(live.on_app_event)
     tasks = [
-        asyncio.create_task(run_every(PROGRESS_INTERVAL, live.flush_progress, "progress")),
+        asyncio.create_task(run_every(PROGRESS_INTERVAL, live.flush, "presence and progress")),
         asyncio.create_task(run_every(SWEEP_INTERVAL, live.close_expired, "expiry")),
     ]
     yield
