@@ -11,6 +11,7 @@ from aiohttp import web
 from hypertube.events import EVENTS
 from hypertube.keys import SETTINGS
 from hypertube.settings import Settings
+from hypertube.ws.fanout import FanOutManager, FanOutRedisManager
 from hypertube.ws.server import (
     LIVE,
     MAX_MESSAGE_BYTES,
@@ -36,8 +37,8 @@ def _manager(app: web.Application) -> socketio.AsyncManager:
     settings = app[SETTINGS]
     if settings.redis_url:
         # Every process publishes its emits on one Redis channel, so rooms span processes.
-        return socketio.AsyncRedisManager(settings.redis_url, channel=f"{redis_prefix(settings)}socketio")
-    return socketio.AsyncManager()
+        return FanOutRedisManager(settings.redis_url, channel=f"{redis_prefix(settings)}socketio")
+    return FanOutManager()
 
 
 async def _live_context(app: web.Application):

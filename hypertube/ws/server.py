@@ -423,11 +423,17 @@ class LiveServer:
             raise LiveError("rate_limited", _("You are sending messages too fast. Wait a few seconds."))
         try:
             message = await chat.post_message(
-                self.app[POOL], movie_id=movie_id, user_id=client.user_id, text=text
+                self.app[POOL],
+                movie_id=movie_id,
+                user_id=client.user_id,
+                text=text,
+                author=client.username,
+                picture=client.picture,
             )
         except chat.MovieNotFound:
             raise LiveError("not_found", _("This film does not exist.")) from None
         await self.sio.emit("chat:message", message, room=movie_room(movie_id))
+        await chat.prune(self.app[POOL], movie_id)
         return {"ok": True, "id": message["id"]}
 
     async def chat_typing(self, sid: str, client: Client, data: dict[str, Any]) -> dict[str, Any]:
