@@ -37,6 +37,7 @@ __all__ = [
     "TorrentUnreachable",
     "pick_main_file",
     "torrent_engine",
+    "torrent_janitor",
 ]
 
 
@@ -55,3 +56,19 @@ async def torrent_engine(app: web.Application):
         yield
     finally:
         await engine.close()
+
+
+async def torrent_janitor(app: web.Application):
+    """Cleanup context: the janitor that deletes unwatched films and keeps the disk quota."""
+    import asyncio
+
+    from hypertube.torrent.storage import janitor_loop
+
+    settings = app[SETTINGS]
+    task = asyncio.create_task(
+        janitor_loop(app[TORRENTS], app[POOL], settings.unwatched_days, settings.disk_quota_gb),
+        name="torrent-janitor",
+    )
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

@@ -349,14 +349,20 @@ class Engine:
         for dl in list(self.downloads.values()):
             for reader in list(dl.readers):
                 reader.detach()
+        started = time.monotonic()
         await self.save_all_resume_data(limit=5)
         await self._save_rows()
+        saved = time.monotonic()
         session = self.session
         if session is not None:
             session.set_alert_notify(lambda: None)
             self.session = None
-            await asyncio.to_thread(session.pause)
-            del session
+            await asyncio.to_thread(_close_session, session)
+        log.debug(
+            "torrent engine closed: resume data saved in %.2f s, session closed in %.2f s",
+            saved - started,
+            time.monotonic() - saved,
+        )
 
     def _notify(self) -> None:
         # Called on libtorrent's thread: only hand the work over to the loop.
@@ -748,6 +754,12 @@ class Engine:
             paths.append(Path(row["save_path"]))
         await asyncio.to_thread(_delete_paths, paths, self.download_dir)
         return True
+
+
+def _close_session(session: lt.session) -> None:
+    """Pauses and drops the session on a worker thread: its destructor waits for trackers and DHT."""
+    session.pause()
+    del session
 
 
 def _delete_paths(paths: list[Path], root: Path) -> None:

@@ -73,3 +73,24 @@ async def test_byte_ranges_match_source(
         )
         == 1
     )
+
+
+async def test_client_disconnect_frees_the_reader(
+    aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films
+):
+    from hypertube.torrent import TORRENTS
+    from tests.fixtures.torrent import wait_until
+
+    source = generated_films["mp4"]
+    seeded = make_seeder(upload_rate=96 * 1024).seed(source)
+    movie_id = await add_film(magnet=seeded.magnet)
+    client, _ = await _client_for(aiohttp_client, make_app, make_user)
+    engine = client.app[TORRENTS]
+    resp = await client.get(f"/stream/{movie_id}/file")
+    assert resp.status == 200
+    first = await resp.content.readany()
+    assert first == source.read_bytes()[: len(first)]
+    assert engine.open_readers(movie_id) == 1
+    resp.close()  # the browser navigates away mid-film
+    await wait_until(lambda: engine.open_readers(movie_id) == 0, 10)
+    assert not engine.downloads[seeded.info_hash]._deadlines
