@@ -304,4 +304,3 @@ def generate_demo_films(
             extras.append(srt)
         films.append(DemoFilm(slug, title, folder, video, extras))
     return films
-
