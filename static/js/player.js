@@ -16,7 +16,7 @@ function formatTime(seconds) {
 }
 
 function fill(template, values) {
-  return template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key] ?? "")).replace(/%%/g, "%");
+  return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
 }
 
 class Player {
