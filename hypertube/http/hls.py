@@ -18,8 +18,7 @@ from hypertube.i18n import gettext as _
 from hypertube.keys import HTTP, POOL, SETTINGS
 from hypertube.media.convert import MediaError
 from hypertube.media.opensubtitles import OpenSubtitles
-from hypertube.media.reader import FilmReader
-from hypertube.media.service import MediaService, NoFilm, WaitingForPeers, maybe_await
+from hypertube.media.service import MediaService, NoFilm, SubtitleFile, WaitingForPeers, maybe_await
 from hypertube.media.subtitles import convert_to_vtt
 
 log = logging.getLogger(__name__)
@@ -40,19 +39,8 @@ def _torrent_engine(app: web.Application) -> Any:
     return app.get(TORRENTS)
 
 
-async def _engine_reader(app: web.Application, movie_id: int) -> FilmReader:
-    engine = _torrent_engine(app)
-    if engine is None:
-        raise NoFilm("No torrent is known for this film.")
-    try:
-        return await engine.open_reader(movie_id)
-    except (LookupError, FileNotFoundError) as exc:
-        raise NoFilm(str(exc) or "No torrent is known for this film.") from exc
-
-
 async def media_service(app: web.Application):
-    settings = app[SETTINGS]
-    service = MediaService(settings.data_dir / "hls", lambda movie_id: _engine_reader(app, movie_id))
+    service = MediaService(app[SETTINGS].data_dir / "hls", lambda: _torrent_engine(app))
     app[MEDIA] = service
     app[OPENSUBTITLES_FILES] = {}
     yield
@@ -76,10 +64,35 @@ async def _movie(request: web.Request, movie_id: int):
     return row
 
 
+def _torrent_error(exc: BaseException | None) -> Any:
+    """The torrent engine's error behind `exc` (PyAV re-raises the reader's OSError, caused by it)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(getattr(exc, "status", None), int) and isinstance(getattr(exc, "code", None), str):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+def _timed_out(exc: BaseException | None) -> bool:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, TimeoutError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
 def _api_error(exc: Exception) -> ApiError:
+    torrent = _torrent_error(exc)
+    if torrent is not None:
+        status = torrent.status if 400 <= torrent.status < 600 else 502
+        return ApiError(status, str(getattr(torrent, "message", "") or torrent), code=torrent.code)
     if isinstance(exc, NoFilm):
         return ApiError(404, _("No torrent is available for this film yet."), code="no_torrent")
-    if isinstance(exc, WaitingForPeers):
+    if isinstance(exc, WaitingForPeers) or _timed_out(exc):
         return ApiError(
             504, _("The film is not reachable right now: waiting for peers."), code="waiting_for_peers"
         )
@@ -134,20 +147,16 @@ async def _opensubtitles_files(app: web.Application, movie_id: int) -> dict[str,
     return files
 
 
-async def _local_sources(app: web.Application, movie_id: int) -> tuple[set[str], dict[str, Any]]:
-    """Languages of the tracks inside the container, and of subtitle files beside the video."""
+async def _local_sources(app: web.Application, movie_id: int) -> tuple[set[str], dict[str, SubtitleFile]]:
+    """Languages of the tracks inside the container, and the subtitle files shipped with the film."""
     media = app[MEDIA]
     embedded: set[str] = set()
-    sidecars: dict[str, Any] = {}
+    sidecars: dict[str, SubtitleFile] = {}
     try:
+        sidecars = await media.sidecar_subtitles(movie_id)
         info = await media.info(movie_id)
         embedded = {t.language for t in info.subtitles}
-        reader = await media.open_reader(movie_id)
-        try:
-            sidecars = await media.sidecar_subtitles(movie_id, reader)
-        finally:
-            reader.close()
-    except Exception as exc:  # no film yet: no local subtitles
+    except Exception as exc:  # no film (yet): no local subtitles
         log.debug("no local subtitles for %s: %r", movie_id, exc)
     return embedded, sidecars
 
@@ -163,7 +172,7 @@ async def _build_vtt(app: web.Application, movie_id: int, lang: str) -> str | No
     media = app[MEDIA]
     embedded, sidecars = await _local_sources(app, movie_id)
     if lang in sidecars:
-        return await media.sidecar_vtt(sidecars[lang])
+        return await media.load_subtitle_file(movie_id, sidecars[lang])
     if lang in embedded:
         return await media.embedded_vtt(movie_id, lang)
     files = await _opensubtitles_files(app, movie_id)

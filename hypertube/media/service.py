@@ -13,6 +13,7 @@ import os
 import shutil
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,12 @@ import orjson
 from hypertube.media import convert
 from hypertube.media.convert import MediaError, MediaInfo
 from hypertube.media.reader import FilmReader, LocalFileReader
-from hypertube.media.subtitles import SUBTITLE_EXTENSIONS, convert_to_vtt, extract_track
+from hypertube.media.subtitles import MAX_SUBTITLE_BYTES, SUBTITLE_EXTENSIONS, convert_to_vtt, extract_track
 
 log = logging.getLogger(__name__)
 
 WORKERS = 2  # PyAV threads: the machine's cores are shared with the torrent engine and the web server
-READ_TIMEOUT_S = 60.0
+READ_TIMEOUT_S = 90.0  # longer than the engine's own wait for a piece, so its clearer error wins
 
 
 class NoFilm(LookupError):
@@ -37,15 +38,23 @@ class WaitingForPeers(TimeoutError):
     """The bytes needed did not arrive in time (no peer has them right now)."""
 
 
-ReaderOpener = Callable[[int], Awaitable[FilmReader]]
+EngineGetter = Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class SubtitleFile:
+    name: str
+    size: int
+    path: Path | None = None  # on disk
+    index: int | None = None  # or a file of the film's torrent
 
 
 class MediaService:
     """One per app: opens readers, runs PyAV jobs in its pool, caches probes, segments and subtitles."""
 
-    def __init__(self, cache_dir: Path, open_reader: ReaderOpener | None = None, workers: int = WORKERS):
+    def __init__(self, cache_dir: Path, engine: EngineGetter | None = None, workers: int = WORKERS):
         self.cache_dir = cache_dir
-        self._open_reader = open_reader
+        self._engine = engine  # the torrent engine (app[TORRENTS]) when there is one
         self._files: dict[int, Path] = {}
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="media")
         self._limit = asyncio.Semaphore(workers)
@@ -66,9 +75,10 @@ class MediaService:
             if not path.is_file():
                 raise NoFilm("The film's file is missing.")
             return LocalFileReader(path)
-        if self._open_reader is None:
+        engine = self._engine() if self._engine else None
+        if engine is None:
             raise NoFilm("No torrent is known for this film.")
-        return await self._open_reader(movie_id)
+        return await engine.open_reader(movie_id)
 
     def movie_dir(self, movie_id: int) -> Path:
         return self.cache_dir / str(int(movie_id))
@@ -176,24 +186,52 @@ class MediaService:
     def subtitle_path(self, movie_id: int, lang: str) -> Path:
         return self.movie_dir(movie_id) / "subs" / f"{lang}.vtt"
 
-    async def sidecar_subtitles(self, movie_id: int, reader: FilmReader | None = None) -> dict[str, Path]:
-        """Subtitle files next to the video (same folder), by language guessed from the name (`x.en.srt`)."""
-        folder = self._files[movie_id].parent if movie_id in self._files else None
-        if folder is None and reader is not None:
-            folder = reader.path.parent
-        if folder is None:
-            return {}
+    async def sidecar_subtitles(self, movie_id: int) -> dict[str, SubtitleFile]:
+        """Subtitle files shipped with the film, by language guessed from their names (`film.en.srt`).
 
-        def scan() -> dict[str, Path]:
-            found: dict[str, Path] = {}
-            if not folder.is_dir():
+        A film played from disk: the files in its folder; a torrent: the torrent's subtitle files."""
+        path = self._files.get(movie_id)
+        if path is not None:
+            folder = path.parent
+
+            def scan() -> dict[str, SubtitleFile]:
+                found: dict[str, SubtitleFile] = {}
+                if not folder.is_dir():
+                    return found
+                for p in sorted(folder.iterdir()):
+                    if p.suffix.lower() in SUBTITLE_EXTENSIONS and p.is_file():
+                        found.setdefault(
+                            _language_from_name(p.name), SubtitleFile(p.name, p.stat().st_size, p)
+                        )
                 return found
-            for p in sorted(folder.iterdir()):
-                if p.suffix.lower() in SUBTITLE_EXTENSIONS and p.is_file():
-                    found.setdefault(_language_from_name(p.name), p)
-            return found
 
-        return await asyncio.to_thread(scan)
+            return await asyncio.to_thread(scan)
+        engine = self._engine() if self._engine else None
+        if engine is None or not hasattr(engine, "list_files"):
+            return {}
+        found: dict[str, SubtitleFile] = {}
+        for f in await engine.list_files(movie_id):
+            name = str(getattr(f, "path", ""))
+            if getattr(f, "kind", "") == "subtitle" or name.lower().endswith(SUBTITLE_EXTENSIONS):
+                found.setdefault(
+                    _language_from_name(Path(name).name), SubtitleFile(name, f.size, None, f.index)
+                )
+        return found
+
+    async def load_subtitle_file(self, movie_id: int, sub: SubtitleFile) -> str:
+        """The file's text as WebVTT (read from disk or through the torrent, at most 5 MB)."""
+        if sub.path is not None:
+            data = await asyncio.to_thread(_read_limited, sub.path)
+        else:
+            engine = self._engine() if self._engine else None
+            if engine is None:
+                raise NoFilm("No torrent is known for this film.")
+            reader = await engine.open_reader(movie_id, sub.index)
+            try:
+                data = await reader.read(0, min(reader.size, MAX_SUBTITLE_BYTES))
+            finally:
+                reader.close()
+        return await asyncio.to_thread(convert_to_vtt, data, sub.name)
 
     async def embedded_vtt(self, movie_id: int, lang: str) -> str | None:
         info = await self.info(movie_id)
@@ -220,10 +258,6 @@ class MediaService:
             return text
 
         return await self._once((movie_id, ("vtt", lang)), build)
-
-    async def sidecar_vtt(self, path: Path) -> str:
-        data = await asyncio.to_thread(_read_limited, path)
-        return await asyncio.to_thread(convert_to_vtt, data, path.name)
 
     # --- lifecycle ---------------------------------------------------------------------------------
     async def close(self) -> None:
@@ -275,7 +309,7 @@ def _write_json(path: Path, value: Any) -> None:
 
 def _read_limited(path: Path) -> bytes:
     with open(path, "rb") as fh:
-        return fh.read(5 * 1024 * 1024)
+        return fh.read(MAX_SUBTITLE_BYTES)
 
 
 async def maybe_await(value: Any) -> Any:
