@@ -19,7 +19,7 @@ import av
 
 log = logging.getLogger(__name__)
 
-TARGET_SEGMENT_S = 5.0  # segments are cut at the first keyframe at least this far from their start
+TARGET_SEGMENT_S = 4.0  # segments are cut at the first keyframe at least this far from their start
 MAX_SEGMENT_S = 10.0  # a film with sparse keyframes still gets cut (transcoding only; copies need keyframes)
 TS_OFFSET_S = 1.0  # MPEG-TS timestamps must stay positive (B-frames decode before their start)
 BROWSER_VIDEO = {"h264", "vp8", "vp9", "av1"}

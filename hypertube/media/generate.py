@@ -111,12 +111,18 @@ def _video_stream(out: av.container.OutputContainer, codec: str, width: int, hei
     return stream
 
 
-def _pattern(width: int, height: int, fps: int, duration_s: float):
+def _pattern(width: int, height: int, fps: int, duration_s: float, noise: int = 0):
     graph = av.filter.Graph()
     src = graph.add("testsrc2", f"size={width}x{height}:rate={fps}:duration={duration_s}")
     fmt = graph.add("format", "pix_fmts=yuv420p")
     sink = graph.add("buffersink")
-    src.link_to(fmt)
+    if noise:
+        # Film grain makes the bit rate of a real film (a clean pattern compresses to almost nothing).
+        grain = graph.add("noise", f"alls={int(noise)}:allf=t")
+        src.link_to(grain)
+        grain.link_to(fmt)
+    else:
+        src.link_to(fmt)
     fmt.link_to(sink)
     graph.configure()
     return graph, sink
@@ -178,6 +184,7 @@ def generate_film(
     subtitles: Sequence[Cue] | Mapping[str, Sequence[Cue]] | None = None,
     subtitle_codec: str = "srt",
     tone_hz: int = 440,
+    noise: int = 0,
 ) -> Path:
     """Encodes a film of `duration_s` seconds with a keyframe every ~2 s and returns its path.
 
@@ -210,7 +217,7 @@ def generate_film(
             sstream.time_base = Fraction(1, 1000)
             sub_streams.append((sstream, codec, cues))
 
-        frames = _pull(_pattern(width, height, fps, duration_s))
+        frames = _pull(_pattern(width, height, fps, duration_s, noise))
         samples = _pull(_tone(duration_s, tone_hz))
         # Interleave by time so that the muxer never buffers a long run of one stream.
         vtime = atime = 0.0

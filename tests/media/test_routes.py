@@ -65,7 +65,7 @@ async def test_hls_playlist_segments_and_subtitles(client, db, signed_in, films,
     assert resp.content_type == "application/vnd.apple.mpegurl"
     text = await resp.text()
     names = [line for line in text.splitlines() if line and not line.startswith("#")]
-    assert names == ["0.ts", "1.ts"]
+    assert names == ["0.ts", "1.ts", "2.ts"]
     data = b""
     for name in names:
         seg = await client.get(f"/stream/{movie}/hls/{name}")
@@ -79,7 +79,7 @@ async def test_hls_playlist_segments_and_subtitles(client, db, signed_in, films,
     mtime = cached.stat().st_mtime_ns
     assert (await client.get(f"/stream/{movie}/hls/0.ts")).status == 200
     assert cached.stat().st_mtime_ns == mtime
-    await _error(await client.get(f"/stream/{movie}/hls/2.ts"), 404, "not_found")
+    await _error(await client.get(f"/stream/{movie}/hls/3.ts"), 404, "not_found")
     await _error(await client.get(f"/stream/{movie}/hls/99999999999999999999.ts"), 404, "not_found")
     vtt = await client.get(f"/stream/{movie}/subtitles/fr.vtt")
     assert vtt.status == 200 and vtt.content_type == "text/vtt"
