@@ -197,6 +197,7 @@ def generate_film(
     if tracks and muxer != "matroska":
         raise ValueError("embedded subtitle tracks are only written into MKV files")
     options = {"movflags": "+faststart"} if muxer == "mp4" else {}
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     with av.open(str(tmp), "w", format=muxer, options=options) as out:
         vstream: Any = _video_stream(out, video_codec, width, height, fps)

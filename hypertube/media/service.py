@@ -105,6 +105,8 @@ class MediaService:
 
         async with self._limit:
             fut = loop.run_in_executor(self._pool, run)
+            # When the waiter goes away (timeout, client gone, shutdown) the thread's error is expected.
+            fut.add_done_callback(lambda f: f.cancelled() or f.exception())
             try:
                 return await asyncio.wait_for(asyncio.shield(fut), self.timeout)
             except TimeoutError as exc:

@@ -349,10 +349,9 @@ class Player {
 
   describe(status) {
     if (!status) return "";
-    if (status.state === "waiting_for_peers" || (status.peers === 0 && status.progress < 1 && status.state !== "finished")) {
-      return this.t.tWaitingPeers;
-    }
-    if (status.progress >= 1) return "";
+    if (status.progress >= 1 || status.state === "finished") return "";
+    const moving = (status.rate || 0) > 0;
+    if (!moving && (status.state === "waiting_for_peers" || status.peers === 0)) return this.t.tWaitingPeers;
     return fill(this.t.tDownloading, {
       progress: Math.floor((status.progress || 0) * 100),
       peers: status.peers ?? 0,
