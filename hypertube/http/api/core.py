@@ -247,7 +247,7 @@ def endpoint(op: Operation):
 def cursor_param(description: str) -> Param:
     return Param(
         "cursor",
-        {"type": "string", "pattern": "^[0-9]{1,19}$", "maxLength": 19},
+        {"type": "string", "pattern": "^[0-9]{1,18}$", "maxLength": 18},
         description,
     )
 

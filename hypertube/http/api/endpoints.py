@@ -26,7 +26,6 @@ from hypertube.http.api.schema import ID, nullable, obj, string
 from hypertube.http.errors import ApiError
 from hypertube.keys import POOL
 
-MAX_OFFSET = 10_000
 USER_REF = "#/components/schemas/User"
 MOVIE_REF = "#/components/schemas/Movie"
 COMMENT_REF = "#/components/schemas/Comment"
@@ -74,7 +73,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         updated_at={"type": "string", "format": "date-time"},
     ),
 }
-COMMENT_TEXT = string(1, comments.MAX_LENGTH, description="Text of the comment (1–2000 characters).")
+# At least one character that is not blank: a comment of only spaces is refused.
+NOT_BLANK = "[^\\s\\x00\\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]"
+COMMENT_TEXT = string(
+    1, comments.MAX_LENGTH, pattern=NOT_BLANK, description="Text of the comment (1–2000 characters)."
+)
+# A letter and a digit, symbol or space, anywhere; the length is checked by min/maxLength.
+_SYMBOL = "[ -@\\[-`{-~]"
+PASSWORD_PATTERN = f"^[^\\x00]*([A-Za-z][^\\x00]*{_SYMBOL}|{_SYMBOL}[^\\x00]*[A-Za-z])[^\\x00]*$"
 
 
 def _page(items: list[Any], next_cursor: int | None) -> dict[str, Any]:
@@ -149,7 +155,9 @@ async def patch_user(call: Call) -> Reply:
                 username=changes.get("username", current["username"] if current else ""),
                 email=changes.get("email", current["email"] if current else ""),
             )
-            hashed = await asyncio.to_thread(bcrypt.hashpw, password.encode(), bcrypt.gensalt())
+            # bcrypt reads at most 72 bytes; longer passwords are cut there, as bcrypt always did.
+            secret = password.encode()[:72]
+            hashed = await asyncio.to_thread(bcrypt.hashpw, secret, bcrypt.gensalt())
             changes["password_hash"] = hashed.decode()
     except profile_rules.RuleError as exc:
         raise ApiError(422, exc.message, code="validation_error", field=exc.field) from None
@@ -188,8 +196,6 @@ def _like(text: str) -> str:
 async def list_movies(call: Call) -> Reply:
     q = call.query
     offset = parse_cursor(q) or 0
-    if offset > MAX_OFFSET:
-        raise ApiError(400, "This cursor is not one we gave out.", code="bad_request", field="cursor")
     sort = q.get("sort", "popularity")
     order = q.get("order") or ("asc" if sort == "name" else "desc")
     direction = "ASC" if order == "asc" else "DESC"
@@ -302,9 +308,7 @@ async def _create(call: Call, movie_id: int, *, movie_field: str | None) -> Repl
     except comments.CommentError as exc:
         raise ApiError(422, str(exc), code="validation_error", field="comment") from None
     except comments.NotFound:
-        if movie_field:
-            raise ApiError(422, "No such film.", code="validation_error", field=movie_field) from None
-        raise ApiError(404, "No such film.", code="not_found") from None
+        raise ApiError(404, "No such film.", code="not_found", field=movie_field) from None
     return Reply(_comment(c), status=201, headers={"Location": f"{API_PREFIX}/comments/{c['id']}"})
 
 
@@ -412,7 +416,12 @@ OPERATIONS: list[Operation] = [
                 None,
                 username=string(3, 30, pattern="^[A-Za-z0-9_.-]{3,30}$"),
                 email=string(3, 254, format="email"),
-                password=string(8, 128, description="At least one letter and one digit or symbol."),
+                password=string(
+                    8,
+                    128,
+                    pattern=PASSWORD_PATTERN,
+                    description="At least one letter and one digit or symbol; not a common password.",
+                ),
                 picture_url=nullable(string(9, 2000, format="uri", pattern="^https://")),
             ),
             "minProperties": 1,
@@ -500,7 +509,10 @@ OPERATIONS: list[Operation] = [
         "createComment",
         "Comment on a film",
         "comments",
-        {201: ("The new comment.", "Comment")},
+        {
+            201: ("The new comment.", "Comment"),
+            404: ("No film has this `movie_id` (`field` says so).", None),
+        },
         body=obj(["comment", "movie_id"], comment=COMMENT_TEXT, movie_id=ID),
         links=COMMENT_LINKS,
         response_headers=LOCATION,

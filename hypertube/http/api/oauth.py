@@ -91,7 +91,10 @@ async def token(request: web.Request) -> web.Response:
             )
         except ApiError as exc:
             raise OAuthError(
-                429, "slow_down", "Too many token requests. Wait and try again.", dict(exc.headers)
+                429,
+                "slow_down",
+                "Too many token requests. Wait and try again.",
+                {"Retry-After": exc.headers.get("Retry-After", "60")},
             ) from None
         return await _grant(request)
     except OAuthError as exc:

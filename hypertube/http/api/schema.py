@@ -65,6 +65,8 @@ def _type_ok(value: Any, kind: str) -> bool:
     if kind == "string":
         return isinstance(value, str)
     if kind == "integer":
+        if isinstance(value, float):
+            return value.is_integer()
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "number":
         return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
@@ -88,6 +90,8 @@ def validate(value: Any, schema: dict[str, Any], field: str | None = None) -> An
             raise Invalid(field, "The body must be a JSON object.")
         wanted = " or ".join(_NAMES.get(k, k) for k in kinds)
         raise Invalid(field, f"`{field}` must be {wanted}.")
+    if isinstance(value, float) and value.is_integer() and "integer" in kinds:
+        value = int(value)  # JSON Schema counts 3.0 as an integer
     if "enum" in schema and value not in schema["enum"]:
         raise Invalid(field, f"`{field}` must be one of: {', '.join(map(str, schema['enum']))}.")
     if isinstance(value, str):
@@ -113,13 +117,14 @@ def validate(value: Any, schema: dict[str, Any], field: str | None = None) -> An
             raise Invalid(None, "Send at least one field to change.")
         for key, sub in props.items():
             if key in value:
-                validate(value[key], sub, key)
+                value[key] = validate(value[key], sub, key)
     return value
 
 
 def parse_query_value(raw: str, schema: dict[str, Any], name: str) -> Any:
     """Turns a query-string value into the schema's type, then validates it."""
-    if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in raw):
+    raw = raw.replace("\x00", "")
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in raw):
         raise Invalid(name, f"`{name}` contains characters that are not allowed.")
     kinds = _types(schema)
     value: Any = raw
