@@ -177,7 +177,9 @@ async def test_movie_details(two, make_movie, db):
     alice, bob, as_alice, _ = two
     movie = await make_movie("Metropolis", year=1927, rating=8.3, runtime=153, genres=["Drama", "Sci-Fi"])
     for user in (alice, bob):
-        await db.execute("INSERT INTO comments (movie_id, user_id, body) VALUES ($1, $2, 'ok')", movie, user.id)
+        await db.execute(
+            "INSERT INTO comments (movie_id, user_id, body) VALUES ($1, $2, 'ok')", movie, user.id
+        )
     resp = await as_alice.get(f"/api/v1/movies/{movie}")
     assert resp.data == {
         "id": movie,
@@ -209,7 +211,9 @@ def live_events(api):
 async def test_comment_lifecycle_with_live_events(two, make_movie, live_events):
     alice, _, as_alice, _ = two
     movie = await make_movie()
-    created = await as_alice.post("/api/v1/comments", json={"comment": "<b>Great</b> film", "movie_id": movie})
+    created = await as_alice.post(
+        "/api/v1/comments", json={"comment": "<b>Great</b> film", "movie_id": movie}
+    )
     assert created.status == 201
     cid = created.data["id"]
     assert created.headers["Location"] == f"/api/v1/comments/{cid}"
@@ -283,7 +287,9 @@ async def test_latest_comments_newest_first_with_a_cursor(two, make_movie):
     m1, m2 = await make_movie(), await make_movie()
     ids = []
     for i, (who, movie) in enumerate([(as_alice, m1), (as_bob, m2), (as_alice, m2)]):
-        ids.append((await who.post("/api/v1/comments", json={"comment": f"c{i}", "movie_id": movie})).data["id"])
+        ids.append(
+            (await who.post("/api/v1/comments", json={"comment": f"c{i}", "movie_id": movie})).data["id"]
+        )
     page = await as_bob.get("/api/v1/comments?limit=2")
     assert [c["id"] for c in page.data["data"]] == ids[::-1][:2]
     rest = await as_bob.get(f"/api/v1/comments?limit=2&cursor={page.data['next_cursor']}")

@@ -28,14 +28,17 @@ async def test_basic_auth_gets_a_bearer_token_that_acts_as_the_owner(api, make_u
     assert resp.data["token_type"] == "Bearer" and resp.data["expires_in"] == 900
     claims = jwt.decode(resp.data["access_token"], TEST_SECRET, algorithms=["HS256"], audience="api")
     assert claims["sub"] == str(user.id) and claims["cid"] == cid
-    me = await api.as_({"Authorization": f"Bearer {resp.data['access_token']}"}).get(f"/api/v1/users/{user.id}")
+    me = await api.as_({"Authorization": f"Bearer {resp.data['access_token']}"}).get(
+        f"/api/v1/users/{user.id}"
+    )
     assert me.status == 200 and me.data["email"] == user.email
 
 
 async def test_credentials_in_the_form_body_work_too(api, make_user, make_api_client):
     cid, secret = await make_api_client(await make_user())
     resp = await api.post(
-        TOKEN, data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secret, "scope": "api"}
+        TOKEN,
+        data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secret, "scope": "api"},
     )
     assert resp.status == 200 and resp.data["access_token"]
 
@@ -43,7 +46,9 @@ async def test_credentials_in_the_form_body_work_too(api, make_user, make_api_cl
 async def test_basic_credentials_are_form_decoded(api, make_user, make_api_client):
     cid, secret = await make_api_client(await make_user())
     encoded = base64.b64encode(f"{cid}:{secret}".replace("_", "%5F").encode()).decode()
-    resp = await api.post(TOKEN, data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {encoded}"})
+    resp = await api.post(
+        TOKEN, data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {encoded}"}
+    )
     assert resp.status == 200
 
 
@@ -94,13 +99,19 @@ async def test_token_endpoint_wants_a_form(api, make_user, make_api_client):
     resp = await api.post(
         TOKEN,
         data="grant_type=client_credentials&grant_type=client_credentials",
-        headers={"Authorization": basic_auth(cid, secret), "Content-Type": "application/x-www-form-urlencoded"},
+        headers={
+            "Authorization": basic_auth(cid, secret),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
     )
     assert resp.status == 400 and "repeated" in resp.data["error_description"]
     resp = await api.post(
         TOKEN,
         data="grant_type=client_credentials&pad=" + "x" * 20_000,
-        headers={"Authorization": basic_auth(cid, secret), "Content-Type": "application/x-www-form-urlencoded"},
+        headers={
+            "Authorization": basic_auth(cid, secret),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
     )
     assert resp.status == 413 and resp.data["error"] == "invalid_request"
 
@@ -114,9 +125,13 @@ async def test_token_endpoint_only_takes_post(api):
 async def test_token_requests_are_rate_limited_per_address(api, make_user, make_api_client):
     cid, _ = await make_api_client(await make_user())
     for _ in range(TOKEN_LIMIT[0]):
-        resp = await api.post(TOKEN, data={"grant_type": "client_credentials"}, headers={"Authorization": basic_auth(cid, "no")})
+        resp = await api.post(
+            TOKEN, data={"grant_type": "client_credentials"}, headers={"Authorization": basic_auth(cid, "no")}
+        )
         assert resp.status == 401
-    resp = await api.post(TOKEN, data={"grant_type": "client_credentials"}, headers={"Authorization": basic_auth(cid, "no")})
+    resp = await api.post(
+        TOKEN, data={"grant_type": "client_credentials"}, headers={"Authorization": basic_auth(cid, "no")}
+    )
     assert resp.status == 429 and resp.data["error"] == "slow_down"
     assert int(resp.headers["Retry-After"]) >= 1
 
@@ -146,15 +161,24 @@ async def test_forged_expired_and_foreign_tokens_are_refused(api, make_user, mak
     await _assert_invalid_token(api, jwt.encode(claims, "another-secret-" + "y" * 40, algorithm="HS256"))
     await _assert_invalid_token(api, jwt.encode({**claims, "exp": now - 5}, TEST_SECRET, algorithm="HS256"))
     await _assert_invalid_token(api, jwt.encode({**claims, "aud": "web"}, TEST_SECRET, algorithm="HS256"))
-    await _assert_invalid_token(api, jwt.encode({**claims, "cid": "htc_other"}, TEST_SECRET, algorithm="HS256"))
-    await _assert_invalid_token(api, jwt.encode({**claims, "sub": str(user.id + 1)}, TEST_SECRET, algorithm="HS256"))
-    await _assert_invalid_token(api, jwt.encode({k: v for k, v in claims.items() if k != "cid"}, TEST_SECRET, algorithm="HS256"))
+    await _assert_invalid_token(
+        api, jwt.encode({**claims, "cid": "htc_other"}, TEST_SECRET, algorithm="HS256")
+    )
+    await _assert_invalid_token(
+        api, jwt.encode({**claims, "sub": str(user.id + 1)}, TEST_SECRET, algorithm="HS256")
+    )
+    await _assert_invalid_token(
+        api, jwt.encode({k: v for k, v in claims.items() if k != "cid"}, TEST_SECRET, algorithm="HS256")
+    )
     await _assert_invalid_token(api, jwt.encode(claims, None, algorithm="none"))
     await _assert_invalid_token(api, issue_access_token(TEST_SECRET, user.id, 600))  # a site token
     await _assert_invalid_token(api, "x" * 5000)
     await _assert_invalid_token(api, "ünïcode")
     # The genuine claims do work: the refusals above are about the token, not the user.
-    resp = await api.get("/api/v1/movies", headers={"Authorization": "Bearer " + jwt.encode(claims, TEST_SECRET, algorithm="HS256")})
+    resp = await api.get(
+        "/api/v1/movies",
+        headers={"Authorization": "Bearer " + jwt.encode(claims, TEST_SECRET, algorithm="HS256")},
+    )
     assert resp.status == 200
 
 
@@ -167,12 +191,16 @@ async def test_the_site_cookie_never_authenticates_the_api(api, client, make_use
     assert resp.status == 401
 
 
-async def test_expired_token_from_the_endpoint_is_refused(aiohttp_client, make_app, make_user, make_api_client, api_spec):
+async def test_expired_token_from_the_endpoint_is_refused(
+    aiohttp_client, make_app, make_user, make_api_client, api_spec
+):
     from tests.fixtures.api import Api
 
     api = Api(await aiohttp_client(make_app(access_token_ttl=1)), api_spec)
     cid, secret = await make_api_client(await make_user())
-    resp = await api.post(TOKEN, data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secret})
+    resp = await api.post(
+        TOKEN, data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secret}
+    )
     assert resp.data["expires_in"] == 1
     token = resp.data["access_token"]
     assert (await api.get("/api/v1/movies", headers={"Authorization": f"Bearer {token}"})).status == 200
