@@ -84,4 +84,11 @@ def negotiate(accept_language: str | None) -> str | None:
     return None
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a message for extraction where it is defined; it is translated later, where it is shown
+    (for example by `error.html`, which passes every error message through `_()`)."""
+    return message
+
+
+N_ = gettext_noop
 _ = gettext
