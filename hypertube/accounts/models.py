@@ -30,8 +30,6 @@ class User:
 
     @property
     def picture_url(self) -> str:
-        if self.picture and self.picture.startswith("https://"):
-            return self.picture  # set through the API as a link to an image elsewhere
         return f"/media/avatars/{self.picture}" if self.picture else "/static/img/avatar.svg"
 
     @property

@@ -10,6 +10,7 @@ from hypertube.http.api.core import API_LIMITS, API_PREFIX, Limits, endpoint
 from hypertube.http.api.endpoints import OPERATIONS
 from hypertube.http.api.oauth import token
 from hypertube.http.api.openapi import TOKEN_PATH, build_spec
+from hypertube.http.api.pictures import PICTURE_FETCH, PictureFetch
 from hypertube.http.errors import ApiError
 from hypertube.keys import SETTINGS
 
@@ -94,6 +95,7 @@ async def cors_headers(request: web.Request, response: web.StreamResponse) -> No
 def setup(app: web.Application) -> None:
     """Adds /api/v1 routes from the operation table, the OpenAPI document and Swagger UI."""
     app[API_LIMITS] = Limits()
+    app[PICTURE_FETCH] = PictureFetch()
     app[SPEC] = orjson.dumps(openapi_document())
     app.router.add_route("POST", TOKEN_PATH, token)
     app.router.add_route("GET", SPEC_PATH, openapi_json)

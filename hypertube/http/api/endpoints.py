@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 from typing import Any
 
-import asyncpg
-import bcrypt
-
-from hypertube.accounts import profile_rules
+from hypertube.accounts import avatars, sessions, users, validation
+from hypertube.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
+from hypertube.accounts.passwords import MIN_LENGTH as PASSWORD_MIN
+from hypertube.accounts.passwords import hash_password, password_problem
 from hypertube.catalog import comments
 from hypertube.events import EVENTS
+from hypertube.http.accounts import avatar_dir
 from hypertube.http.api.core import (
     API_PREFIX,
     Call,
@@ -22,9 +22,11 @@ from hypertube.http.api.core import (
     limit_param,
     parse_cursor,
 )
+from hypertube.http.api.pictures import PictureUnavailable, fetch_picture
 from hypertube.http.api.schema import ID, nullable, obj, string
 from hypertube.http.errors import ApiError
-from hypertube.keys import POOL
+from hypertube.i18n import gettext as _
+from hypertube.keys import POOL, SETTINGS
 
 USER_REF = "#/components/schemas/User"
 MOVIE_REF = "#/components/schemas/Movie"
@@ -78,9 +80,6 @@ NOT_BLANK = "[^\\s\\x00\\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029
 COMMENT_TEXT = string(
     1, comments.MAX_LENGTH, pattern=NOT_BLANK, description="Text of the comment (1–2000 characters)."
 )
-# A letter and a digit, symbol or space, anywhere; the length is checked by min/maxLength.
-_SYMBOL = "[ -@\\[-`{-~]"
-PASSWORD_PATTERN = f"^[^\\x00]*([A-Za-z][^\\x00]*{_SYMBOL}|{_SYMBOL}[^\\x00]*[A-Za-z])[^\\x00]*$"
 
 
 def _page(items: list[Any], next_cursor: int | None) -> dict[str, Any]:
@@ -101,29 +100,18 @@ async def list_users(call: Call) -> Reply:
 
 
 async def _user(call: Call, user_id: int) -> dict[str, Any]:
-    row = await call.app[POOL].fetchrow(
-        """SELECT id, username::text, email::text, first_name, last_name, picture
-           FROM users WHERE id = $1""",
-        user_id,
-    )
-    if row is None:
+    found = await users.by_id(call.app[POOL], user_id)
+    if found is None:
         raise ApiError(404, "No such user.", code="not_found")
-    picture = row["picture"]
-    if not picture:
-        picture_url = "/static/img/avatar.svg"
-    elif picture.startswith("https://"):
-        picture_url = picture
-    else:
-        picture_url = f"/media/avatars/{picture}"
     user = {
-        "id": row["id"],
-        "username": row["username"],
-        "first_name": row["first_name"],
-        "last_name": row["last_name"],
-        "picture_url": picture_url,
+        "id": found.id,
+        "username": found.username,
+        "first_name": found.first_name,
+        "last_name": found.last_name,
+        "picture_url": found.picture_url,
     }
-    if row["id"] == call.user_id:
-        user["email"] = row["email"]
+    if found.id == call.user_id:
+        user["email"] = found.email
     return user
 
 
@@ -131,51 +119,63 @@ async def get_user(call: Call) -> Reply:
     return Reply(await _user(call, call.path["id"]))
 
 
+def _invalid(field: str, message: str) -> ApiError:
+    return ApiError(422, _(message), code="validation_error", field=field)
+
+
 async def patch_user(call: Call) -> Reply:
+    """The same rules as the profile page (hypertube.accounts.validation and passwords)."""
     user_id = call.path["id"]
+    pool = call.app[POOL]
+    current = await users.by_id(pool, user_id)
+    if current is None:
+        raise ApiError(404, "No such user.", code="not_found")
     if user_id != call.user_id:
-        if await call.app[POOL].fetchval("SELECT 1 FROM users WHERE id = $1", user_id) is None:
-            raise ApiError(404, "No such user.", code="not_found")
         raise ApiError(403, "You can only change your own account.", code="forbidden")
     body = call.body
-    changes: dict[str, Any] = {}
+    username = body.get("username", current.username)
+    email = body.get("email", current.email).strip()
+    if problem := validation.username_problem(username):
+        raise _invalid("username", problem)
+    if problem := validation.email_problem(email):
+        raise _invalid("email", problem)
+    password_hash = None
+    if "password" in body:
+        if problem := password_problem(body["password"], username=username, email=email):
+            raise _invalid("password", problem)
+        password_hash = await hash_password(body["password"], call.app[SETTINGS].bcrypt_cost)
+    folder = avatar_dir(call.app)
+    new_picture: str | None = None
+    if body.get("picture_url") is not None:
+        try:
+            data = await fetch_picture(call.app, body["picture_url"])
+        except PictureUnavailable as exc:
+            raise _invalid("picture_url", str(exc)) from None
+        except avatars.PictureError as exc:
+            raise _invalid("picture_url", exc.message) from None
+        new_picture = await avatars.store_picture(folder, data)
+    old_picture = None
     try:
-        if "username" in body:
-            changes["username"] = profile_rules.check_username(body["username"])
-        if "email" in body:
-            changes["email"] = profile_rules.check_email(body["email"])
-        if "picture_url" in body:
-            changes["picture"] = profile_rules.check_picture_url(body["picture_url"])
-        if "password" in body:
-            current = await call.app[POOL].fetchrow(
-                "SELECT username::text, email::text FROM users WHERE id = $1", user_id
+        async with pool.acquire() as conn, conn.transaction():
+            await users.update_profile(
+                conn,
+                user_id,
+                email=email,
+                username=username,
+                first_name=current.first_name,
+                last_name=current.last_name,
+                language=current.language,
             )
-            password = profile_rules.check_password(
-                body["password"],
-                username=changes.get("username", current["username"] if current else ""),
-                email=changes.get("email", current["email"] if current else ""),
-            )
-            # bcrypt reads at most 72 bytes; longer passwords are cut there, as bcrypt always did.
-            secret = password.encode()[:72]
-            hashed = await asyncio.to_thread(bcrypt.hashpw, secret, bcrypt.gensalt())
-            changes["password_hash"] = hashed.decode()
-    except profile_rules.RuleError as exc:
-        raise ApiError(422, exc.message, code="validation_error", field=exc.field) from None
-    columns = list(changes)
-    assignments = ", ".join(f"{c} = ${i + 2}" for i, c in enumerate(columns))
-    if "email" in changes:
-        assignments += ", email_verified = false"
-    try:
-        await call.app[POOL].execute(
-            f"UPDATE users SET {assignments}, updated_at = now() WHERE id = $1",
-            user_id,
-            *(changes[c] for c in columns),
-        )
-    except asyncpg.UniqueViolationError as exc:
-        taken = "email" if "email" in (exc.constraint_name or "") else "username"
-        raise ApiError(
-            409, f"This {taken.replace('_', ' ')} is already taken.", code="conflict", field=taken
-        ) from None
+            if "picture_url" in body:
+                old_picture = await users.set_picture(conn, user_id, new_picture)
+            if password_hash is not None:
+                await users.set_password(conn, user_id, password_hash)
+                # As on the profile page: a new password signs every browser session out.
+                await sessions.revoke_all(conn, user_id, "password_change")
+    except users.DuplicateField as exc:
+        await avatars.delete_picture(folder, new_picture)
+        raise ApiError(409, _(exc.message), code="conflict", field=exc.field) from None
+    await avatars.delete_picture(folder, old_picture)
     return Reply(await _user(call, user_id))
 
 
@@ -417,12 +417,15 @@ OPERATIONS: list[Operation] = [
                 username=string(3, 30, pattern="^[A-Za-z0-9_.-]{3,30}$"),
                 email=string(3, 254, format="email"),
                 password=string(
-                    8,
-                    128,
-                    pattern=PASSWORD_PATTERN,
-                    description="At least one letter and one digit or symbol; not a common password.",
+                    PASSWORD_MIN,
+                    PASSWORD_MAX,
+                    description="Not a common password, and not containing your username or email.",
                 ),
-                picture_url=nullable(string(9, 2000, format="uri", pattern="^https://")),
+                picture_url={
+                    **nullable(string(8, 2000, format="uri", pattern="^https?://")),
+                    "description": "An https URL of a JPEG, PNG, WebP or GIF of at most 5 MB, fetched once and "
+                    "stored here; null goes back to the default picture.",
+                },
             ),
             "minProperties": 1,
         },

@@ -45,6 +45,10 @@ def page_of(item_ref: str) -> dict[str, Any]:
     )
 
 
+# "2" and "2.0" are the same integer to JSON Schema.
+_INTEGER = re.compile(r"(-?[0-9]{1,20})(?:\.0*)?", re.ASCII)
+
+
 class Invalid(ValueError):
     """A value breaks its schema; `field` is the dotted path to it (None for the whole body)."""
 
@@ -129,9 +133,10 @@ def parse_query_value(raw: str, schema: dict[str, Any], name: str) -> Any:
     kinds = _types(schema)
     value: Any = raw
     if "integer" in kinds:
-        if not raw.isascii() or not raw.lstrip("-").isdigit() or len(raw) > 20:
+        match = _INTEGER.fullmatch(raw)
+        if match is None:
             raise Invalid(name, f"`{name}` must be a whole number.")
-        value = int(raw)
+        value = int(match.group(1))
     elif "number" in kinds:
         try:
             value = float(raw)
