@@ -295,9 +295,13 @@ async def test_comment_lifecycle_with_live_events(two, make_movie, live_events):
 async def test_comment_on_a_film_by_its_path(two, make_movie, live_events):
     _, _, as_alice, _ = two
     movie = await make_movie()
+    assert (await as_alice.get(f"/api/v1/movies/{movie}")).data["comments_count"] == 0
     resp = await as_alice.post(f"/api/v1/movies/{movie}/comments", json={"comment": "Nice"})
     assert resp.status == 201 and resp.data["movie_id"] == movie
-    assert live_events[0][0] == "comment:new"
+    assert (await as_alice.get(f"/api/v1/movies/{movie}")).data["comments_count"] == 1
+    assert (await as_alice.delete(resp.headers["Location"])).status == 204
+    assert (await as_alice.get(f"/api/v1/movies/{movie}")).data["comments_count"] == 0
+    assert [e for e, _, _ in live_events] == ["comment:new", "comment:delete"]
     missing = await as_alice.post("/api/v1/movies/999999/comments", json={"comment": "Nice"})
     assert missing.status == 404
     missing = await as_alice.post("/api/v1/comments", json={"comment": "Nice", "movie_id": 999999})

@@ -9,7 +9,8 @@ from hypertube.accounts import avatars, sessions, users, validation
 from hypertube.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
 from hypertube.accounts.passwords import MIN_LENGTH as PASSWORD_MIN
 from hypertube.accounts.passwords import hash_password, password_problem
-from hypertube.catalog import comments
+from hypertube.catalog import comments, search
+from hypertube.catalog.records import SearchFilters
 from hypertube.events import EVENTS
 from hypertube.http.accounts import avatar_dir
 from hypertube.http.api.core import (
@@ -26,7 +27,7 @@ from hypertube.http.api.pictures import PictureUnavailable, fetch_picture
 from hypertube.http.api.schema import ID, nullable, obj, string
 from hypertube.http.errors import ApiError
 from hypertube.i18n import gettext as _
-from hypertube.keys import POOL, SETTINGS
+from hypertube.keys import CACHE, POOL, SETTINGS
 
 USER_REF = "#/components/schemas/User"
 MOVIE_REF = "#/components/schemas/Movie"
@@ -181,46 +182,49 @@ async def patch_user(call: Call) -> Reply:
 
 # ---- movies ---------------------------------------------------------------------------------------
 
-SORTS = {
-    "name": "lower(title)",
-    "year": "year",
-    "rating": "rating",
-    "popularity": "popularity",
-}
-
-
-def _like(text: str) -> str:
-    return "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+SORTS = list(search.SORTS)
+MOVIE_CURSOR = Param(
+    "cursor",
+    {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,800}$", "maxLength": 800},
+    "Opaque cursor from `next_cursor` (only valid with the same filters and sort).",
+)
+# Film pages and details are kept this long, so a burst of clients costs one query per page.
+MOVIE_CACHE_TTL = 5.0
 
 
 async def list_movies(call: Call) -> Reply:
+    """The library's own search (hypertube.catalog.search): same matching, sorting and cursors."""
     q = call.query
-    offset = parse_cursor(q) or 0
-    sort = q.get("sort", "popularity")
+    text = " ".join(q.get("q", "").split())
+    sort = q.get("sort") or ("name" if text else "popularity")
+    if sort == "relevance" and not text:
+        sort = "popularity"
     order = q.get("order") or ("asc" if sort == "name" else "desc")
-    direction = "ASC" if order == "asc" else "DESC"
+    genre = " ".join(q.get("genre", "").split()) or None
+    filters = SearchFilters(genre, q.get("year_min"), q.get("year_max"), q.get("rating_min"), sort, order)
+    query = search.LibraryQuery(text, filters)
     limit = q["limit"]
-    rows = await call.app[POOL].fetch(
-        f"""SELECT id, title, year, rating::float8 AS rating FROM movies
-            WHERE ($1::text IS NULL OR lower(title) LIKE $1)
-              AND ($2::text IS NULL OR $2 = ANY (genres))
-              AND ($3::int IS NULL OR year >= $3)
-              AND ($4::int IS NULL OR year <= $4)
-              AND ($5::float8 IS NULL OR rating >= $5)
-            ORDER BY {SORTS[sort]} {direction} NULLS LAST, id {direction}
-            LIMIT $6 OFFSET $7""",
-        _like(q["q"]) if q.get("q") else None,
-        q.get("genre"),
-        q.get("year_min"),
-        q.get("year_max"),
-        q.get("rating_min"),
-        limit + 1,
-        offset,
-    )
-    items = [
-        {"id": r["id"], "name": r["title"], "year": r["year"], "rating": r["rating"]} for r in rows[:limit]
-    ]
-    return Reply(_page(items, offset + limit if len(rows) > limit else None))
+    cursor = q.get("cursor")
+    key = f"api:movies:{query.cache_key()}:{cursor}:{limit}"
+    cache = call.app[CACHE]
+    page = await cache.get(key)
+    if page is None:
+        try:
+            after = search.decode_cursor(cursor, sort) if cursor else None
+        except search.BadCursor:
+            raise ApiError(
+                400, "This cursor is not one we gave out.", code="bad_request", field="cursor"
+            ) from None
+        found = await search.search_page(call.app[POOL], query, after, limit)
+        page = {
+            "data": [
+                {"id": m["id"], "name": m["title"], "year": m["year"], "rating": m["rating"]}
+                for m in found.movies
+            ],
+            "next_cursor": found.next_cursor,
+        }
+        await cache.set(key, page, MOVIE_CACHE_TTL)
+    return Reply(page)
 
 
 async def subtitle_languages(app, movie_id: int) -> list[str]:
@@ -241,18 +245,24 @@ async def subtitle_languages(app, movie_id: int) -> list[str]:
     return languages
 
 
+def _movie_key(movie_id: int) -> str:
+    return f"api:movie:{movie_id}"
+
+
 async def get_movie(call: Call) -> Reply:
     movie_id = call.path["id"]
-    row = await call.app[POOL].fetchrow(
-        """SELECT id, title, year, rating::float8 AS rating, runtime, genres,
-                  (SELECT count(*) FROM comments WHERE movie_id = m.id) AS comments_count
-           FROM movies m WHERE id = $1""",
-        movie_id,
-    )
-    if row is None:
-        raise ApiError(404, "No such film.", code="not_found")
-    return Reply(
-        {
+    cache = call.app[CACHE]
+    movie = await cache.get(_movie_key(movie_id))
+    if movie is None:
+        row = await call.app[POOL].fetchrow(
+            """SELECT id, title, year, rating::float8 AS rating, runtime, genres,
+                      (SELECT count(*) FROM comments WHERE movie_id = m.id) AS comments_count
+               FROM movies m WHERE id = $1""",
+            movie_id,
+        )
+        if row is None:
+            raise ApiError(404, "No such film.", code="not_found")
+        movie = {
             "id": row["id"],
             "name": row["title"],
             "year": row["year"],
@@ -262,7 +272,8 @@ async def get_movie(call: Call) -> Reply:
             "subtitles": await subtitle_languages(call.app, movie_id),
             "comments_count": row["comments_count"],
         }
-    )
+        await cache.set(_movie_key(movie_id), movie, MOVIE_CACHE_TTL)
+    return Reply(movie)
 
 
 # ---- comments -------------------------------------------------------------------------------------
@@ -309,6 +320,7 @@ async def _create(call: Call, movie_id: int, *, movie_field: str | None) -> Repl
         raise ApiError(422, str(exc), code="validation_error", field="comment") from None
     except comments.NotFound:
         raise ApiError(404, "No such film.", code="not_found", field=movie_field) from None
+    await call.app[CACHE].delete(_movie_key(movie_id))  # its comment count changed
     return Reply(_comment(c), status=201, headers={"Location": f"{API_PREFIX}/comments/{c['id']}"})
 
 
@@ -339,14 +351,17 @@ async def patch_comment(call: Call) -> Reply:
 
 
 async def delete_comment(call: Call) -> Reply:
+    pool = call.app[POOL]
     try:
+        movie_id = (await comments.get_comment(pool, call.path["id"]))["movie_id"]
         await comments.delete_comment(
-            call.app[POOL], call.app[EVENTS], user_id=call.user_id, comment_id=call.path["id"]
+            pool, call.app[EVENTS], user_id=call.user_id, comment_id=call.path["id"]
         )
     except comments.NotFound:
         raise ApiError(404, "No such comment.", code="not_found") from None
     except comments.Forbidden:
         raise ApiError(403, "You can only delete your own comments.", code="forbidden") from None
+    await call.app[CACHE].delete(_movie_key(movie_id))  # its comment count changed
     return Reply(status=204)
 
 
@@ -440,16 +455,16 @@ OPERATIONS: list[Operation] = [
         {200: ("A page of films.", "MoviePage")},
         query=[
             limit_param(),
-            cursor_param("Opaque cursor from `next_cursor`."),
-            Param("q", string(1, 200), "Words in the title."),
+            MOVIE_CURSOR,
+            Param("q", string(1, 200), "Words in the title (typos tolerated, as in the library)."),
             Param("genre", string(1, 60), "Only films of this genre."),
             Param("year_min", {"type": "integer", "minimum": 1870, "maximum": 2100}),
             Param("year_max", {"type": "integer", "minimum": 1870, "maximum": 2100}),
             Param("rating_min", {"type": "number", "minimum": 0, "maximum": 10}),
             Param(
                 "sort",
-                {"type": "string", "enum": list(SORTS), "default": "popularity"},
-                "Sort key (default popularity).",
+                {"type": "string", "enum": SORTS},
+                "Default: name when searching, popularity otherwise; relevance needs `q`.",
             ),
             Param(
                 "order",
