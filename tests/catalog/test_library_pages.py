@@ -83,6 +83,19 @@ async def test_one_source_down_never_breaks_the_page(signed_in, upstreams, mode)
     assert upstreams.hits["yts"] == (3 if mode in ("slow", "error500") else 1)
 
 
+@pytest.mark.parametrize("mode", ["slow", "error500", "garbage", "error_shape"])
+async def test_archive_down_leaves_yts_answering(signed_in, upstreams, mode):
+    upstreams.yts_movies = [yts_movie(1, "The Kid")]
+    upstreams.archive_docs = [archive_doc("the_kid_1921", "The Kid Brother")]
+    upstreams.mode["archive"] = mode
+    client = await signed_in(extra={"source_timeout": "0.3"})
+    assert (await client.get("/", params={"q": "kid"})).status == 200
+    await client.app[CATALOG].settle()
+    html = await (await client.get("/", params={"q": "kid"})).text()
+    assert "The Kid" in html and "The Kid Brother" not in html
+    assert "Unavailable right now: Internet Archive" in html
+
+
 async def test_cached_answers_are_served_while_a_source_is_down(signed_in, upstreams, db):
     upstreams.yts_movies = [yts_movie(1, "Nosferatu", year=1922)]
     client = await signed_in(sources=("yts",))

@@ -232,3 +232,21 @@ async def test_details_are_fetched_once_even_with_many_viewers(film_client, upst
     await client.app[CATALOG].settle()
     assert upstreams.hits["yts"] == before + 1
     assert re.search(r"Crowded", await pages[0].text())
+
+
+@pytest.mark.parametrize("broken", ["tmdb", "omdb"])
+async def test_enrichment_down_still_shows_the_film(film_client, upstreams, db, broken):
+    upstreams.yts_movies = [yts_movie(8, "Alien", year=1979, imdb="tt0078748")]
+    upstreams.tmdb["tt0078748"] = tmdb_movie(348, "tt0078748", "Alien")
+    upstreams.omdb["tt0078748"] = omdb_movie("tt0078748", "Alien")
+    upstreams.mode[broken] = "garbage"
+    client = await film_client(keys=True, sources=("yts",))
+    await client.get("/", params={"q": "alien"})
+    movie_id = await stored_id(db, "Alien")
+    resp = await client.get(f"/movies/{movie_id}")
+    assert resp.status == 200
+    html = await resp.text()
+    assert "Alien" in html and broken.upper() in html and "could not be loaded" in html
+    # What the working enricher said is kept; the film is tried again later.
+    row = await db.fetchrow("SELECT director, details_at FROM movies WHERE id = $1", movie_id)
+    assert row["director"] and row["details_at"] is None
