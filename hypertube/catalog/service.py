@@ -16,6 +16,7 @@ from hypertube.catalog.enrich import Enrichment, OmdbEnricher, TmdbEnricher
 from hypertube.catalog.fetch import JsonFetcher
 from hypertube.catalog.records import FilmRecord, Source, SourceUnavailable
 from hypertube.catalog.search import LibraryQuery, Page, local_count, search_page
+from hypertube.catalog.sources.demo import DemoSource
 from hypertube.catalog.store import store_details, store_records
 from hypertube.i18n import gettext
 
@@ -52,13 +53,38 @@ class Catalog:
         self.enrichers = enrichers
         self.wait = wait
         self._tasks: set[asyncio.Task] = set()
+        self._watchers: list[asyncio.Task] = []
         self._inflight: dict[str, asyncio.Task] = {}
         self.generation = 0
 
     async def close(self) -> None:
-        for task in list(self._tasks):
+        tasks = [*self._tasks, *self._watchers]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def start(self) -> None:
+        """Starts the background work: storing the demo films as soon as their manifest appears."""
+        demo = next((s for s in self.sources if isinstance(s, DemoSource)), None)
+        if demo is not None:
+            self._watchers.append(asyncio.ensure_future(self._follow_demo(demo)))
+
+    async def _follow_demo(self, demo: DemoSource, interval: float = 1.0) -> None:
+        # The demo seeder writes its manifest while the server starts; store the films when it does
+        # (and again whenever it changes) so they are in the library without waiting for a search.
+        seen: float | None = None
+        while True:
+            version = demo.version()
+            if version is not None and version != seen:
+                seen = version
+                try:
+                    records = await demo.all()
+                    if records:
+                        await store_records(self.pool, records)
+                        self.generation += 1
+                except Exception:
+                    log.exception("storing the demo films failed")
+            await asyncio.sleep(interval)
 
     async def settle(self) -> None:
         """Waits for the source requests still running in the background."""

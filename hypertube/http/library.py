@@ -36,6 +36,7 @@ GENRES = (
 async def catalog_ctx(app: web.Application):
     catalog = build_catalog(app[POOL], app[CACHE], app[HTTP], app[SETTINGS])
     app[CATALOG] = catalog
+    catalog.start()
     yield
     await catalog.close()
 

@@ -260,3 +260,23 @@ async def test_redis_cache_serves_sources_and_stale_copies(http, upstreams):
         if keys:
             await r.delete(*keys)
         await cache.close()
+
+
+async def test_demo_films_are_stored_as_soon_as_the_manifest_appears(aiohttp_client, make_app, settings, db):
+    client = await aiohttp_client(make_app(sources=("demo",)))
+    assert await db.fetchval("SELECT count(*) FROM movies") == 0
+    folder = settings.data_dir / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    entry = {
+        "id": "demo-late",
+        "title": "Late Demo",
+        "info_hash": "e" * 40,
+        "magnet": "magnet:?xt=urn:btih:" + "e" * 40,
+    }
+    (folder / "manifest.json").write_bytes(orjson.dumps([entry]))
+    for _ in range(40):
+        if await db.fetchval("SELECT count(*) FROM movies"):
+            break
+        await asyncio.sleep(0.1)
+    assert await db.fetchval("SELECT title FROM movies") == "Late Demo"
+    assert client.app is not None
