@@ -99,7 +99,8 @@ class Catalog:
 
     def label(self, name: str) -> str:
         """The source's name for people, in the language of the current request."""
-        return gettext(next((s.label for s in self.sources if s.name == name), name))
+        labels = {s.name: s.label for s in [*self.sources, *self.enrichers]}
+        return gettext(labels.get(name, name))
 
     async def unavailable(self) -> list[str]:
         names = [s.name for s in self.sources] + [e.name for e in self.enrichers]
@@ -241,7 +242,7 @@ class Catalog:
                 elif isinstance(got, BaseException):
                     if not isinstance(got, SourceUnavailable):
                         log.error("enrichment from %s failed", enricher.name, exc_info=got)
-                    failed.append(enricher.name.upper())
+                    failed.append(self.label(enricher.name))
         await store_details(self.pool, movie["id"], records, extra, done=not failed)
         if failed:
             # Keep what was found; try again later instead of on every view.
