@@ -9,7 +9,14 @@ from aiohttp import web
 from markupsafe import Markup
 
 from hypertube.catalog import comments, watch
-from hypertube.catalog.search import BadCursor, LibraryQuery, decode_cursor, known_genres, parse_query
+from hypertube.catalog.search import (
+    BadCursor,
+    LibraryQuery,
+    decode_cursor,
+    initial,
+    known_genres,
+    parse_query,
+)
 from hypertube.catalog.service import CATALOG, LibraryResult, build_catalog
 from hypertube.events import EVENTS
 from hypertube.http.auth import login_required, require_user
@@ -158,6 +165,7 @@ async def _movie_page(
     pool = request.app[POOL]
     context = {
         "movie": movie,
+        "initial": initial(movie["title"]),
         "torrents": await catalog.torrents(movie_id),
         "comments": await comments.list_comments(pool, movie_id=movie_id, limit=200),
         "comment_count": await comments.count_comments(pool, movie_id),
