@@ -275,3 +275,10 @@ async def test_a_source_that_just_failed_is_not_asked_again_at_once(signed_in, u
     html = await (await client.get("/", params={"q": "second"})).text()
     assert time.monotonic() - started < 0.5
     assert "Unavailable right now: YTS" in html and upstreams.hits["yts"] == 3
+
+
+async def test_next_pages_need_a_session_and_answer_in_json(aiohttp_client, make_app):
+    client = await aiohttp_client(make_app())
+    resp = await client.get("/library/page", headers={"Accept": "application/json"})
+    assert resp.status == 401
+    assert (await resp.json())["error"]["code"] == "unauthorized"
