@@ -148,14 +148,15 @@ class Catalog:
         page = (asked if isinstance(asked, int) else 0) + 1 if more else 1
         if page > MAX_SOURCE_PAGES:
             return []
-        await self.cache.set(key, page, REFRESH_TTL)
         # A source that failed a moment ago is left alone until its note expires, so that pages stay
-        # fast while it is down (what it answered before is still served from the cache).
+        # fast while it is down (what it answered before is still served from the cache). The search
+        # is not marked as asked then, so it is asked once the sources are back.
         problems = await asyncio.gather(*(self.fetcher.problem(s.name) for s in self.sources))
         healthy = [s for s, problem in zip(self.sources, problems, strict=True) if not problem]
-        tasks = {s.name: self._spawn(self._ask(s, query, page)) for s in healthy}
-        if not tasks:
+        if not healthy:
             return []
+        await self.cache.set(key, page, REFRESH_TTL)
+        tasks = {s.name: self._spawn(self._ask(s, query, page)) for s in healthy}
         done, pending = await asyncio.wait(tasks.values(), timeout=self.wait)
         return [self.label(name) for name, t in tasks.items() if t in pending]
 

@@ -282,3 +282,16 @@ async def test_next_pages_need_a_session_and_answer_in_json(aiohttp_client, make
     resp = await client.get("/library/page", headers={"Accept": "application/json"})
     assert resp.status == 401
     assert (await resp.json())["error"]["code"] == "unauthorized"
+
+
+async def test_a_search_made_while_sources_were_down_asks_them_when_they_are_back(signed_in, upstreams):
+    upstreams.yts_movies = [yts_movie(1, "Comeback Film")]
+    upstreams.mode["yts"] = "error500"
+    client = await signed_in(sources=("yts",), extra={"source_timeout": "0.2"})
+    assert "Comeback Film" not in await (await client.get("/", params={"q": "comeback"})).text()
+    await client.get("/", params={"q": "comeback film"})  # skipped: YTS failed a moment ago
+    assert upstreams.hits["yts"] == 3
+    upstreams.mode["yts"] = "ok"
+    await client.app[CATALOG].fetcher.note_health("yts", None)  # the two-minute note runs out
+    html = await (await client.get("/", params={"q": "comeback film"})).text()
+    assert "Comeback Film" in html and "Unavailable right now" not in html
