@@ -295,3 +295,15 @@ async def test_a_search_made_while_sources_were_down_asks_them_when_they_are_bac
     await client.app[CATALOG].fetcher.note_health("yts", None)  # the two-minute note runs out
     html = await (await client.get("/", params={"q": "comeback film"})).text()
     assert "Comeback Film" in html and "Unavailable right now" not in html
+
+
+async def test_the_noscript_link_opens_the_next_page(signed_in, db):
+    client = await signed_in(sources=())
+    await db.executemany(
+        "INSERT INTO movies (title, popularity) VALUES ($1, $2)", [(f"Plain {i:02d}", i) for i in range(30)]
+    )
+    html = await (await client.get("/")).text()
+    link = re.search(r'<noscript><a href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert link.startswith("/?") and "after=" in link
+    second = await (await client.get(link)).text()
+    assert set(card_ids(html)).isdisjoint(card_ids(second)) and len(card_ids(second)) == 6
