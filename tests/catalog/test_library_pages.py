@@ -273,8 +273,9 @@ async def test_a_source_that_just_failed_is_not_asked_again_at_once(signed_in, u
     assert upstreams.hits["yts"] == 3
     started = time.monotonic()
     html = await (await client.get("/", params={"q": "second"})).text()
-    assert time.monotonic() - started < 0.5
-    assert "Unavailable right now: YTS" in html and upstreams.hits["yts"] == 3
+    # Asking again would take three timeouts (0.6 s) and show in the count of requests.
+    assert upstreams.hits["yts"] == 3 and time.monotonic() - started < 3
+    assert "Unavailable right now: YTS" in html
 
 
 async def test_next_pages_need_a_session_and_answer_in_json(aiohttp_client, make_app):
