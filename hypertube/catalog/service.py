@@ -18,7 +18,7 @@ from hypertube.catalog.records import FilmRecord, Source, SourceUnavailable
 from hypertube.catalog.search import LibraryQuery, Page, local_count, search_page
 from hypertube.catalog.sources.demo import DemoSource
 from hypertube.catalog.store import store_details, store_records
-from hypertube.i18n import gettext
+from hypertube.i18n import N_, gettext
 
 log = logging.getLogger(__name__)
 THIN = 12  # fewer stored matches than this and the sources are asked
@@ -27,6 +27,8 @@ MAX_SOURCE_PAGES = 10  # pages asked from each source per search while scrolling
 HOT_TTL = 20  # first pages of searches are kept this long (cleared when new films are stored)
 DETAILS_RETRY = 300
 SOURCE_TIMEOUT = 4.0
+# Names of sources that may have stored films even when they are no longer enabled.
+KNOWN_LABELS = {"yts": "YTS", "archive": "Internet Archive", "demo": N_("Demo films")}
 
 
 @dataclass
@@ -99,7 +101,7 @@ class Catalog:
 
     def label(self, name: str) -> str:
         """The source's name for people, in the language of the current request."""
-        labels = {s.name: s.label for s in [*self.sources, *self.enrichers]}
+        labels = {**KNOWN_LABELS, **{s.name: s.label for s in [*self.sources, *self.enrichers]}}
         return gettext(labels.get(name, name))
 
     async def unavailable(self) -> list[str]:

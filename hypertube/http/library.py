@@ -166,7 +166,9 @@ async def _movie_page(
     context = {
         "movie": movie,
         "initial": initial(movie["title"]),
-        "torrents": await catalog.torrents(movie_id),
+        "torrents": [
+            {**t, "source_label": catalog.label(t["source"])} for t in await catalog.torrents(movie_id)
+        ],
         "comments": await comments.list_comments(pool, movie_id=movie_id, limit=200),
         "comment_count": await comments.count_comments(pool, movie_id),
         "watched": bool(await watch.watched_ids(pool, user.id, [movie_id])),

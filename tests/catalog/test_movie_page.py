@@ -66,7 +66,7 @@ async def test_archive_details_give_the_torrent_file_and_hash(film_client, upstr
     await client.get("/", params={"q": "sherlock"})
     movie_id = await stored_id(db, "Sherlock Jr.")
     html = await (await client.get(f"/movies/{movie_id}")).text()
-    assert "Buster Keaton" in html and "67 min" in html
+    assert "Buster Keaton" in html and "67 min" in html and "<td>Internet Archive</td>" in html
     rows = await db.fetch(
         "SELECT info_hash, torrent_url, magnet, size_bytes FROM torrents WHERE movie_id = $1", movie_id
     )
