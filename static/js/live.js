@@ -462,6 +462,7 @@ if (panel) {
     state.party = newCode();
     history.replaceState(null, "", partyLink());
     party.last = null;
+    showParty();
     join();
     panel.querySelector("[data-party-link]").focus();
   });
@@ -470,6 +471,7 @@ if (panel) {
     party.last = null;
     partyNote.textContent = "";
     history.replaceState(null, "", partyLink());
+    showParty();
     join();
     partyStart.focus();
   });

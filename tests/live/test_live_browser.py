@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 
 import aiohttp_jinja2
 import av
@@ -127,8 +128,10 @@ async def test_watch_together_play_pause_and_late_joiner(film_site, open_page):
     guest = await server.create_user("guest_live")
     ph = await _open_as(open_page, server, host, f"/movies/{movie_id}")
     await ph.get_by_role("button", name="Watch together").click()
+    await expect(ph.locator("[data-party-link]")).to_have_value(
+        re.compile(rf"/movies/{movie_id}\?party=[\w-]{{12}}$")
+    )
     link = await ph.locator("[data-party-link]").input_value()
-    assert f"/movies/{movie_id}?party=" in link
     assert "party=" in ph.url
 
     pg = await _open_as(open_page, server, guest, link.removeprefix(server.url))
