@@ -335,9 +335,14 @@ class LiveServer:
                 raise LiveError("too_many_rooms", _("Too many films open at once."))
             if not await pool.fetchval("SELECT 1 FROM movies WHERE id = $1", movie_id):
                 raise LiveError("not_found", _("This film does not exist."))
+            if self.clients.get(sid) is not client:
+                raise LiveError("gone", "disconnected")  # the socket closed while the film was looked up
             await self.sio.enter_room(sid, room)
             client.movies.add(movie_id)
             await self.store.presence_add(room, sid, client.member)
+            if self.clients.get(sid) is not client:  # closed meanwhile: its disconnect missed this entry
+                await self.store.presence_remove(room, sid)
+                raise LiveError("gone", "disconnected")
             self._presence_changed(movie_id)
 
         party_state = None

@@ -112,9 +112,15 @@ socket.on("connect_error", async (err) => {
   }
 });
 
-socket.on("auth:expired", (data) => setStatus(data?.message || t("expired"), "error"));
+let expiredMessage = null;
+socket.on("auth:expired", (data) => {
+  expiredMessage = data?.message || t("expired");
+  setStatus(expiredMessage, "error");
+});
 socket.on("disconnect", (reason) => {
-  if (reason !== "io client disconnect") setStatus(t("reconnecting"), "warn");
+  // The server closing the socket (flood, expired session) is final; anything else reconnects by itself.
+  if (reason === "io server disconnect") setStatus(expiredMessage || t("stopped"), "error");
+  else if (reason !== "io client disconnect") setStatus(t("reconnecting"), "warn");
 });
 let onChatError = null;
 socket.on("error", (error) => {

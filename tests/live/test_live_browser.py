@@ -17,8 +17,9 @@ import pytest_asyncio
 from aiohttp import web
 from playwright.async_api import expect
 
+from hypertube.events import EVENTS
 from hypertube.keys import POOL, SETTINGS
-from tests.fixtures.browser import sign_in
+from tests.fixtures.browser import no_horizontal_overflow, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
@@ -78,8 +79,8 @@ async def _until(page, expression: str, seconds: float = 10.0) -> None:
     raise AssertionError(f"still false after {seconds} s: {expression}")
 
 
-async def _open_as(open_page, server, user, path: str):
-    page = await open_page(base_url=server.url)
+async def _open_as(open_page, server, user, path: str, width: int = 1280):
+    page = await open_page(base_url=server.url, width=width)
     await sign_in(page, server, user)
     await page.goto(path)
     await expect(page.locator("[data-live-status]")).to_have_attribute("data-state", "ok")
@@ -91,7 +92,7 @@ async def test_comment_chat_typing_and_presence_reach_the_other_page(film_site, 
     alice = await server.create_user("alice_live")
     bob = await server.create_user("bob_live")
     pa = await _open_as(open_page, server, alice, f"/movies/{movie_id}")
-    pb = await _open_as(open_page, server, bob, f"/movies/{movie_id}")
+    pb = await _open_as(open_page, server, bob, f"/movies/{movie_id}", width=360)
     await expect(pa.locator("[data-presence]")).to_contain_text("bob_live")
     await expect(pb.locator("[data-presence]")).to_contain_text("alice_live")
 
@@ -115,6 +116,8 @@ async def test_comment_chat_typing_and_presence_reach_the_other_page(film_site, 
         await expect(line.locator(".live-chat-author")).to_have_text("alice_live")
     await expect(pb.locator("[data-chat-log] img[src='x']")).to_have_count(0)
     await expect(pa.locator("[data-chat-input]")).to_have_value("")
+    scroll_width, inner_width = await no_horizontal_overflow(pb)
+    assert scroll_width <= inner_width
 
     # A page opened later shows the history.
     carol = await server.create_user("carol_live")
@@ -158,3 +161,41 @@ async def test_watch_together_play_pause_and_late_joiner(film_site, open_page):
     pl = await _open_as(open_page, server, late, link.removeprefix(server.url))
     await _until(pl, "Math.abs(document.querySelector('video[data-video]').currentTime - 6) < 0.5")
     await expect(pl.locator("[data-live-panel]")).to_have_attribute("data-party-playing", "false")
+
+
+# The library page loads live.js once the catalog's template includes it; until then this stand-in
+# renders the catalog's real card partial with the module, as the library page is meant to.
+LIBRARY = """{% extends "base.html" %}
+{% block head %}<script type="module" src="{{ static_url('js/live.js') }}"></script>{% endblock %}
+{% block content %}<ul class="movie-grid">{% include "library/_cards.html" %}</ul>{% endblock %}"""
+
+
+def add_library_with_live(app: web.Application) -> None:
+    add_test_player(app)
+    env = aiohttp_jinja2.get_env(app)
+    env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({"library.html": LIBRARY}), env.loader])
+
+
+async def test_download_progress_on_the_film_page_and_library_cards(start_live_server, open_page):
+    server = await start_live_server(prepare=add_library_with_live)
+    pool = server.app[POOL]
+    movie_id = await pool.fetchval(
+        "INSERT INTO movies (title, year, popularity) VALUES ('Downloading', 2001, 99) RETURNING id"
+    )
+    viewer = await server.create_user("viewer_live")
+    film = await _open_as(open_page, server, viewer, f"/movies/{movie_id}")
+    library = await open_page(base_url=server.url)
+    await sign_in(library, server, viewer)
+    await library.goto("/")
+    card = library.locator(f"[data-movie-id='{movie_id}']")
+    await expect(card).to_be_visible()
+    await asyncio.sleep(1.0)  # the page reports its visible cards shortly after connecting
+
+    events = server.app[EVENTS]
+    progress = {"movie_id": movie_id, "progress": 0.42, "rate": 2 * 1024 * 1024, "peers": 3, "ready": False}
+    await events.publish("download:progress", progress, room=f"movie:{movie_id}")
+    await expect(film.locator("[data-live-progress-text]")).to_have_text(
+        "42% downloaded · 2.0 MB/s · 3 peers"
+    )
+    await expect(film.locator("[data-live-progress-bar]")).to_have_attribute("value", "42")
+    await expect(card.locator("[data-live-card-progress]")).to_have_text("42%")
