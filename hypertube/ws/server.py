@@ -452,7 +452,9 @@ class LiveServer:
 
     # --- watch together ---------------------------------------------------------------------------
 
-    async def _party_change(self, sid: str, client: Client, data: dict[str, Any], playing: bool | None):
+    async def _party_change(
+        self, sid: str, client: Client, data: dict[str, Any], action: str, playing: bool | None
+    ):
         movie_id = self._joined(client, data)
         code = client.parties.get(movie_id)
         if not code:
@@ -465,6 +467,7 @@ class LiveServer:
         state = {
             "movie_id": movie_id,
             "party": code,
+            "action": action,
             "playing": playing,
             "position": position,
             "at": time.time(),
@@ -475,13 +478,13 @@ class LiveServer:
         return {"ok": True, "state": state}
 
     async def party_play(self, sid: str, client: Client, data: dict[str, Any]):
-        return await self._party_change(sid, client, data, True)
+        return await self._party_change(sid, client, data, "play", True)
 
     async def party_pause(self, sid: str, client: Client, data: dict[str, Any]):
-        return await self._party_change(sid, client, data, False)
+        return await self._party_change(sid, client, data, "pause", False)
 
     async def party_seek(self, sid: str, client: Client, data: dict[str, Any]):
-        return await self._party_change(sid, client, data, None)
+        return await self._party_change(sid, client, data, "seek", None)
 
     # --- download progress ------------------------------------------------------------------------
 

@@ -438,7 +438,7 @@ if (panel) {
   socket.on("party:state", (s) => {
     if (s?.movie_id !== movieId || s.party !== state.party) return;
     remember(s);
-    const key = s.playing ? "played" : "paused";
+    const key = { play: "played", pause: "paused", seek: "seeked" }[s.action] || (s.playing ? "played" : "paused");
     partyNote.textContent = t(key, { name: s.by, time: formatTime(s.position) });
     applyParty();
   });
