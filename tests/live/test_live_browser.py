@@ -17,8 +17,10 @@ import pytest_asyncio
 from aiohttp import web
 from playwright.async_api import expect
 
+from hypertube.catalog import comments
 from hypertube.events import EVENTS
 from hypertube.keys import POOL, SETTINGS
+from hypertube.ws import chat
 from tests.fixtures.browser import no_horizontal_overflow, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -199,3 +201,41 @@ async def test_download_progress_on_the_film_page_and_library_cards(start_live_s
     )
     await expect(film.locator("[data-live-progress-bar]")).to_have_attribute("value", "42")
     await expect(card.locator("[data-live-card-progress]")).to_have_text("42%")
+
+
+async def test_a_page_reconnects_and_catches_up_on_what_it_missed(film_site, open_page):
+    server, movie_id = film_site
+    alice = await server.create_user("alice_again")
+    bob = await server.create_user("bob_again")
+    pa = await _open_as(open_page, server, alice, f"/movies/{movie_id}")
+
+    # Bob's WebSockets go through a relay in the browser, so the test can cut them like a network drop.
+    relays = []
+
+    def relay(ws) -> None:
+        relays.append((ws, ws.connect_to_server()))
+
+    pb = await open_page(base_url=server.url)
+    await pb.route_web_socket(re.compile(r"/socket\.io/"), relay)
+    await sign_in(pb, server, bob)
+    await pb.goto(f"/movies/{movie_id}")
+    await expect(pb.locator("[data-live-status]")).to_have_attribute("data-state", "ok")
+    await pa.locator("[data-chat-input]").fill("before the cut")
+    await pa.locator("[data-chat-input]").press("Enter")
+    await expect(pb.locator("[data-chat-log] .live-chat-text").last).to_have_text("before the cut")
+
+    for page_side, server_side in relays:
+        await server_side.close()
+        await page_side.close()
+    # While bob is away (the client waits at least half a second before reconnecting), alice chats
+    # and comments.
+    pool, events = server.app[POOL], server.app[EVENTS]
+    await chat.post_message(pool, movie_id=movie_id, user_id=alice.id, text="while you were away")
+    await comments.create_comment(pool, events, user_id=alice.id, movie_id=movie_id, body="missed comment")
+
+    await expect(pb.locator("[data-chat-log] .live-chat-text").last).to_have_text(
+        "while you were away", timeout=15_000
+    )
+    await expect(pb.locator("[data-comment-list] .comment-body").first).to_have_text("missed comment")
+    await expect(pb.locator("[data-live-status]")).to_have_attribute("data-state", "ok")
+    assert len(relays) >= 2  # it did reconnect by itself
