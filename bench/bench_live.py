@@ -124,11 +124,12 @@ async def _database():
 
     admin = os.environ.get("HYPERTUBE_BENCH_DATABASE_URL") or os.environ.get("HYPERTUBE_TEST_DATABASE_URL")
     if not admin:
-        async with database_url(None, Path(tempfile.mkdtemp(prefix="ht-bench-live-"))) as url:
-            conn = await asyncpg.connect(url)
-            await apply_migrations(conn)
-            await conn.close()
-            yield url
+        with tempfile.TemporaryDirectory(prefix="ht-bench-live-", ignore_cleanup_errors=True) as folder:
+            async with database_url(None, Path(folder)) as url:
+                conn = await asyncpg.connect(url)
+                await apply_migrations(conn)
+                await conn.close()
+                yield url
         return
     name = f"ht_bench_live_{secrets.token_hex(4)}"
     base, _, query = admin.partition("?")
@@ -194,20 +195,42 @@ async def _stop(proc) -> None:
 
 
 async def _scenario(db_url: str, redis_url: str | None, servers: int, clients: int, messages: int) -> dict:
+    sender_id, viewer_id, movie_id = await _seed(db_url)
+    prefix = f"htbench:{secrets.token_hex(4)}:"
+    with tempfile.TemporaryDirectory(prefix="ht-bench-live-", ignore_cleanup_errors=True) as data_dir:
+        env = {
+            **os.environ,
+            "HYPERTUBE_DATABASE_URL": db_url,
+            "HYPERTUBE_SECRET_KEY": SECRET,
+            "HYPERTUBE_DATA_DIR": data_dir,
+            "HYPERTUBE_SOURCES": "",
+            "BENCH_REDIS_PREFIX": prefix,
+            "PYTHONPATH": str(ROOT),
+        }
+        try:
+            return await _measure(env, redis_url, servers, clients, messages, sender_id, viewer_id, movie_id)
+        finally:
+            if redis_url:
+                await _forget(redis_url, prefix)
+
+
+async def _forget(redis_url: str, prefix: str) -> None:
+    import redis.asyncio as redis
+
+    conn = redis.from_url(redis_url)
+    try:
+        keys = [k async for k in conn.scan_iter(match=prefix + "*", count=500)]
+        if keys:
+            await conn.delete(*keys)
+    finally:
+        await conn.aclose()
+
+
+async def _measure(env, redis_url, servers, clients, messages, sender_id, viewer_id, movie_id) -> dict:
     import socketio
 
     from hypertube.accounts.tokens import issue_access_token
 
-    sender_id, viewer_id, movie_id = await _seed(db_url)
-    env = {
-        **os.environ,
-        "HYPERTUBE_DATABASE_URL": db_url,
-        "HYPERTUBE_SECRET_KEY": SECRET,
-        "HYPERTUBE_DATA_DIR": tempfile.mkdtemp(prefix="ht-bench-live-"),
-        "HYPERTUBE_SOURCES": "",
-        "BENCH_REDIS_PREFIX": f"htbench:{secrets.token_hex(4)}:",
-        "PYTHONPATH": str(ROOT),
-    }
     env.pop("HYPERTUBE_REDIS_URL", None)
     if redis_url:
         env["HYPERTUBE_REDIS_URL"] = redis_url
