@@ -63,6 +63,7 @@ async def receive(urls: list[str], token: str, count: int, movie_id: int, messag
     import aiohttp
 
     latencies: list[float] = []
+    per_message: dict[str, list[float]] = {}
     done = asyncio.Event()
     joined = 0
     expected = count * messages
@@ -90,7 +91,9 @@ async def receive(urls: list[str], token: str, count: int, movie_id: int, messag
                     ready.set()
                 elif data.startswith('42["chat:message"'):
                     now = time.monotonic()
-                    latencies.append(now - float(json.loads(data[2:])[1]["text"]))
+                    sent = float(json.loads(data[2:])[1]["text"])
+                    latencies.append(now - sent)
+                    per_message.setdefault(f"{sent:.3f}", []).append(now - sent)
                     if len(latencies) >= expected:
                         done.set()
                 if done.is_set():
@@ -107,6 +110,14 @@ async def receive(urls: list[str], token: str, count: int, movie_id: int, messag
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), messages * MESSAGE_GAP + 20)
     print(json.dumps({"latencies": latencies, "expected": expected}), flush=True)
+    if os.environ.get("BENCH_LIVE_VERBOSE"):
+        for sent, values in sorted(per_message.items()):
+            values.sort()
+            first, median, last = values[0] * 1000, values[len(values) // 2] * 1000, values[-1] * 1000
+            print(
+                f"message {sent}: first {first:.1f} ms, median {median:.1f} ms, last {last:.1f} ms",
+                file=sys.stderr,
+            )
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
