@@ -21,10 +21,10 @@ from hypertube.accounts.models import User
 from hypertube.accounts.tokens import ALGORITHM, InvalidToken, decode_access_token
 from hypertube.catalog.comments import list_comments
 from hypertube.events import movie_room
-from hypertube.http.auth import ACCESS_COOKIE, user_from_access_token
+from hypertube.http.auth import ACCESS_COOKIE, LANG_COOKIE, user_from_access_token
 from hypertube.http.errors import json_error
 from hypertube.i18n import gettext as _
-from hypertube.i18n import set_language
+from hypertube.i18n import negotiate, set_language
 from hypertube.keys import POOL, SETTINGS, USER
 from hypertube.ws import chat
 from hypertube.ws.store import LiveStore
@@ -193,6 +193,9 @@ class LiveServer:
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or len(token) > 4096:
             token = _cookie(environ, ACCESS_COOKIE)
+        # A refusal is shown to someone we do not know yet: in the language their pages use.
+        lang = _cookie(environ, LANG_COOKIE) or negotiate(environ.get("HTTP_ACCEPT_LANGUAGE"))
+        set_language(lang or "en")
         try:
             user, expires_at = await self.authenticate(token)
         except LiveError as exc:
