@@ -9,11 +9,11 @@ from tests.fixtures.api import Api
 
 
 @pytest.fixture
-async def me(api, make_user, api_token, make_movie):
+async def me(api, make_user, api_token, api_movie):
     user = await make_user()
     caller = api.as_(await api_token(api.client, user))
     caller.user = user
-    caller.movie = await make_movie()
+    caller.movie = await api_movie()
     return caller
 
 
@@ -143,11 +143,11 @@ async def test_no_cors_when_none_configured(me):
 
 
 async def test_api_needs_no_csrf_token_and_sets_no_cookie(
-    aiohttp_client, make_app, make_user, make_movie, make_api_client
+    aiohttp_client, make_app, make_user, api_movie, make_api_client
 ):
     client = await aiohttp_client(make_app())
     cid, secret = await make_api_client(await make_user())
-    movie = await make_movie()
+    movie = await api_movie()
     token = await client.post(
         "/api/v1/oauth/token",
         data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secret},

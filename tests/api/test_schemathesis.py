@@ -70,13 +70,13 @@ def run_schemathesis(base_url: str, token: str):
 
 
 async def test_schemathesis_finds_no_server_error_and_no_spec_violation(
-    aiohttp_client, make_app, make_user, make_movie, api_token, db
+    aiohttp_client, make_app, make_user, api_movie, api_token, db
 ):
     app = make_app()
     app[API_LIMITS] = Limits(requests=1_000_000)
     client = await aiohttp_client(app)
     me, other = await make_user(), await make_user()
-    movies = [await make_movie(f"Film {i}") for i in range(3)]
+    movies = [await api_movie(f"Film {i}") for i in range(3)]
     for m in movies:
         await db.execute(
             "INSERT INTO comments (movie_id, user_id, body) VALUES ($1, $2, 'theirs')", m, other.id
