@@ -66,6 +66,8 @@ def json_error(
     status: int, code: str, message: str, *, field: str | None = None, headers=None
 ) -> web.Response:
     body: dict[str, Any] = {"code": code, "message": message}
+    if headers:  # an HTTPException's headers carry its own text/plain Content-Type
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
     if field:
         body["field"] = field
     return web.Response(
