@@ -358,3 +358,30 @@ async def test_latest_comments_newest_first_with_a_cursor(two, api_movie):
     assert [c["id"] for c in only_m2.data["data"]] == [ids[2], ids[1]]
     first = page.data["data"][0]
     assert set(first) == {"id", "movie_id", "author", "content", "created_at", "updated_at"}
+
+
+async def test_movie_subtitles_come_from_the_media_area_once_the_film_is_known(two, api_movie, tmp_path):
+    from hypertube.http.hls import MEDIA
+    from hypertube.media.generate import generate_film, sample_cues
+
+    _, _, as_alice, _ = two
+    video = generate_film(
+        tmp_path / "subs.mkv",
+        container="mkv",
+        video_codec="h264",
+        audio_codec="aac",
+        duration_s=2,
+        width=160,
+        height=90,
+        fps=10,
+        subtitles={"en": sample_cues(2, "en"), "fr": sample_cues(2, "fr")},
+        subtitle_codec="srt",
+    )
+    media = as_alice.client.app[MEDIA]
+    played, unplayed = await api_movie(), await api_movie()
+    media.register_file(played, video)
+    media.register_file(unplayed, video)
+    await media.info(played)  # what playing the film does first
+    assert (await as_alice.get(f"/api/v1/movies/{played}")).data["subtitles"] == ["en", "fr"]
+    # Never opened: looking its tracks up would start the download, so none are listed yet.
+    assert (await as_alice.get(f"/api/v1/movies/{unplayed}")).data["subtitles"] == []
