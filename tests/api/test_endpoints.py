@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 
 import pytest
@@ -73,8 +74,19 @@ async def picture_server(aiohttp_server):
     async def text(request):
         return web.Response(text="<html>not a picture</html>", content_type="text/html")
 
+    noise = io.BytesIO()
+    Image.frombytes("RGB", (700, 700), os.urandom(700 * 700 * 3)).save(noise, format="PNG")
+
+    async def big(request):  # about 1.5 MB: arrives in many reads
+        return web.Response(body=noise.getvalue(), content_type="image/png")
+
+    async def huge(request):
+        return web.Response(body=os.urandom(6 * 1024 * 1024), content_type="image/png")
+
     app = web.Application()
     app.router.add_get("/me.png", image)
+    app.router.add_get("/big.png", big)
+    app.router.add_get("/huge.png", huge)
     app.router.add_get("/text", text)
     return await aiohttp_server(app)
 
@@ -110,7 +122,11 @@ async def test_you_can_change_your_own_account(
     resp = await as_alice.patch(f"/api/v1/users/{alice.id}", json={"picture_url": None})
     assert resp.data["picture_url"] == "/static/img/avatar.svg"
     assert not stored.exists()
-    for path in ("/text", "/gone"):
+    resp = await as_alice.patch(
+        f"/api/v1/users/{alice.id}", json={"picture_url": str(picture_server.make_url("/big.png"))}
+    )
+    assert resp.status == 200, resp.data
+    for path in ("/text", "/gone", "/huge.png"):
         resp = await as_alice.patch(
             f"/api/v1/users/{alice.id}", json={"picture_url": str(picture_server.make_url(path))}
         )
