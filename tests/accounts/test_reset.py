@@ -251,3 +251,12 @@ async def test_outbox_keeps_and_retries_mail_while_smtp_is_down(database_url, se
         assert row["sent_at"] is not None and row["last_error"] is None
     finally:
         await pool.close()
+
+
+async def test_reset_mail_is_in_the_users_language(accounts_client, make_user, db, settings):
+    await make_user("francoise", email="francoise@example.org", language="fr")
+    await post_form(accounts_client, "/password/forgot", {"email": "francoise@example.org"})
+    files = await wait_for(lambda: list(settings.mail_dir.glob("*.eml")))
+    msg = email.message_from_binary_file(files[0].open("rb"), policy=email.policy.default)
+    assert msg["Subject"] == "Réinitialisez votre mot de passe Hypertube"
+    assert "Bonjour" in msg.get_content()
