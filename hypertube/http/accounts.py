@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import logging
 import re
@@ -15,7 +16,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from hypertube import i18n
-from hypertube.accounts import avatars, mail, oauth, reset, sessions, users
+from hypertube.accounts import avatars, mail, oauth, passwords, reset, sessions, users
 from hypertube.accounts.mail import MailSender
 from hypertube.accounts.messages import N_
 from hypertube.accounts.passwords import hash_password, password_problem, verify_password
@@ -478,14 +479,17 @@ async def avatar(request: web.Request) -> web.StreamResponse:
     )
 
 
+@functools.cache
+def _long_common_passwords() -> str:
+    return "\n".join(sorted(w for w in passwords.common_passwords() if len(w) >= passwords.MIN_LENGTH))
+
+
 async def common_passwords(request: web.Request) -> web.StreamResponse:
     """The common-password list (only entries long enough to matter), for the live checks in the form."""
-    from hypertube.accounts.passwords import MIN_LENGTH
-    from hypertube.accounts.passwords import common_passwords as words
-
-    text = "\n".join(sorted(w for w in words() if len(w) >= MIN_LENGTH))
     return web.Response(
-        text=text, content_type="text/plain", headers={"Cache-Control": "public, max-age=86400"}
+        text=_long_common_passwords(),
+        content_type="text/plain",
+        headers={"Cache-Control": "public, max-age=86400"},
     )
 
 
