@@ -70,9 +70,22 @@ NOTICES = {
     "password_changed": N_("Your password has been changed."),
     "email_verified": N_("Your email address is confirmed."),
     "verification_sent": N_("We sent a confirmation link to your email address."),
+    "verify_invalid": N_(
+        "This confirmation link is invalid or expired. Ask for a new one from your profile."
+    ),
 }
+NOTICE_KINDS = {"verify_invalid": "error"}
+
+
+def notice_of(request: web.Request) -> dict[str, str]:
+    """The page's one-line notice from `?notice=` (known codes only) and its kind for the toast."""
+    code = request.query.get("notice", "")
+    if code not in NOTICES:
+        return {"notice": "", "notice_kind": "info"}
+    return {"notice": _(NOTICES[code]), "notice_kind": NOTICE_KINDS.get(code, "success")}
+
+
 TOO_MANY = N_("Too many attempts. Please wait a moment and try again.")
-VERIFY_INVALID = N_("This confirmation link is invalid or expired. Ask for a new one from your profile.")
 
 # (limit, window seconds) per key kind
 LIMITS = {
@@ -199,13 +212,7 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     code = request.query.get("oauth_error", "")
     if code in OAUTH_MESSAGES:
         errors["form"] = _(OAUTH_MESSAGES[code])
-    notice = request.query.get("notice", "")
-    context = {
-        "values": {},
-        "errors": errors,
-        "next": next_url or "",
-        "notice": _(NOTICES[notice]) if notice in NOTICES else "",
-    }
+    context = {"values": {}, "errors": errors, "next": next_url or "", **notice_of(request)}
     return render(request, "accounts/login.html", context, status=400 if errors else 200)
 
 
@@ -268,10 +275,9 @@ async def send_verification(request: web.Request, user: users.User, conn) -> Non
 
 async def verify_email(request: web.Request) -> web.StreamResponse:
     user_id = await verification.confirm_email(request.app[POOL], request.match_info["token"])
-    if user_id is None:
-        raise ApiError(400, VERIFY_INVALID, code="invalid_link")
-    user = request.get(USER)
-    raise web.HTTPSeeOther("/profile?notice=email_verified" if user else "/login?notice=email_verified")
+    notice = "email_verified" if user_id is not None else "verify_invalid"
+    # Either way the reader lands on a page they know, with the outcome in a notice.
+    raise web.HTTPSeeOther(f"/profile?notice={notice}" if request.get(USER) else f"/login?notice={notice}")
 
 
 async def resend_verification(request: web.Request) -> web.StreamResponse:
@@ -414,8 +420,7 @@ def _profile_context(user: users.User, **extra) -> dict[str, Any]:
 async def profile_page(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     fresh = await users.by_id(request.app[POOL], user.id) or user
-    notice = request.query.get("notice", "")
-    context = _profile_context(fresh, notice=_(NOTICES[notice]) if notice in NOTICES else "")
+    context = _profile_context(fresh, **notice_of(request))
     context["has_password"] = await users.password_hash_of(request.app[POOL], user.id) is not None
     context["email_verified"] = await users.email_verified(request.app[POOL], user.id)
     return render(request, "accounts/profile.html", context)
