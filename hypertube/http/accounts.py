@@ -57,8 +57,8 @@ OAUTH_MESSAGES = {
     "provider": N_("The provider could not complete the sign-in. Please try again later."),
     "no_email": N_("The provider did not share a verified email address with us, so no account can be made."),
     "email_in_use": N_(
-        "An account already uses this email address. Log in with your password; the provider can be "
-        "linked once your email is confirmed through a password reset."
+        "An account already uses this email address. Log in with your password and confirm the address "
+        "from your profile; then this sign-in method can be linked to it."
     ),
     "expired": N_("The sign-up took too long. Please start again."),
     "not_configured": N_("This sign-in method is not available."),
