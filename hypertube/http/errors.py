@@ -66,6 +66,8 @@ def json_error(
     status: int, code: str, message: str, *, field: str | None = None, headers=None
 ) -> web.Response:
     body: dict[str, Any] = {"code": code, "message": message}
+    if headers:  # an HTTPException's headers carry its own text/plain Content-Type
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
     if field:
         body["field"] = field
     return web.Response(
@@ -106,9 +108,11 @@ async def error_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except ApiError as exc:
+        # HTTPException carries its own text/plain Content-Type, which the rendered error replaces.
+        headers = {k: v for k, v in exc.headers.items() if k.lower() != "content-type"}
         if wants_json(request):
-            return json_error(exc.status, exc.code, exc.message, field=exc.field, headers=exc.headers)
-        return await html_error(request, exc.status, exc.message, headers=exc.headers)
+            return json_error(exc.status, exc.code, exc.message, field=exc.field, headers=headers)
+        return await html_error(request, exc.status, exc.message, headers=headers)
     except web.HTTPException as exc:
         if exc.status < 400 or exc.empty_body:
             raise
