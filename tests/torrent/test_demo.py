@@ -68,7 +68,7 @@ async def test_demo_swarm_seeds_films_listed_in_the_manifest(
             assert await reader.read(0, reader.size) == generated_films["mp4"].read_bytes()
         assert sorted(f.kind for f in await engine.list_files(movie_id)) == ["subtitle", "video"]
         torrent = Path(entries[0]["_torrent"])
-        made_at = torrent.stat().st_mtime_ns
+        made_at = torrent.stat().st_mtime_ns  # noqa: ASYNC240
         port = swarm.seeder.port
     finally:
         swarm.stop()
@@ -76,7 +76,7 @@ async def test_demo_swarm_seeds_films_listed_in_the_manifest(
     again = DemoSwarm(settings.data_dir, generate)
     try:
         await again.start()
-        assert torrent.stat().st_mtime_ns == made_at  # cached, not made again
+        assert torrent.stat().st_mtime_ns == made_at  # cached, not made again  # noqa: ASYNC240
         assert again.seeder.port == port  # same port: magnets already in the catalog stay valid
     finally:
         again.stop()
