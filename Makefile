@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench static clean browser
+.PHONY: setup run test lint bench static clean browser messages
 
 setup: $(STAMP) static
 
@@ -42,6 +42,14 @@ test: setup browser lint
 
 bench: setup
 	$(BIN)/python -m bench
+
+# Translations: extract every marked string, then merge it into each catalog (translate the new empty
+# msgstr entries in locales/*/LC_MESSAGES/messages.po; the app reads .po files directly, nothing to compile).
+messages: setup
+	$(BIN)/pybabel extract -F babel.cfg --ignore-dirs='.* _* node_modules var static tests bench' \
+	  -k N_ --sort-by-file --no-wrap --project=Hypertube --version=0.1 -o locales/messages.pot .
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-wrap --no-fuzzy-matching \
+	  --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor

@@ -23,7 +23,7 @@ def serve(args: argparse.Namespace) -> None:
     from hypertube.app import create_app
 
     settings = load_settings()
-    if args.demo:
+    if args.demo or settings.demo:
         sources = settings.sources if "demo" in settings.sources else (*settings.sources, "demo")
         settings = settings.replace(demo=True, sources=sources)
     _configure_logging(settings.log_level)

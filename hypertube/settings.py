@@ -58,6 +58,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     access_token_ttl: int = 15 * 60
     refresh_token_ttl: int = 30 * 24 * 3600
+    bcrypt_cost: int = 12
     unwatched_days: int = 30
     disk_quota_gb: float = 0.0
     torrent_port: int = 0
@@ -162,6 +163,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("HYPERTUBE_SMTP_URL must look like smtp://user:pass@host:port")
     if settings.secure_cookies not in ("auto", "1", "0", "true", "false", "yes", "no", "on", "off"):
         raise SettingsError("HYPERTUBE_SECURE_COOKIES must be auto, true or false")
+    if not 4 <= settings.bcrypt_cost <= 16:
+        raise SettingsError("HYPERTUBE_BCRYPT_COST must be between 4 and 16 (12 or more in production)")
     unknown = set(settings.sources) - {"yts", "archive", "demo"}
     if unknown:
         raise SettingsError(f"HYPERTUBE_SOURCES has unknown sources: {', '.join(sorted(unknown))}")

@@ -113,3 +113,21 @@ async def test_csrf_refuses_cross_site_and_tokenless_posts(client):
 def test_migration_files_are_numbered():
     folder = Path(__file__).resolve().parent.parent / "hypertube" / "db" / "migrations"
     assert all(p.name[:3].isdigit() for p in folder.glob("*.sql"))
+
+
+def test_every_setting_is_documented_in_the_readme():
+    import dataclasses
+
+    from hypertube.settings import Settings
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    missing = []
+    for f in dataclasses.fields(Settings):
+        if f.name == "extra":
+            continue
+        name = f"HYPERTUBE_{f.name.upper()}"
+        # grouped rows like `HYPERTUBE_OAUTH_FT_ID` / `_SECRET` document the siblings by suffix
+        prefix, _, suffix = name.rpartition("_")
+        if name not in readme and f"`_{suffix}`" not in readme:
+            missing.append(name)
+    assert not missing, f"settings missing from README.md: {missing}"

@@ -9,6 +9,8 @@ import aiohttp_jinja2
 import orjson
 from aiohttp import web
 
+from hypertube.i18n import N_
+
 log = logging.getLogger(__name__)
 
 REASONS = {
@@ -45,6 +47,8 @@ class ApiError(web.HTTPException):
     ):
         self.status_code = status
         super().__init__(headers=headers, reason=None)
+        # aiohttp gives every HTTPException a text/plain Content-Type; the renderers choose their own.
+        self.headers.popall("Content-Type", None)
         self.code = code or REASONS.get(status, "error")
         self.message = message
         self.field = field
@@ -90,12 +94,12 @@ async def html_error(request: web.Request, status: int, message: str, headers=No
 
 def _message_for(exc: web.HTTPException) -> str:
     if exc.status == 404:
-        return "This page does not exist."
+        return N_("This page does not exist.")
     if exc.status == 405:
-        return "This method is not allowed here."
+        return N_("This method is not allowed here.")
     if exc.status == 413:
-        return "The request is too large."
-    text = exc.text or exc.reason or "Request failed."
+        return N_("The request is too large.")
+    text = exc.text or exc.reason or N_("Request failed.")
     return text.removeprefix(f"{exc.status}: ")
 
 
@@ -104,9 +108,11 @@ async def error_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except ApiError as exc:
+        # HTTPException carries its own text/plain Content-Type, which the rendered error replaces.
+        headers = {k: v for k, v in exc.headers.items() if k.lower() != "content-type"}
         if wants_json(request):
-            return json_error(exc.status, exc.code, exc.message, field=exc.field, headers=exc.headers)
-        return await html_error(request, exc.status, exc.message, headers=exc.headers)
+            return json_error(exc.status, exc.code, exc.message, field=exc.field, headers=headers)
+        return await html_error(request, exc.status, exc.message, headers=headers)
     except web.HTTPException as exc:
         if exc.status < 400 or exc.empty_body:
             raise
@@ -122,7 +128,7 @@ async def error_middleware(request: web.Request, handler):
         raise
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        message = "Something went wrong on our side. Please try again."
+        message = N_("Something went wrong on our side. Please try again.")
         if wants_json(request):
             return json_error(500, "internal_error", message)
         return await html_error(request, 500, message)

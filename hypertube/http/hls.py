@@ -1,7 +1,321 @@
-"""Converted playback: the play plan, HLS playlists and on-demand segments, WebVTT subtitles."""
+"""Converted playback: the play plan, HLS playlists and on-demand segments, WebVTT subtitles, resume position."""
 
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from typing import Any
+
+import orjson
 from aiohttp import web
+
+from hypertube.catalog.watch import last_position, mark_watched
+from hypertube.http.auth import require_user
+from hypertube.http.errors import ApiError
+from hypertube.i18n import LANGUAGE_NAMES
+from hypertube.i18n import gettext as _
+from hypertube.keys import HTTP, POOL, SETTINGS
+from hypertube.media.convert import MediaError
+from hypertube.media.opensubtitles import OpenSubtitles
+from hypertube.media.service import MediaService, NoFilm, SubtitleFile, WaitingForPeers, maybe_await
+from hypertube.media.subtitles import convert_to_vtt
+
+log = logging.getLogger(__name__)
+
+MEDIA = web.AppKey("media", MediaService)
+OPENSUBTITLES_FILES = web.AppKey("opensubtitles_files", dict)
+SUBTITLE_LANGUAGES = ("en", *[code for code in LANGUAGE_NAMES if code != "en"])
+MAX_MOVIE_ID = 2**63 - 1
+LANGUAGE_LABELS = {"en": "English", "fr": "Français", "es": "Español", "de": "Deutsch", "it": "Italiano"}
+
+
+def _torrent_engine(app: web.Application) -> Any:
+    """The torrent engine when the torrent area has registered one."""
+    try:
+        from hypertube.torrent import TORRENTS  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return app.get(TORRENTS)
+
+
+async def media_service(app: web.Application):
+    service = MediaService(app[SETTINGS].data_dir / "hls", lambda: _torrent_engine(app))
+    app[MEDIA] = service
+    app[OPENSUBTITLES_FILES] = {}
+    yield
+    await service.close()
+
+
+def _movie_id(request: web.Request) -> int:
+    try:
+        value = int(request.match_info["movie_id"])
+    except ValueError:
+        raise ApiError(404, _("This film does not exist."), code="not_found") from None
+    if not 0 < value <= MAX_MOVIE_ID:
+        raise ApiError(404, _("This film does not exist."), code="not_found")
+    return value
+
+
+async def _movie(request: web.Request, movie_id: int):
+    row = await request.app[POOL].fetchrow("SELECT id, imdb_id, title FROM movies WHERE id = $1", movie_id)
+    if row is None:
+        raise ApiError(404, _("This film does not exist."), code="not_found")
+    return row
+
+
+def _torrent_error(exc: BaseException | None) -> Any:
+    """The torrent engine's error behind `exc` (PyAV re-raises the reader's OSError, caused by it)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(getattr(exc, "status", None), int) and isinstance(getattr(exc, "code", None), str):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+def _timed_out(exc: BaseException | None) -> bool:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, TimeoutError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _api_error(exc: Exception) -> ApiError:
+    torrent = _torrent_error(exc)
+    if torrent is not None:
+        status = torrent.status if 400 <= torrent.status < 600 else 502
+        return ApiError(status, str(getattr(torrent, "message", "") or torrent), code=torrent.code)
+    if isinstance(exc, NoFilm):
+        return ApiError(404, _("No torrent is available for this film yet."), code="no_torrent")
+    if isinstance(exc, WaitingForPeers) or _timed_out(exc):
+        return ApiError(
+            504, _("The film is not reachable right now: waiting for peers."), code="waiting_for_peers"
+        )
+    if isinstance(exc, MediaError):
+        return ApiError(422, _("This film cannot be played: %(why)s", why=str(exc)), code="unplayable")
+    log.warning("streaming failed: %r", exc)
+    return ApiError(502, _("The download of this film failed. Please try again later."), code="torrent_error")
+
+
+async def _guard(coro):
+    try:
+        return await coro
+    except ApiError:
+        raise
+    except Exception as exc:  # every failure of the engine or of PyAV becomes a clear JSON error
+        raise _api_error(exc) from exc
+
+
+async def download_status(app: web.Application, movie_id: int) -> dict[str, Any]:
+    engine = _torrent_engine(app)
+    if engine is not None and hasattr(engine, "download_status"):
+        try:
+            status = await maybe_await(engine.download_status(movie_id))
+        except Exception:  # the status is informative; a failure must not break the plan
+            log.debug("download status failed", exc_info=True)
+            status = None
+        if isinstance(status, dict):
+            return status
+        if status is not None and hasattr(status, "__dict__"):
+            return {k: v for k, v in vars(status).items() if not k.startswith("_")}
+    return {"progress": 1.0, "peers": 0, "rate": 0, "ready": True}
+
+
+# --- subtitles -------------------------------------------------------------------------------------
+async def _opensubtitles_files(app: web.Application, movie_id: int) -> dict[str, int]:
+    settings = app[SETTINGS]
+    if not settings.opensubtitles_key:
+        return {}
+    known = app[OPENSUBTITLES_FILES]
+    if movie_id in known:
+        return known[movie_id]
+    imdb_id = await app[POOL].fetchval("SELECT imdb_id FROM movies WHERE id = $1", movie_id)
+    files: dict[str, int] = {}
+    if imdb_id:
+        client = OpenSubtitles(app[HTTP], settings.opensubtitles_url, settings.opensubtitles_key)
+        try:
+            files = await client.search(imdb_id, list(SUBTITLE_LANGUAGES))
+        except Exception as exc:  # an unreachable service only means fewer subtitles
+            log.info("OpenSubtitles search failed: %r", exc)
+            return {}
+    known[movie_id] = files
+    return files
+
+
+async def _local_sources(app: web.Application, movie_id: int) -> tuple[set[str], dict[str, SubtitleFile]]:
+    """Languages of the tracks inside the container, and the subtitle files shipped with the film."""
+    media = app[MEDIA]
+    embedded: set[str] = set()
+    sidecars: dict[str, SubtitleFile] = {}
+    try:
+        sidecars = await media.sidecar_subtitles(movie_id)
+        info = await media.info(movie_id)
+        embedded = {t.language for t in info.subtitles}
+    except Exception as exc:  # no film (yet): no local subtitles
+        log.debug("no local subtitles for %s: %r", movie_id, exc)
+    return embedded, sidecars
+
+
+async def available_subtitles(app: web.Application, movie_id: int) -> list[str]:
+    """Languages (ISO 639-1) that `/stream/{movie_id}/subtitles/{lang}.vtt` can serve."""
+    embedded, sidecars = await _local_sources(app, movie_id)
+    online = await _opensubtitles_files(app, movie_id)
+    return sorted(embedded | set(sidecars) | set(online))
+
+
+async def _build_vtt(app: web.Application, movie_id: int, lang: str) -> str | None:
+    media = app[MEDIA]
+    embedded, sidecars = await _local_sources(app, movie_id)
+    if lang in sidecars:
+        return await media.load_subtitle_file(movie_id, sidecars[lang])
+    if lang in embedded:
+        return await media.embedded_vtt(movie_id, lang)
+    files = await _opensubtitles_files(app, movie_id)
+    if lang in files:
+        settings = app[SETTINGS]
+        client = OpenSubtitles(app[HTTP], settings.opensubtitles_url, settings.opensubtitles_key or "")
+        try:
+            data = await client.download(files[lang])
+        except Exception as exc:
+            log.info("OpenSubtitles download failed: %r", exc)
+            return None
+        if data:
+            return await asyncio.to_thread(convert_to_vtt, data, "")
+    return None
+
+
+# --- handlers --------------------------------------------------------------------------------------
+async def plan(request: web.Request) -> web.Response:
+    user = require_user(request)
+    movie_id = _movie_id(request)
+    await _movie(request, movie_id)
+    media = request.app[MEDIA]
+    info = await _guard(media.info(movie_id))
+    base = f"/stream/{movie_id}"
+    url = f"{base}/file" if info.kind == "direct" else f"{base}/hls/index.m3u8"
+    languages = await available_subtitles(request.app, movie_id)
+    wanted = ["en"] + ([user.language] if user.language and user.language != "en" else [])
+    subtitles = [
+        {
+            "lang": lang,
+            "label": LANGUAGE_LABELS.get(lang, lang),
+            "url": f"{base}/subtitles/{lang}.vtt",
+        }
+        for lang in wanted
+        if lang in languages
+    ]
+    body = {
+        "kind": info.kind,
+        "url": url,
+        "urls": [url],
+        "mime": "video/mp4" if info.kind == "direct" else "application/vnd.apple.mpegurl",
+        "subtitles": subtitles,
+        "duration": round(info.duration, 3),
+        "video": {"codec": info.video_codec, "width": info.width, "height": info.height},
+        "audio": {"codec": info.audio_codec},
+        "conversion": {"video": info.video_action, "audio": info.audio_action},
+        "position": await last_position(request.app[POOL], user.id, movie_id),
+        "status": await download_status(request.app, movie_id),
+    }
+    return web.Response(
+        body=orjson.dumps(body), content_type="application/json", headers={"Cache-Control": "no-store"}
+    )
+
+
+async def status(request: web.Request) -> web.Response:
+    require_user(request)
+    movie_id = _movie_id(request)
+    body = await download_status(request.app, movie_id)
+    return web.Response(
+        body=orjson.dumps(body, default=str),
+        content_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def playlist(request: web.Request) -> web.Response:
+    require_user(request)
+    movie_id = _movie_id(request)
+    info = await _guard(request.app[MEDIA].info(movie_id))
+    if info.kind != "hls":
+        raise ApiError(404, _("This film plays directly, without a playlist."), code="not_found")
+    from hypertube.media.convert import playlist as make_playlist
+
+    text = make_playlist(info, lambda i: f"{i}.ts")
+    return web.Response(
+        text=text,
+        content_type="application/vnd.apple.mpegurl",
+        headers={"Cache-Control": "private, max-age=300"},
+    )
+
+
+async def segment(request: web.Request) -> web.StreamResponse:
+    require_user(request)
+    movie_id = _movie_id(request)
+    try:
+        index = int(request.match_info["index"])
+    except ValueError:
+        raise ApiError(404, _("This segment does not exist."), code="not_found") from None
+    media = request.app[MEDIA]
+    info = await _guard(media.info(movie_id))
+    if info.kind != "hls" or not 0 <= index < len(info.segments):
+        raise ApiError(404, _("This segment does not exist."), code="not_found")
+    path = await _guard(media.segment(movie_id, index))
+    return web.FileResponse(
+        path, headers={"Content-Type": "video/mp2t", "Cache-Control": "private, max-age=86400"}
+    )
+
+
+async def subtitle(request: web.Request) -> web.Response:
+    require_user(request)
+    movie_id = _movie_id(request)
+    lang = request.match_info["lang"].lower()
+    if len(lang) != 2 or not lang.isalpha() or not lang.isascii():
+        raise ApiError(404, _("No subtitles in this language."), code="not_found")
+    await _movie(request, movie_id)
+    media = request.app[MEDIA]
+    text = await _guard(media.cached_vtt(movie_id, lang, lambda: _build_vtt(request.app, movie_id, lang)))
+    if text is None:
+        raise ApiError(404, _("No subtitles in this language."), code="not_found")
+    return web.Response(
+        text=text,
+        content_type="text/vtt",
+        charset="utf-8",
+        headers={"Cache-Control": "private, max-age=86400"},
+    )
+
+
+async def save_position(request: web.Request) -> web.Response:
+    """Remembers where the user stopped (and marks the film watched)."""
+    user = require_user(request)
+    movie_id = _movie_id(request)
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        raise ApiError(400, _("Send a JSON object."), code="bad_request") from None
+    position = body.get("position") if isinstance(body, dict) else None
+    if isinstance(position, bool) or not isinstance(position, int | float) or not math.isfinite(position):
+        raise ApiError(
+            422, _("The position must be a number of seconds."), code="validation_error", field="position"
+        )
+    if not 0 <= position <= 1_000_000:
+        raise ApiError(422, _("The position is out of range."), code="validation_error", field="position")
+    await _movie(request, movie_id)
+    await mark_watched(request.app[POOL], user.id, movie_id, float(position))
+    return web.Response(body=orjson.dumps({"position": float(position)}), content_type="application/json")
 
 
 def setup(app: web.Application) -> None:
     """Adds /stream/{movie_id} (plan), /stream/{movie_id}/hls/* and /stream/{movie_id}/subtitles/*."""
+    app.cleanup_ctx.append(media_service)
+    app.router.add_get(r"/stream/{movie_id:\d+}", plan)
+    app.router.add_get(r"/stream/{movie_id:\d+}/status", status)
+    app.router.add_post(r"/stream/{movie_id:\d+}/position", save_position)
+    app.router.add_get(r"/stream/{movie_id:\d+}/hls/index.m3u8", playlist)
+    app.router.add_get(r"/stream/{movie_id:\d+}/hls/{index:\d+}.ts", segment)
+    app.router.add_get(r"/stream/{movie_id:\d+}/subtitles/{lang}.vtt", subtitle)

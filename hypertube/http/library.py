@@ -1,16 +1,254 @@
-"""Library pages: search and browse films, the film page and its comments."""
+"""Library pages: search and browse films (infinite scroll), the film page and its comments."""
+
+from __future__ import annotations
+
+from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from markupsafe import Markup
 
-from hypertube.http.auth import login_required
+from hypertube.catalog import comments, watch
+from hypertube.catalog.search import BadCursor, LibraryQuery, decode_cursor, known_genres, parse_query
+from hypertube.catalog.service import CATALOG, LibraryResult, build_catalog
+from hypertube.events import EVENTS
+from hypertube.http.auth import login_required, require_user
+from hypertube.http.errors import ApiError
+from hypertube.i18n import N_, current_language
+from hypertube.i18n import gettext as _
+from hypertube.keys import CACHE, HTTP, POOL, SETTINGS
+
+MAX_ID = 2**63 - 1
+SORT_LABELS = {
+    "name": N_("Name"),
+    "year": N_("Year"),
+    "rating": N_("Rating"),
+    "popularity": N_("Popularity"),
+    "relevance": N_("Best match"),
+}
+GENRES = (
+    "Action", "Adventure", "Animation", "Biography", "Comedy", "Crime", "Documentary", "Drama", "Family",
+    "Fantasy", "History", "Horror", "Music", "Musical", "Mystery", "Romance", "Sci-Fi", "Sport",
+    "Thriller", "War", "Western",
+)  # fmt: skip
+
+
+async def catalog_ctx(app: web.Application):
+    catalog = build_catalog(app[POOL], app[CACHE], app[HTTP], app[SETTINGS])
+    app[CATALOG] = catalog
+    yield
+    await catalog.close()
+
+
+CARDS_TTL = 20
+
+
+async def _cards(request: web.Request, query: LibraryQuery, result: LibraryResult, after: str) -> str:
+    """The result cards as HTML, rendered once per page of results and language (cached briefly), then
+    marked for what this user watched."""
+    movies = result.page.movies
+    catalog = request.app[CATALOG]
+    key = f"cards:{current_language()}:{catalog.generation}:{query.cache_key()}:{after}"
+    cache = request.app[CACHE]
+    html = await cache.get(key)
+    if not isinstance(html, str):
+        html = aiohttp_jinja2.render_string("library/_cards.html", request, {"movies": movies})
+        await cache.set(key, html, CARDS_TTL)
+    user = require_user(request)
+    for movie_id in await watch.watched_ids(request.app[POOL], user.id, [m["id"] for m in movies]):
+        html = html.replace(
+            f'<li class="movie-card" data-movie-id="{movie_id}"',
+            f'<li class="movie-card is-watched" data-movie-id="{movie_id}"',
+        )
+    return html
+
+
+def _next_url(query: LibraryQuery, cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    from urllib.parse import urlencode
+
+    return "/library/page?" + urlencode({**query.params(), "after": cursor})
+
+
+async def _results(request: web.Request, query: LibraryQuery) -> tuple[LibraryResult, str]:
+    after = None
+    raw_after = request.query.get("after", "")
+    if raw_after:
+        try:
+            after = decode_cursor(raw_after, query.filters.sort)
+        except BadCursor as exc:
+            raise ApiError(400, str(exc), code="bad_cursor", field="after") from None
+    result = await request.app[CATALOG].library(query, after)
+    return result, await _cards(request, query, result, raw_after)
 
 
 @login_required
-@aiohttp_jinja2.template("library.html")
-async def library(request: web.Request) -> dict:
-    return {}
+async def library(request: web.Request) -> web.StreamResponse:
+    query = parse_query(request.query)
+    result, cards = await _results(request, query)
+    genres = sorted(set(GENRES) | set(await _genres(request)))
+    context = {
+        "query": query,
+        "filters": query.filters,
+        "movies": result.page.movies,
+        "cards": Markup(cards),  # rendered by library/_cards.html, escaped there
+        "next_url": _next_url(query, result.page.next_cursor),
+        "unavailable": result.unavailable,
+        "searching": result.searching,
+        "problems": query.problems,
+        "genres": genres,
+        "sort_labels": SORT_LABELS,
+        "page_title": _("Search: %(q)s", q=query.q) if query.q else _("Library"),
+    }
+    return aiohttp_jinja2.render_template("library.html", request, context)
+
+
+async def _genres(request: web.Request) -> list[str]:
+    cache = request.app[CACHE]
+    found = await cache.get("catalog:genres")
+    if found is None:
+        found = await known_genres(request.app[POOL])
+        await cache.set("catalog:genres", found, 300)
+    return list(found)
+
+
+@login_required
+async def library_page(request: web.Request) -> web.StreamResponse:
+    """The next page of results as an HTML fragment in JSON (the infinite scroll asks for it)."""
+    query = parse_query(request.query)
+    result, html = await _results(request, query)
+    return web.json_response(
+        {
+            "html": html,
+            "count": len(result.page.movies),
+            "next": _next_url(query, result.page.next_cursor),
+            "unavailable": result.unavailable,
+        }
+    )
+
+
+def _movie_id(request: web.Request) -> int:
+    raw = request.match_info["movie_id"]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
+        raise ApiError(404, N_("This film does not exist."))
+    return int(raw)
+
+
+def _comment_id(request: web.Request) -> int:
+    raw = request.match_info["comment_id"]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
+        raise ApiError(404, N_("This comment does not exist."))
+    return int(raw)
+
+
+async def _movie_page(
+    request: web.Request, movie_id: int, *, status: int = 200, **extra: Any
+) -> web.StreamResponse:
+    user = require_user(request)
+    catalog = request.app[CATALOG]
+    movie = await catalog.movie(movie_id)
+    if movie is None:
+        raise ApiError(404, N_("This film does not exist."))
+    unavailable: list[str] = []
+    if request.method == "GET":
+        unavailable = await catalog.ensure_details(movie)
+        movie = await catalog.movie(movie_id) or movie
+    pool = request.app[POOL]
+    context = {
+        "movie": movie,
+        "torrents": await catalog.torrents(movie_id),
+        "comments": await comments.list_comments(pool, movie_id=movie_id, limit=200),
+        "comment_count": await comments.count_comments(pool, movie_id),
+        "watched": bool(await watch.watched_ids(pool, user.id, [movie_id])),
+        "unavailable": unavailable,
+        "max_comment": comments.MAX_LENGTH,
+        "comment_error": None,
+        "comment_draft": "",
+        "edit_errors": {},
+        **extra,
+    }
+    return aiohttp_jinja2.render_template("movie.html", request, context, status=status)
+
+
+@login_required
+async def movie_page(request: web.Request) -> web.StreamResponse:
+    return await _movie_page(request, _movie_id(request))
+
+
+async def _form_comment(request: web.Request) -> object:
+    form = await request.post()
+    return form.get("comment", "")
+
+
+async def post_comment(request: web.Request) -> web.StreamResponse:
+    user = require_user(request)
+    movie_id = _movie_id(request)
+    body = await _form_comment(request)
+    try:
+        await comments.create_comment(
+            request.app[POOL], request.app[EVENTS], user_id=user.id, movie_id=movie_id, body=body
+        )
+    except comments.NotFound:
+        raise ApiError(404, N_("This film does not exist.")) from None
+    except comments.CommentError as exc:
+        draft = body if isinstance(body, str) else ""
+        return await _movie_page(
+            request, movie_id, status=422, comment_error=exc.localized(), comment_draft=draft
+        )
+    raise web.HTTPSeeOther(f"/movies/{movie_id}#comments")
+
+
+async def _own_comment(request: web.Request, movie_id: int, comment_id: int, user_id: int) -> dict:
+    try:
+        comment = await comments.get_comment(request.app[POOL], comment_id)
+    except comments.NotFound:
+        raise ApiError(404, N_("This comment does not exist.")) from None
+    if comment["movie_id"] != movie_id:
+        raise ApiError(404, N_("This comment does not exist."))
+    if comment["author_id"] != user_id:
+        raise ApiError(403, N_("You can only change your own comments."))
+    return comment
+
+
+async def edit_comment(request: web.Request) -> web.StreamResponse:
+    user = require_user(request)
+    movie_id, comment_id = _movie_id(request), _comment_id(request)
+    await _own_comment(request, movie_id, comment_id, user.id)
+    body = await _form_comment(request)
+    try:
+        await comments.update_comment(
+            request.app[POOL], request.app[EVENTS], user_id=user.id, comment_id=comment_id, body=body
+        )
+    except comments.NotFound:
+        raise ApiError(404, N_("This comment does not exist.")) from None
+    except comments.Forbidden:
+        raise ApiError(403, N_("You can only change your own comments.")) from None
+    except comments.CommentError as exc:
+        return await _movie_page(request, movie_id, status=422, edit_errors={comment_id: exc.localized()})
+    raise web.HTTPSeeOther(f"/movies/{movie_id}#comment-{comment_id}")
+
+
+async def delete_comment(request: web.Request) -> web.StreamResponse:
+    user = require_user(request)
+    movie_id, comment_id = _movie_id(request), _comment_id(request)
+    await _own_comment(request, movie_id, comment_id, user.id)
+    try:
+        await comments.delete_comment(
+            request.app[POOL], request.app[EVENTS], user_id=user.id, comment_id=comment_id
+        )
+    except comments.NotFound:
+        raise ApiError(404, N_("This comment does not exist.")) from None
+    except comments.Forbidden:
+        raise ApiError(403, N_("You can only change your own comments.")) from None
+    raise web.HTTPSeeOther(f"/movies/{movie_id}#comments")
 
 
 def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(catalog_ctx)
     app.router.add_get("/", library, name="library")
+    app.router.add_get("/library/page", library_page, name="library_page")
+    app.router.add_get("/movies/{movie_id}", movie_page, name="movie")
+    app.router.add_post("/movies/{movie_id}/comments", post_comment)
+    app.router.add_post("/movies/{movie_id}/comments/{comment_id}", edit_comment)
+    app.router.add_post("/movies/{movie_id}/comments/{comment_id}/delete", delete_comment)

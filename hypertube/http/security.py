@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from aiohttp import web
 
 from hypertube.http.errors import ApiError
+from hypertube.i18n import N_
 from hypertube.keys import CSRF_NEW, CSRF_TOKEN, SETTINGS
 
 CSRF_COOKIE = "ht_csrf"
@@ -63,7 +64,7 @@ async def csrf_middleware(request: web.Request, handler):
     if request.method not in SAFE_METHODS and not request.path.startswith(CSRF_EXEMPT_PREFIXES):
         origin = request.headers.get("Origin") or request.headers.get("Referer")
         if origin and origin != "null" and not _same_origin(request, origin):
-            raise ApiError(403, "This request came from another site and was refused.", code="csrf")
+            raise ApiError(403, N_("This request came from another site and was refused."), code="csrf")
         expected = request.cookies.get(CSRF_COOKIE, "")
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
@@ -72,7 +73,9 @@ async def csrf_middleware(request: web.Request, handler):
             value = form.get(CSRF_FIELD, "")
             sent = value if isinstance(value, str) else ""
         if not expected or not sent or not hmac.compare_digest(expected.encode(), sent.encode()):
-            raise ApiError(403, "Your session form has expired. Reload the page and try again.", code="csrf")
+            raise ApiError(
+                403, N_("Your session form has expired. Reload the page and try again."), code="csrf"
+            )
     return await handler(request)
 
 

@@ -1,7 +1,15 @@
-// Runs before the first paint so the saved theme applies without a flash of the other one.
+// Runs before the first paint (a classic, blocking script in <head>) so the saved theme applies without a
+// flash of the other one. The server already renders data-theme from the `theme` cookie; localStorage wins
+// when both exist (the choice was made in this browser), and the cookie is brought back in line with it.
 (function () {
-  try {
-    var saved = localStorage.getItem("theme");
-    if (saved === "dark" || saved === "light") document.documentElement.dataset.theme = saved;
-  } catch (e) { /* storage disabled: follow the system theme */ }
+  var root = document.documentElement;
+  root.classList.add("js");
+  var saved = null;
+  try { saved = localStorage.getItem("theme"); } catch (e) { /* storage disabled */ }
+  if (saved === "dark" || saved === "light") {
+    root.setAttribute("data-theme", saved);
+    if (!new RegExp("(?:^|;\\s*)theme=" + saved + "(?:;|$)").test(document.cookie)) {
+      document.cookie = "theme=" + saved + "; path=/; max-age=31536000; samesite=lax";
+    }
+  }
 })();

@@ -1,0 +1,322 @@
+"""Sign-in with 42, GitHub and Google: authorization code flow (PKCE where supported), profile fetch,
+and matching the provider's user to an account."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+import unicodedata
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import asyncpg
+
+from hypertube.accounts import users
+from hypertube.accounts.models import User
+from hypertube.accounts.validation import USERNAME_RE, email_problem
+from hypertube.settings import Settings
+
+PROVIDERS = ("ft", "github", "google")
+LABELS = {"ft": "42", "github": "GitHub", "google": "Google"}
+
+
+class OAuthError(Exception):
+    """The provider refused or failed; `code` picks the message shown on the login page."""
+
+    def __init__(self, code: str, detail: str = ""):
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    authorize: str
+    token: str
+    scope: str
+    pkce: bool
+
+
+@dataclass(frozen=True)
+class Identity:
+    provider: str
+    subject: str
+    email: str | None
+    email_verified: bool
+    login: str
+    first_name: str
+    last_name: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Identity:
+        return cls(
+            provider=str(data["provider"]),
+            subject=str(data["subject"]),
+            email=data.get("email") or None,
+            email_verified=bool(data.get("email_verified")),
+            login=str(data.get("login") or ""),
+            first_name=str(data.get("first_name") or ""),
+            last_name=str(data.get("last_name") or ""),
+        )
+
+
+def endpoints(settings: Settings, provider: str) -> Endpoints:
+    if provider == "ft":
+        base = settings.oauth_ft_url.rstrip("/")
+        return Endpoints(f"{base}/oauth/authorize", f"{base}/oauth/token", "public", pkce=False)
+    if provider == "github":
+        base = settings.oauth_github_url.rstrip("/")
+        return Endpoints(
+            f"{base}/login/oauth/authorize",
+            f"{base}/login/oauth/access_token",
+            "read:user user:email",
+            pkce=True,
+        )
+    if provider == "google":
+        return Endpoints(
+            f"{settings.oauth_google_url.rstrip('/')}/o/oauth2/v2/auth",
+            f"{settings.oauth_google_token_url.rstrip('/')}/token",
+            "openid email profile",
+            pkce=True,
+        )
+    raise OAuthError("unknown_provider", provider)
+
+
+def redirect_uri(settings: Settings, provider: str) -> str:
+    return f"{settings.base_url.rstrip('/')}/auth/{provider}/callback"
+
+
+def new_verifier() -> str:
+    return secrets.token_urlsafe(48)  # 64 characters, inside RFC 7636's 43..128
+
+
+def code_challenge(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def authorization_url(settings: Settings, provider: str, state: str, verifier: str | None) -> str:
+    config = settings.oauth_provider(provider)
+    if config is None:
+        raise OAuthError("not_configured", provider)
+    ep = endpoints(settings, provider)
+    params = {
+        "client_id": config.client_id,
+        "redirect_uri": redirect_uri(settings, provider),
+        "response_type": "code",
+        "scope": ep.scope,
+        "state": state,
+    }
+    if ep.pkce and verifier:
+        params["code_challenge"] = code_challenge(verifier)
+        params["code_challenge_method"] = "S256"
+    if provider == "google":
+        params["prompt"] = "select_account"
+    return f"{ep.authorize}?{urlencode(params)}"
+
+
+async def _json(resp: aiohttp.ClientResponse) -> Any:
+    try:
+        return await resp.json(content_type=None)
+    except (ValueError, aiohttp.ContentTypeError) as exc:
+        raise OAuthError("provider", f"{resp.url} answered {resp.status} without JSON") from exc
+
+
+async def exchange_code(
+    http: aiohttp.ClientSession, settings: Settings, provider: str, code: str, verifier: str | None
+) -> str:
+    """Trades the authorization code for the provider's access token."""
+    config = settings.oauth_provider(provider)
+    if config is None:
+        raise OAuthError("not_configured", provider)
+    ep = endpoints(settings, provider)
+    form = {
+        "grant_type": "authorization_code",
+        "client_id": config.client_id,
+        "client_secret": config.client_secret,
+        "code": code,
+        "redirect_uri": redirect_uri(settings, provider),
+    }
+    if ep.pkce and verifier:
+        form["code_verifier"] = verifier
+    try:
+        async with http.post(ep.token, data=form, headers={"Accept": "application/json"}) as resp:
+            body = await _json(resp)
+            status = resp.status
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise OAuthError("provider", f"token endpoint unreachable: {exc}") from exc
+    # GitHub reports a bad code with status 200 and an "error" member, others with 400/401.
+    if not isinstance(body, dict) or "error" in body or status >= 400:
+        detail = body.get("error") if isinstance(body, dict) else status
+        raise OAuthError("provider", f"token endpoint said {status} {detail}")
+    token = body.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise OAuthError("provider", "no access_token in the token response")
+    return token
+
+
+async def _get(http: aiohttp.ClientSession, url: str, token: str) -> Any:
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    try:
+        async with http.get(url, headers=headers) as resp:
+            if resp.status >= 400:
+                raise OAuthError("provider", f"{url} answered {resp.status}")
+            return await _json(resp)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise OAuthError("provider", f"{url} unreachable: {exc}") from exc
+
+
+def _text(value: Any, limit: int = 60) -> str:
+    if not isinstance(value, str):
+        return ""
+    value = "".join(ch for ch in value if unicodedata.category(ch)[0] != "C").strip()
+    return value[:limit].strip()
+
+
+def _split_name(full: str) -> tuple[str, str]:
+    first, _, last = _text(full, 200).rpartition(" ")
+    if not first:
+        return last[:60], ""
+    return first[:60].strip(), last[:60].strip()
+
+
+async def fetch_identity(
+    http: aiohttp.ClientSession, settings: Settings, provider: str, token: str
+) -> Identity:
+    """Reads who signed in from the provider's user endpoint(s)."""
+    if provider == "ft":
+        me = await _get(http, f"{settings.oauth_ft_url.rstrip('/')}/v2/me", token)
+        if not isinstance(me, dict) or me.get("id") is None:
+            raise OAuthError("provider", "42 profile without id")
+        # 42 addresses are issued by the school, so they count as verified.
+        return Identity(
+            "ft",
+            str(me["id"]),
+            _email(me.get("email")),
+            True,
+            _text(me.get("login"), 100),
+            _text(me.get("first_name")),
+            _text(me.get("last_name")),
+        )
+    if provider == "github":
+        api = settings.oauth_github_api_url.rstrip("/")
+        me = await _get(http, f"{api}/user", token)
+        if not isinstance(me, dict) or me.get("id") is None:
+            raise OAuthError("provider", "GitHub profile without id")
+        email, verified = _email(me.get("email")), False
+        try:
+            emails = await _get(http, f"{api}/user/emails", token)
+        except OAuthError:
+            emails = []
+        if isinstance(emails, list):
+            good = [e for e in emails if isinstance(e, dict) and e.get("verified") and _email(e.get("email"))]
+            good.sort(key=lambda e: not e.get("primary"))
+            if good:
+                email, verified = _email(good[0]["email"]), True
+        first, last = _split_name(me.get("name") or "")
+        return Identity("github", str(me["id"]), email, verified, _text(me.get("login"), 100), first, last)
+    if provider == "google":
+        info = await _get(http, f"{settings.oauth_google_api_url.rstrip('/')}/v1/userinfo", token)
+        if not isinstance(info, dict) or not info.get("sub"):
+            raise OAuthError("provider", "Google profile without sub")
+        email = _email(info.get("email"))
+        verified = info.get("email_verified") in (True, "true")
+        login = (email or "").partition("@")[0]
+        return Identity(
+            "google",
+            str(info["sub"]),
+            email,
+            verified,
+            _text(login, 100),
+            _text(info.get("given_name")),
+            _text(info.get("family_name")),
+        )
+    raise OAuthError("unknown_provider", provider)
+
+
+def _email(value: Any) -> str | None:
+    if isinstance(value, str) and email_problem(value.strip()) is None:
+        return value.strip()
+    return None
+
+
+def suggested_username(identity: Identity) -> str:
+    candidate = re.sub(r"[^A-Za-z0-9_.-]", "", identity.login)[:30]
+    return candidate
+
+
+@dataclass(frozen=True)
+class NeedsUsername:
+    identity: Identity
+    suggestion: str
+
+
+async def linked_user(pool: asyncpg.Pool, identity: Identity) -> User | None:
+    user_id = await pool.fetchval(
+        "SELECT user_id FROM oauth_identities WHERE provider = $1 AND subject = $2",
+        identity.provider,
+        identity.subject,
+    )
+    return await users.by_id(pool, user_id) if user_id is not None else None
+
+
+async def resolve(pool: asyncpg.Pool, identity: Identity) -> User | NeedsUsername:
+    """The account this provider user signs into: already linked, linked now by verified email, or new."""
+    user = await linked_user(pool, identity)
+    if user is not None:
+        return user
+    if not identity.email:
+        raise OAuthError("no_email", identity.provider)
+    found = await users.by_email(pool, identity.email)
+    if found is not None:
+        existing, existing_verified = found
+        if identity.email_verified and existing_verified:
+            await pool.execute(
+                """INSERT INTO oauth_identities (provider, subject, user_id) VALUES ($1, $2, $3)
+                   ON CONFLICT DO NOTHING""",
+                identity.provider,
+                identity.subject,
+                existing.id,
+            )
+            return existing
+        raise OAuthError("email_in_use", identity.email)
+    suggestion = suggested_username(identity)
+    if not USERNAME_RE.fullmatch(suggestion) or await users.by_username(pool, suggestion) is not None:
+        return NeedsUsername(identity, suggestion)
+    try:
+        return await create_account(pool, identity, suggestion)
+    except users.DuplicateField as exc:
+        if exc.field == "email":
+            raise OAuthError("email_in_use", identity.email) from exc
+        return NeedsUsername(identity, suggestion)
+
+
+async def create_account(pool: asyncpg.Pool, identity: Identity, username: str, language: str = "en") -> User:
+    """A new account for a provider user, linked to it, in one transaction (no half-made account)."""
+    assert identity.email
+    first = identity.first_name or username
+    last = identity.last_name or username
+    async with pool.acquire() as conn, conn.transaction():
+        user = await users.create_user(
+            conn,
+            email=identity.email,
+            username=username,
+            first_name=first[:60],
+            last_name=last[:60],
+            password_hash=None,
+            language=language,
+            email_verified=identity.email_verified,
+        )
+        await conn.execute(
+            "INSERT INTO oauth_identities (provider, subject, user_id) VALUES ($1, $2, $3)",
+            identity.provider,
+            identity.subject,
+            user.id,
+        )
+    return user

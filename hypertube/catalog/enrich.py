@@ -1,0 +1,146 @@
+"""TMDB and OMDb fill in what the torrent sources lack (cast, director, producer, overview, posters,
+IMDb rating), each only when its key is set."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypertube.catalog.fetch import JsonFetcher
+from hypertube.catalog.records import SourceUnavailable, as_float, as_int, as_list, as_text
+
+log = logging.getLogger(__name__)
+TMDB_IMAGES = "https://image.tmdb.org/t/p"
+
+
+@dataclass
+class Enrichment:
+    summary: str | None = None
+    director: str | None = None
+    producer: str | None = None
+    cast: list[dict[str, Any]] = field(default_factory=list)
+    cover_url: str | None = None
+    backdrop_url: str | None = None
+    rating: float | None = None
+    runtime: int | None = None
+    genres: list[str] = field(default_factory=list)
+
+    def merge(self, other: Enrichment) -> None:
+        """Fills what is still empty from `other` (earlier enrichers win)."""
+        for name in ("summary", "director", "producer", "cover_url", "backdrop_url", "rating", "runtime"):
+            if getattr(self, name) is None:
+                setattr(self, name, getattr(other, name))
+        self.cast = self.cast or other.cast
+        self.genres = self.genres or other.genres
+
+
+class TmdbEnricher:
+    name = "tmdb"
+
+    def __init__(self, fetcher: JsonFetcher, base_url: str, key: str):
+        self.fetcher = fetcher
+        self.base_url = base_url.rstrip("/")
+        self.key = key
+
+    def _auth(self) -> tuple[dict[str, str], dict[str, str]]:
+        # A v4 read access token is a JWT (sent as Bearer); a v3 key goes in the query string.
+        if self.key.count(".") == 2:
+            return {}, {"Authorization": f"Bearer {self.key}"}
+        return {"api_key": self.key}, {}
+
+    async def enrich(self, imdb_id: str) -> Enrichment | None:
+        params, headers = self._auth()
+        found = await self.fetcher.get(
+            self.name,
+            f"{self.base_url}/find/{imdb_id}",
+            {**params, "external_source": "imdb_id"},
+            ttl=24 * 3600,
+            headers=headers,
+            not_found_ok=True,
+        )
+        results = found.get("movie_results") if isinstance(found, dict) else None
+        if not results or not isinstance(results[0], dict) or not as_int(results[0].get("id"), 1):
+            return None
+        movie = await self.fetcher.get(
+            self.name,
+            f"{self.base_url}/movie/{int(results[0]['id'])}",
+            {**params, "append_to_response": "credits"},
+            ttl=24 * 3600,
+            headers=headers,
+            not_found_ok=True,
+        )
+        if not isinstance(movie, dict):
+            return None
+        credits: dict[str, Any] = movie["credits"] if isinstance(movie.get("credits"), dict) else {}
+        cast = []
+        for c in sorted(
+            (c for c in credits.get("cast") or [] if isinstance(c, dict)), key=lambda c: c.get("order") or 0
+        )[:12]:
+            if name := as_text(c.get("name"), 200):
+                photo = c.get("profile_path")
+                cast.append(
+                    {
+                        "name": name,
+                        "character": as_text(c.get("character"), 200),
+                        "photo": f"{TMDB_IMAGES}/w185{photo}" if isinstance(photo, str) else None,
+                    }
+                )
+        crew = [c for c in credits.get("crew") or [] if isinstance(c, dict)]
+        poster, backdrop = movie.get("poster_path"), movie.get("backdrop_path")
+        return Enrichment(
+            summary=as_text(movie.get("overview")),
+            director=_join(c.get("name") for c in crew if c.get("job") == "Director"),
+            producer=_join(c.get("name") for c in crew if c.get("job") == "Producer"),
+            cast=cast,
+            cover_url=f"{TMDB_IMAGES}/w500{poster}" if isinstance(poster, str) else None,
+            backdrop_url=f"{TMDB_IMAGES}/w1280{backdrop}" if isinstance(backdrop, str) else None,
+            runtime=as_int(movie.get("runtime"), 1, 2000),
+            genres=[g["name"] for g in movie.get("genres") or [] if isinstance(g, dict) and g.get("name")],
+        )
+
+
+class OmdbEnricher:
+    name = "omdb"
+
+    def __init__(self, fetcher: JsonFetcher, base_url: str, key: str):
+        self.fetcher = fetcher
+        self.base_url = base_url.rstrip("/")
+        self.key = key
+
+    async def enrich(self, imdb_id: str) -> Enrichment | None:
+        answer = await self.fetcher.get(
+            self.name,
+            f"{self.base_url}/",
+            {"i": imdb_id, "apikey": self.key, "plot": "full"},
+            ttl=24 * 3600,
+            not_found_ok=True,
+        )
+        if not isinstance(answer, dict):
+            return None
+        if answer.get("Response") != "True":
+            error = as_text(answer.get("Error"), 200) or "unknown error"
+            if "not found" in error.lower() or "incorrect imdb" in error.lower():
+                return None
+            raise SourceUnavailable(self.name, f"said: {error}")
+        poster = answer.get("Poster")
+        return Enrichment(
+            summary=_na(answer.get("Plot")),
+            director=_na(answer.get("Director")),
+            producer=_na(answer.get("Production")),
+            cast=[{"name": n, "character": None} for n in as_list(_na(answer.get("Actors")) or "")],
+            cover_url=poster if isinstance(poster, str) and poster.startswith("http") else None,
+            rating=as_float(_na(answer.get("imdbRating"))),
+            runtime=as_int((_na(answer.get("Runtime")) or "").split(" ")[0] or None, 1, 2000),
+            genres=as_list(_na(answer.get("Genre")) or ""),
+        )
+
+
+def _na(value: Any) -> str | None:
+    text = as_text(value)
+    return None if text in (None, "N/A") else text
+
+
+def _join(names: Any) -> str | None:
+    seen = list(dict.fromkeys(n for n in names if isinstance(n, str) and n))[:3]
+    return ", ".join(seen) or None

@@ -1,0 +1,262 @@
+"""Search and browse over stored films: the query-string contract, typo-tolerant matching (full text +
+trigram word similarity), sorting and keyset pagination with opaque cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import asyncpg
+import orjson
+
+from hypertube.catalog.records import SearchFilters
+from hypertube.i18n import N_
+from hypertube.i18n import gettext as _
+
+MAX_QUERY = 200
+PAGE_SIZE = 24
+SORTS = ("name", "year", "rating", "popularity", "relevance")
+# How close a misspelt title must be (pg_trgm word similarity, 0..1).
+WORD_SIMILARITY = 0.4
+# Below this many full-text matches, titles spelt nearly like the query are searched as well.
+FUZZY_BELOW = 30
+
+SORT_KEYS = {
+    "name": "lower(m.title)",
+    "year": "coalesce(m.year, 0)",
+    "rating": "coalesce(m.rating, 0)",
+    "popularity": "m.popularity",
+    "relevance": "rank",
+}
+
+
+@dataclass(frozen=True)
+class LibraryQuery:
+    q: str = ""
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    problems: tuple[str, ...] = ()
+
+    def cache_key(self) -> str:
+        f = self.filters
+        return orjson.dumps(
+            [self.q.lower(), f.genre, f.year_min, f.year_max, f.rating_min, f.sort, f.order]
+        ).decode()
+
+    def params(self) -> dict[str, str]:
+        """The canonical query string (what a shared URL needs)."""
+        f = self.filters
+        out = {"q": self.q, "genre": f.genre or "", "sort": f.sort, "order": f.order}
+        if f.year_min is not None:
+            out["year_min"] = str(f.year_min)
+        if f.year_max is not None:
+            out["year_max"] = str(f.year_max)
+        if f.rating_min is not None:
+            out["rating_min"] = f"{f.rating_min:g}"
+        return {k: v for k, v in out.items() if v}
+
+
+def _number(raw: str | None, kind: type, low: float, high: float, label: str, problems: list[str]) -> Any:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = kind(raw.strip()[:20])
+    except ValueError:
+        problems.append(_("“%(field)s” must be a number; it was ignored.", field=label))
+        return None
+    if value != value or not low <= value <= high:
+        problems.append(
+            _(
+                "“%(field)s” must be between %(low)s and %(high)s; it was ignored.",
+                field=label,
+                low=f"{low:g}",
+                high=f"{high:g}",
+            )
+        )
+        return None
+    return value
+
+
+def parse_query(args: Any) -> LibraryQuery:
+    """Reads the library query string. Odd values fall back to defaults with a message (in the language
+    of the current request), never an error."""
+    problems: list[str] = []
+
+    def get(name: str) -> str | None:
+        value = args.get(name)
+        return value if isinstance(value, str) else None
+
+    q = " ".join((get("q") or "").replace("\x00", "").split())
+    if len(q) > MAX_QUERY:
+        q = q[:MAX_QUERY]
+        problems.append(_("The search was shortened to %(max)s characters.", max=MAX_QUERY))
+    genre = " ".join((get("genre") or "").replace("\x00", "").split())[:60] or None
+    year_min = _number(get("year_min"), int, 1870, 2100, _("From year"), problems)
+    year_max = _number(get("year_max"), int, 1870, 2100, _("To year"), problems)
+    if year_min is not None and year_max is not None and year_min > year_max:
+        year_min, year_max = year_max, year_min
+        problems.append(_("The year range was upside down; it was swapped."))
+    rating_min = _number(get("rating_min"), float, 0, 10, _("Minimum rating"), problems)
+    sort = (get("sort") or "").lower()
+    if sort and sort not in SORTS:
+        problems.append(
+            _("Unknown sort order; sorted by name instead.")
+            if q
+            else _("Unknown sort order; most popular first.")
+        )
+        sort = ""
+    if sort == "relevance" and not q:
+        sort = ""
+    sort = sort or ("name" if q else "popularity")
+    order = (get("order") or "").lower()
+    if order not in ("asc", "desc"):
+        order = "asc" if sort == "name" else "desc"
+    filters = SearchFilters(genre, year_min, year_max, rating_min, sort, order)
+    return LibraryQuery(q, filters, tuple(problems))
+
+
+def encode_cursor(key: Any, movie_id: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([key, movie_id])).decode().rstrip("=")
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def decode_cursor(raw: str, sort: str) -> tuple[Any, int]:
+    try:
+        if len(raw) > 800:
+            raise ValueError
+        key, movie_id = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise BadCursor(N_("This page link is broken; start again from the first page.")) from None
+    expected: tuple[type, ...] = (str,) if sort == "name" else (int, float)
+    if not isinstance(movie_id, int) or isinstance(key, bool) or not isinstance(key, expected):
+        raise BadCursor(N_("This page link is broken; start again from the first page."))
+    return key, movie_id
+
+
+@dataclass
+class Page:
+    movies: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+CARD_COLUMNS = "m.id, m.title, m.year, m.rating, m.cover_url, m.popularity"
+
+
+async def search_page(
+    pool: asyncpg.Pool, query: LibraryQuery, after: tuple[Any, int] | None = None, limit: int = PAGE_SIZE
+) -> Page:
+    f = query.filters
+    args: list[Any] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    where = ["TRUE"]
+    rank = "0::float8"
+    fuzzy = False
+    if query.q:
+        q = arg(query.q.lower())
+        tsq = f"websearch_to_tsquery('english', {q})"
+        fuzzy = await _few_word_matches(pool, query.q.lower())
+        if fuzzy:
+            # Few films have these words: look for titles spelt nearly like them too. Two index scans
+            # joined by UNION (with OR the planner reads the whole table).
+            where.append(
+                f"m.id IN (SELECT id FROM movies WHERE search_vector @@ {tsq}"
+                f" UNION SELECT id FROM movies WHERE {q} <% lower(title))"
+            )
+        else:
+            where.append(f"m.search_vector @@ {tsq}")
+        if f.sort == "relevance":
+            # Exact titles first, then full-text rank and closeness of spelling; whole-title similarity
+            # puts "The Matrix" before its sequels for "matrix".
+            rank = (
+                f"(CASE WHEN lower(m.title) = {q} THEN 2 ELSE 0 END + ts_rank(m.search_vector, {tsq})"
+                f" + word_similarity({q}, lower(m.title)) + similarity({q}, lower(m.title)))::float8"
+            )
+    if f.genre:
+        where.append(f"m.genres @> ARRAY[{arg(f.genre)}]::text[]")
+    if f.year_min is not None:
+        where.append(f"m.year >= {arg(f.year_min)}")
+    if f.year_max is not None:
+        where.append(f"m.year <= {arg(f.year_max)}")
+    if f.rating_min is not None:
+        where.append(f"m.rating >= {arg(f.rating_min)}")
+    key = SORT_KEYS[f.sort]
+    direction = "ASC" if f.order == "asc" else "DESC"
+    outer_where = ""
+    if after is not None:
+        op = ">" if f.order == "asc" else "<"
+        cast = "text" if f.sort == "name" else "float8"
+        outer_where = f"WHERE (sort_key, id) {op} ({arg(after[0])}::{cast}, {arg(after[1])}::bigint)"
+    sort_key = rank if f.sort == "relevance" else key
+    inner = f"""SELECT {CARD_COLUMNS}, {sort_key} AS sort_key
+                FROM movies m WHERE {" AND ".join(where)}"""
+    # A search matches few films: find them all first, then sort. Browsing reads a sort index in order.
+    source = (
+        f"WITH hits AS MATERIALIZED ({inner}) SELECT * FROM hits"
+        if query.q
+        else f"SELECT * FROM ({inner}) hits"
+    )
+    sql = f"""{source} {outer_where}
+        ORDER BY sort_key {direction}, id {direction}
+        LIMIT {arg(limit + 1)}"""
+    if fuzzy:
+        async with pool.acquire() as conn, conn.transaction():
+            # The planner underrates the trigram index; reading every title costs far more.
+            await conn.execute(
+                f"SET LOCAL pg_trgm.word_similarity_threshold = {WORD_SIMILARITY}; SET LOCAL enable_seqscan = off"
+            )
+            rows = await conn.fetch(sql, *args)
+    else:
+        rows = await pool.fetch(sql, *args)
+    movies = [_card(r) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        sort_key = last["sort_key"]
+        next_cursor = encode_cursor(float(sort_key) if f.sort != "name" else sort_key, last["id"])
+    return Page(movies, next_cursor)
+
+
+async def _few_word_matches(pool: asyncpg.Pool, q: str) -> bool:
+    """True when fewer than FUZZY_BELOW films contain the words of `q` (so typos are worth looking for)."""
+    found = await pool.fetchval(
+        """SELECT count(*) FROM (SELECT 1 FROM movies
+               WHERE search_vector @@ websearch_to_tsquery('english', $1) LIMIT $2) hits""",
+        q,
+        FUZZY_BELOW,
+    )
+    return found < FUZZY_BELOW
+
+
+def _card(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "year": row["year"],
+        "rating": float(row["rating"]) if row["rating"] is not None else None,
+        "cover_url": row["cover_url"],
+        "watched": False,
+    }
+
+
+async def local_count(pool: asyncpg.Pool, query: LibraryQuery, cap: int) -> int:
+    """How many stored films match (counting stops at `cap`): tells whether the sources should be asked."""
+    page = await search_page(
+        pool, replace(query, filters=replace(query.filters, sort="popularity")), None, cap
+    )
+    return len(page.movies)
+
+
+async def known_genres(pool: asyncpg.Pool) -> list[str]:
+    rows = await pool.fetch(
+        """SELECT g, count(*) AS n FROM movies, unnest(genres) AS g
+           GROUP BY g ORDER BY n DESC, g LIMIT 40"""
+    )
+    return sorted(r["g"] for r in rows)

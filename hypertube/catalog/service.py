@@ -1,0 +1,230 @@
+"""The catalog as the pages use it: search stored films, ask the sources when the local index is thin,
+fetch a film's details on first view, and say which sources are unavailable."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from hypertube.cache import Cache
+from hypertube.catalog.enrich import Enrichment, OmdbEnricher, TmdbEnricher
+from hypertube.catalog.fetch import JsonFetcher
+from hypertube.catalog.records import FilmRecord, Source, SourceUnavailable
+from hypertube.catalog.search import LibraryQuery, Page, local_count, search_page
+from hypertube.catalog.store import store_details, store_records
+from hypertube.i18n import gettext
+
+log = logging.getLogger(__name__)
+THIN = 12  # fewer stored matches than this and the sources are asked
+REFRESH_TTL = 600  # the same search asks the sources again after this long
+HOT_TTL = 20  # first pages of searches are kept this long (cleared when new films are stored)
+DETAILS_RETRY = 300
+SOURCE_TIMEOUT = 4.0
+
+
+@dataclass
+class LibraryResult:
+    page: Page
+    unavailable: list[str] = field(default_factory=list)
+    searching: list[str] = field(default_factory=list)
+
+
+class Catalog:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        cache: Cache,
+        fetcher: JsonFetcher,
+        sources: list[Source],
+        enrichers: list[TmdbEnricher | OmdbEnricher],
+        wait: float,
+    ):
+        self.pool = pool
+        self.cache = cache
+        self.fetcher = fetcher
+        self.sources = sources
+        self.enrichers = enrichers
+        self.wait = wait
+        self._tasks: set[asyncio.Task] = set()
+        self._inflight: dict[str, asyncio.Task] = {}
+        self.generation = 0
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def settle(self) -> None:
+        """Waits for the source requests still running in the background."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _spawn(self, coro: Any) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def label(self, name: str) -> str:
+        """The source's name for people, in the language of the current request."""
+        return gettext(next((s.label for s in self.sources if s.name == name), name))
+
+    async def unavailable(self) -> list[str]:
+        names = [s.name for s in self.sources] + [e.name for e in self.enrichers]
+        problems = await asyncio.gather(*(self.fetcher.problem(n) for n in names))
+        return [self.label(n) for n, p in zip(names, problems, strict=True) if p]
+
+    # -- search -------------------------------------------------------------------------------
+
+    async def library(self, query: LibraryQuery, after: tuple[Any, int] | None = None) -> LibraryResult:
+        searching: list[str] = []
+        if after is None and self.sources:
+            searching = await self._refresh_if_thin(query)
+        hot_key = f"hot:{self.generation}:{query.cache_key()}:{after!r}"
+        cached = await self.cache.get(hot_key) if not searching else None
+        if cached is not None:
+            page = Page(cached["movies"], cached["next"])
+        else:
+            page = await search_page(self.pool, query, after)
+            if not searching:
+                await self.cache.set(hot_key, {"movies": page.movies, "next": page.next_cursor}, HOT_TTL)
+        return LibraryResult(page, await self.unavailable() if self.sources else [], searching)
+
+    async def _refresh_if_thin(self, query: LibraryQuery) -> list[str]:
+        """Asks the sources for this search when few films match locally; waits a bounded time, lets
+        slow sources finish in the background. Returns the labels of the sources still being asked."""
+        marker = "asked:" + query.cache_key()
+        if await self.cache.get(marker) is not None:
+            return []
+        if await local_count(self.pool, query, THIN) >= THIN:
+            return []
+        await self.cache.set(marker, 1, REFRESH_TTL)
+        tasks = {s.name: self._spawn(self._ask(s, query)) for s in self.sources}
+        done, pending = await asyncio.wait(tasks.values(), timeout=self.wait)
+        return [self.label(name) for name, t in tasks.items() if t in pending]
+
+    async def _ask(self, source: Source, query: LibraryQuery) -> int:
+        try:
+            records = await source.search(query.q, 1, query.filters)
+        except SourceUnavailable as exc:
+            log.warning("source %s", exc)
+            await self.fetcher.note_health(source.name, exc.reason)
+            return 0
+        except Exception:
+            log.exception("source %s failed", source.name)
+            await self.fetcher.note_health(source.name, "failed")
+            return 0
+        if records:
+            await store_records(self.pool, records)
+            self.generation += 1  # new films: earlier cached pages are out of date
+        return len(records)
+
+    async def refresh_popular(self) -> None:
+        """Fills an empty catalog with the sources' popular films (used at start)."""
+        await self._refresh_if_thin(LibraryQuery())
+
+    # -- one film -----------------------------------------------------------------------------
+
+    async def movie(self, movie_id: int) -> dict[str, Any] | None:
+        row = await self.pool.fetchrow(
+            """SELECT id, imdb_id, title, year, rating, runtime, genres, summary, director, producer,
+                      cast_members, cover_url, backdrop_url, language, popularity, details_at
+               FROM movies WHERE id = $1""",
+            movie_id,
+        )
+        return dict(row) if row else None
+
+    async def torrents(self, movie_id: int) -> list[dict[str, Any]]:
+        rows = await self.pool.fetch(
+            """SELECT id, source, quality, size_bytes, seeders, leechers, info_hash, magnet, torrent_url
+               FROM torrents WHERE movie_id = $1 ORDER BY seeders DESC, id""",
+            movie_id,
+        )
+        return [dict(r) for r in rows]
+
+    async def ensure_details(self, movie: dict[str, Any]) -> list[str]:
+        """Fetches cast and torrents from the film's sources (and enrichment) on first view.
+        Returns the labels of the sources that could not answer."""
+        if movie["details_at"] is not None:
+            return []
+        movie_id = movie["id"]
+        key = f"details:{movie_id}"
+        if await self.cache.get(key) is not None:
+            return []
+        task = self._inflight.get(key)
+        if task is None:
+            task = self._spawn(self._fetch_details(movie))
+            self._inflight[key] = task
+            task.add_done_callback(lambda _: self._inflight.pop(key, None))
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), timeout=self.wait)
+        except TimeoutError:
+            return []
+
+    async def _fetch_details(self, movie: dict[str, Any]) -> list[str]:
+        rows = await self.pool.fetch(
+            "SELECT source, external_id FROM movie_sources WHERE movie_id = $1", movie["id"]
+        )
+        by_name = {s.name: s for s in self.sources}
+        asked = [(by_name[r["source"]], r["external_id"]) for r in rows if r["source"] in by_name]
+        failed: list[str] = []
+        answers = await asyncio.gather(*(s.details(ext) for s, ext in asked), return_exceptions=True)
+        records: list[FilmRecord] = []
+        for (source, _), answer in zip(asked, answers, strict=True):
+            if isinstance(answer, FilmRecord):
+                records.append(answer)
+            elif isinstance(answer, BaseException):
+                if not isinstance(answer, SourceUnavailable):
+                    log.error("details from %s failed", source.name, exc_info=answer)
+                failed.append(self.label(source.name))
+        imdb_id = movie["imdb_id"] or next((r.imdb_id for r in records if r.imdb_id), None)
+        extra: Enrichment | None = None
+        if imdb_id and self.enrichers:
+            found = await asyncio.gather(*(e.enrich(imdb_id) for e in self.enrichers), return_exceptions=True)
+            for enricher, got in zip(self.enrichers, found, strict=True):
+                if isinstance(got, Enrichment):
+                    if extra is None:
+                        extra = got
+                    else:
+                        extra.merge(got)
+                elif isinstance(got, BaseException):
+                    if not isinstance(got, SourceUnavailable):
+                        log.error("enrichment from %s failed", enricher.name, exc_info=got)
+                    failed.append(enricher.name.upper())
+        await store_details(self.pool, movie["id"], records, extra, done=not failed)
+        if failed:
+            # Keep what was found; try again later instead of on every view.
+            await self.cache.set(f"details:{movie['id']}", 1, DETAILS_RETRY)
+        return failed
+
+
+CATALOG = web.AppKey("catalog", Catalog)
+
+
+def build_catalog(pool: asyncpg.Pool, cache: Cache, session: Any, settings: Any) -> Catalog:
+    """The catalog with the sources and enrichers the settings ask for."""
+    from hypertube.catalog.sources import build_sources
+
+    timeout = source_timeout(settings)
+    fetcher = JsonFetcher(session, cache, timeout=timeout)
+    enrichers: list[TmdbEnricher | OmdbEnricher] = []
+    if settings.tmdb_key:
+        enrichers.append(TmdbEnricher(fetcher, settings.tmdb_url, settings.tmdb_key))
+    if settings.omdb_key:
+        enrichers.append(OmdbEnricher(fetcher, settings.omdb_url, settings.omdb_key))
+    sources = build_sources(settings, fetcher, cache)
+    return Catalog(pool, cache, fetcher, sources, enrichers, wait=timeout + 0.5)
+
+
+def source_timeout(settings: Any) -> float:
+    """Seconds one request to a source may take (`extra["source_timeout"]` overrides, for tests)."""
+    try:
+        value = float(settings.extra.get("source_timeout", SOURCE_TIMEOUT))
+    except (TypeError, ValueError):
+        value = SOURCE_TIMEOUT
+    return value if 0 < value <= 60 else SOURCE_TIMEOUT

@@ -1,0 +1,177 @@
+"""Stores source records: one `movies` row per film (merged by IMDb id), one `movie_sources` row per
+source record, torrents deduplicated by info hash (or .torrent URL). Re-fetching never duplicates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from hypertube.catalog.enrich import Enrichment
+from hypertube.catalog.records import FilmRecord
+
+
+def _source_data(record: FilmRecord) -> dict[str, Any]:
+    return {"title": record.title, "year": record.year, "popularity": record.popularity}
+
+
+async def store_records(pool: asyncpg.Pool, records: list[FilmRecord]) -> list[int]:
+    """Upserts each record; returns the movie ids in the same order."""
+    ids: list[int] = []
+    if not records:
+        return ids
+    async with pool.acquire() as conn:
+        for record in records:
+            async with conn.transaction():
+                # One writer per film at a time (across processes too), so two answers about the same
+                # new film cannot both insert it.
+                key = record.imdb_id or f"{record.source}:{record.external_id}"
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", key)
+                ids.append(await _store_one(conn, record))
+    return ids
+
+
+async def _store_one(conn: asyncpg.Connection, r: FilmRecord) -> int:
+    movie_id = await conn.fetchval(
+        "SELECT movie_id FROM movie_sources WHERE source = $1 AND external_id = $2", r.source, r.external_id
+    )
+    if movie_id is None and r.imdb_id:
+        movie_id = await conn.fetchval("SELECT id FROM movies WHERE imdb_id = $1", r.imdb_id)
+    values = (
+        r.title[:500],
+        r.year,
+        r.rating,
+        r.runtime,
+        r.genres,
+        r.summary,
+        r.director,
+        r.producer,
+        r.cast,
+        r.cover_url,
+        r.backdrop_url,
+        r.language,
+        r.popularity,
+    )
+    if movie_id is None:
+        movie_id = await conn.fetchval(
+            """INSERT INTO movies (title, year, rating, runtime, genres, summary, director, producer,
+                   cast_members, cover_url, backdrop_url, language, popularity, imdb_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+               ON CONFLICT (imdb_id) DO UPDATE SET updated_at = now()
+               RETURNING id""",
+            *values,
+            r.imdb_id,
+        )
+    else:
+        # Known film: keep what it has, fill what is missing, take fresh figures (rating, popularity).
+        await conn.execute(
+            """UPDATE movies SET
+                   year = coalesce(year, $2), rating = coalesce($3, rating),
+                   runtime = coalesce(runtime, $4),
+                   genres = CASE WHEN cardinality(genres) = 0 THEN $5 ELSE genres END,
+                   summary = coalesce(summary, $6), director = coalesce(director, $7),
+                   producer = coalesce(producer, $8),
+                   cast_members = CASE WHEN cast_members = '[]'::jsonb THEN $9 ELSE cast_members END,
+                   cover_url = coalesce(cover_url, $10), backdrop_url = coalesce(backdrop_url, $11),
+                   language = coalesce(language, $12), popularity = greatest(popularity, $13),
+                   imdb_id = coalesce(imdb_id, $14), updated_at = now()
+               WHERE id = $1""",
+            movie_id,
+            *values[1:],
+            r.imdb_id if r.imdb_id and not await _imdb_taken(conn, r.imdb_id, movie_id) else None,
+        )
+    await conn.execute(
+        """INSERT INTO movie_sources (source, external_id, movie_id, data) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (source, external_id) DO UPDATE SET data = EXCLUDED.data, fetched_at = now()""",
+        r.source,
+        r.external_id,
+        movie_id,
+        _source_data(r),
+    )
+    for t in r.torrents:
+        if t.info_hash:
+            await conn.execute(
+                """INSERT INTO torrents (movie_id, source, quality, size_bytes, seeders, leechers,
+                       info_hash, magnet, torrent_url)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                   ON CONFLICT (movie_id, info_hash) DO UPDATE SET
+                       seeders = EXCLUDED.seeders, leechers = EXCLUDED.leechers,
+                       size_bytes = coalesce(EXCLUDED.size_bytes, torrents.size_bytes),
+                       quality = coalesce(EXCLUDED.quality, torrents.quality),
+                       magnet = coalesce(EXCLUDED.magnet, torrents.magnet),
+                       torrent_url = coalesce(EXCLUDED.torrent_url, torrents.torrent_url)""",
+                movie_id,
+                r.source,
+                t.quality,
+                t.size_bytes,
+                t.seeders,
+                t.leechers,
+                t.info_hash,
+                t.magnet,
+                t.torrent_url,
+            )
+            # The same torrent first seen without its hash is now known by it.
+            if t.torrent_url:
+                await conn.execute(
+                    "DELETE FROM torrents WHERE movie_id = $1 AND info_hash IS NULL AND torrent_url = $2",
+                    movie_id,
+                    t.torrent_url,
+                )
+        elif t.torrent_url:
+            if await conn.fetchval(
+                "SELECT 1 FROM torrents WHERE movie_id = $1 AND torrent_url = $2", movie_id, t.torrent_url
+            ):
+                continue
+            await conn.execute(
+                """INSERT INTO torrents (movie_id, source, quality, size_bytes, seeders, leechers,
+                       torrent_url)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7)
+                   ON CONFLICT (movie_id, torrent_url) WHERE info_hash IS NULL DO UPDATE SET
+                       seeders = EXCLUDED.seeders, leechers = EXCLUDED.leechers,
+                       size_bytes = coalesce(EXCLUDED.size_bytes, torrents.size_bytes)""",
+                movie_id,
+                r.source,
+                t.quality,
+                t.size_bytes,
+                t.seeders,
+                t.leechers,
+                t.torrent_url,
+            )
+    return movie_id
+
+
+async def _imdb_taken(conn: asyncpg.Connection, imdb_id: str, movie_id: int) -> bool:
+    return bool(
+        await conn.fetchval("SELECT 1 FROM movies WHERE imdb_id = $1 AND id <> $2", imdb_id, movie_id)
+    )
+
+
+async def store_details(
+    pool: asyncpg.Pool, movie_id: int, records: list[FilmRecord], extra: Enrichment | None, done: bool = True
+) -> None:
+    """Stores what a film page fetched: source details first, then enrichment fills the gaps."""
+    if records:
+        await store_records(pool, records)
+    if extra is not None:
+        await pool.execute(
+            """UPDATE movies SET
+                   summary = coalesce($2, summary), director = coalesce($3, director),
+                   producer = coalesce($4, producer),
+                   cast_members = CASE WHEN $5::jsonb = '[]'::jsonb THEN cast_members ELSE $5 END,
+                   cover_url = coalesce(cover_url, $6), backdrop_url = coalesce(backdrop_url, $7),
+                   rating = coalesce($8, rating), runtime = coalesce(runtime, $9),
+                   genres = CASE WHEN cardinality(genres) = 0 THEN $10 ELSE genres END
+               WHERE id = $1""",
+            movie_id,
+            extra.summary,
+            extra.director,
+            extra.producer,
+            extra.cast,
+            extra.cover_url,
+            extra.backdrop_url,
+            extra.rating,
+            extra.runtime,
+            extra.genres,
+        )
+    if done:
+        await pool.execute("UPDATE movies SET details_at = now() WHERE id = $1", movie_id)

@@ -1,0 +1,318 @@
+"""Converted playback for the app: probes films, cuts and caches HLS segments, finds subtitles.
+
+PyAV runs in a small thread pool; the event loop only awaits. Results live on disk under
+`$DATA_DIR/hls/<movie>/`: `info.json` (the probe), `<n>.ts` (segments), `subs/<lang>.vtt`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import shutil
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from hypertube.media import convert
+from hypertube.media.convert import MediaError, MediaInfo
+from hypertube.media.reader import FilmReader, LocalFileReader
+from hypertube.media.subtitles import MAX_SUBTITLE_BYTES, SUBTITLE_EXTENSIONS, convert_to_vtt, extract_track
+
+log = logging.getLogger(__name__)
+
+WORKERS = 2  # PyAV threads: the machine's cores are shared with the torrent engine and the web server
+READ_TIMEOUT_S = 90.0  # longer than the engine's own wait for a piece, so its clearer error wins
+
+
+class NoFilm(LookupError):
+    """No torrent or file is known for this film."""
+
+
+class WaitingForPeers(TimeoutError):
+    """The bytes needed did not arrive in time (no peer has them right now)."""
+
+
+EngineGetter = Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class SubtitleFile:
+    name: str
+    size: int
+    path: Path | None = None  # on disk
+    index: int | None = None  # or a file of the film's torrent
+
+
+class MediaService:
+    """One per app: opens readers, runs PyAV jobs in its pool, caches probes, segments and subtitles."""
+
+    def __init__(self, cache_dir: Path, engine: EngineGetter | None = None, workers: int = WORKERS):
+        self.cache_dir = cache_dir
+        self._engine = engine  # the torrent engine (app[TORRENTS]) when there is one
+        self._files: dict[int, Path] = {}
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="media")
+        self._limit = asyncio.Semaphore(workers)
+        self._infos: dict[int, MediaInfo] = {}
+        self._jobs: dict[tuple[int, Any], asyncio.Future[Any]] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self.timeout = READ_TIMEOUT_S
+
+    # --- films -------------------------------------------------------------------------------------
+    def register_file(self, movie_id: int, path: str | Path) -> None:
+        """Plays `movie_id` from a finished file on disk instead of asking the torrent engine."""
+        self._files[movie_id] = Path(path)
+        self._infos.pop(movie_id, None)
+
+    async def open_reader(self, movie_id: int) -> FilmReader:
+        path = self._files.get(movie_id)
+        if path is not None:
+            if not path.is_file():
+                raise NoFilm("The film's file is missing.")
+            return LocalFileReader(path)
+        engine = self._engine() if self._engine else None
+        if engine is None:
+            raise NoFilm("No torrent is known for this film.")
+        return await engine.open_reader(movie_id)
+
+    def movie_dir(self, movie_id: int) -> Path:
+        return self.cache_dir / str(int(movie_id))
+
+    async def _blocking(self, reader: FilmReader, job: Callable[[Callable[[], Any]], Any]) -> Any:
+        """Runs `job(opener)` in the pool; the opener gives PyAV a blocking view of the reader."""
+        loop = asyncio.get_running_loop()
+        opened: list[Any] = []
+
+        def opener() -> Any:
+            raw = reader.open_sync(loop)
+            opened.append(raw)
+            return raw
+
+        def run() -> Any:
+            try:
+                return job(opener)
+            finally:
+                for raw in opened:
+                    try:
+                        raw.close()
+                    except Exception:  # closing must never hide the job's own result or error
+                        log.debug("closing a film view failed", exc_info=True)
+
+        async with self._limit:
+            fut = loop.run_in_executor(self._pool, run)
+            # When the waiter goes away (timeout, client gone, shutdown) the thread's error is expected.
+            fut.add_done_callback(lambda f: f.cancelled() or f.exception())
+            try:
+                return await asyncio.wait_for(asyncio.shield(fut), self.timeout)
+            except TimeoutError as exc:
+                reader.close()  # wakes a read that waits for pieces, so the thread ends
+                raise WaitingForPeers("The film's data did not arrive in time: waiting for peers.") from exc
+
+    async def _once(self, key: tuple[int, Any], make: Callable[[], Awaitable[Any]]) -> Any:
+        """Runs `make` once for concurrent callers asking for the same thing."""
+        fut = self._jobs.get(key)
+        if fut is None:
+            fut = asyncio.ensure_future(make())
+            self._jobs[key] = fut
+            fut.add_done_callback(lambda _f: self._jobs.pop(key, None))
+        return await asyncio.shield(fut)
+
+    # --- probe -------------------------------------------------------------------------------------
+    async def info(self, movie_id: int) -> MediaInfo:
+        cached = self._infos.get(movie_id)
+        if cached is not None:
+            return cached
+        return await self._once((movie_id, "info"), lambda: self._probe(movie_id))
+
+    async def _probe(self, movie_id: int) -> MediaInfo:
+        reader = await self.open_reader(movie_id)
+        try:
+            path = self.movie_dir(movie_id) / "info.json"
+            ident = {"name": reader.name, "size": reader.size}
+            stored = await asyncio.to_thread(_read_json, path)
+            if stored and stored.get("film") == ident:
+                info = MediaInfo.from_json(stored["info"])
+            else:
+                info = await self._blocking(reader, convert.probe)
+                await asyncio.to_thread(_write_json, path, {"film": ident, "info": info.to_json()})
+        finally:
+            reader.close()
+        self._infos[movie_id] = info
+        return info
+
+    # --- segments ----------------------------------------------------------------------------------
+    def segment_path(self, movie_id: int, index: int) -> Path:
+        return self.movie_dir(movie_id) / f"{int(index)}.ts"
+
+    async def segment(self, movie_id: int, index: int, *, prefetch: int = 1) -> Path:
+        """The segment's file, cut now if it is not cached yet; the next one is cut in the background."""
+        info = await self.info(movie_id)
+        if not 0 <= index < len(info.segments):
+            raise IndexError(index)
+        path = await self._segment(movie_id, info, index)
+        for nxt in range(index + 1, min(index + 1 + prefetch, len(info.segments))):
+            if not self.segment_path(movie_id, nxt).exists() and (movie_id, nxt) not in self._jobs:
+                task = asyncio.create_task(self._prefetch(movie_id, info, nxt))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+        return path
+
+    async def _prefetch(self, movie_id: int, info: MediaInfo, index: int) -> None:
+        try:
+            await self._segment(movie_id, info, index)
+        except (MediaError, WaitingForPeers, NoFilm) as exc:
+            log.info("segment %s of film %s not prepared ahead: %s", index, movie_id, exc)
+
+    async def _segment(self, movie_id: int, info: MediaInfo, index: int) -> Path:
+        path = self.segment_path(movie_id, index)
+        if path.exists():
+            return path
+
+        async def cut() -> Path:
+            reader = await self.open_reader(movie_id)
+            try:
+                data = await self._blocking(reader, lambda opener: convert.make_segment(opener, info, index))
+            finally:
+                reader.close()
+            await asyncio.to_thread(_write_bytes, path, data)
+            return path
+
+        return await self._once((movie_id, index), cut)
+
+    # --- subtitles ---------------------------------------------------------------------------------
+    def subtitle_path(self, movie_id: int, lang: str) -> Path:
+        return self.movie_dir(movie_id) / "subs" / f"{lang}.vtt"
+
+    async def sidecar_subtitles(self, movie_id: int) -> dict[str, SubtitleFile]:
+        """Subtitle files shipped with the film, by language guessed from their names (`film.en.srt`).
+
+        A film played from disk: the files in its folder; a torrent: the torrent's subtitle files."""
+        path = self._files.get(movie_id)
+        if path is not None:
+            folder = path.parent
+
+            def scan() -> dict[str, SubtitleFile]:
+                found: dict[str, SubtitleFile] = {}
+                if not folder.is_dir():
+                    return found
+                for p in sorted(folder.iterdir()):
+                    if p.suffix.lower() in SUBTITLE_EXTENSIONS and p.is_file():
+                        found.setdefault(
+                            _language_from_name(p.name), SubtitleFile(p.name, p.stat().st_size, p)
+                        )
+                return found
+
+            return await asyncio.to_thread(scan)
+        engine = self._engine() if self._engine else None
+        if engine is None or not hasattr(engine, "list_files"):
+            return {}
+        found: dict[str, SubtitleFile] = {}
+        for f in await engine.list_files(movie_id):
+            name = str(getattr(f, "path", ""))
+            if getattr(f, "kind", "") == "subtitle" or name.lower().endswith(SUBTITLE_EXTENSIONS):
+                found.setdefault(
+                    _language_from_name(Path(name).name), SubtitleFile(name, f.size, None, f.index)
+                )
+        return found
+
+    async def load_subtitle_file(self, movie_id: int, sub: SubtitleFile) -> str:
+        """The file's text as WebVTT (read from disk or through the torrent, at most 5 MB)."""
+        if sub.path is not None:
+            data = await asyncio.to_thread(_read_limited, sub.path)
+        else:
+            engine = self._engine() if self._engine else None
+            if engine is None:
+                raise NoFilm("No torrent is known for this film.")
+            reader = await engine.open_reader(movie_id, sub.index)
+            try:
+                data = await reader.read(0, min(reader.size, MAX_SUBTITLE_BYTES))
+            finally:
+                reader.close()
+        return await asyncio.to_thread(convert_to_vtt, data, sub.name)
+
+    async def embedded_vtt(self, movie_id: int, lang: str) -> str | None:
+        info = await self.info(movie_id)
+        track = next((t for t in info.subtitles if t.language == lang), None)
+        if track is None:
+            return None
+        reader = await self.open_reader(movie_id)
+        try:
+            return await self._blocking(reader, lambda opener: extract_track(opener(), track.index))
+        finally:
+            reader.close()
+
+    async def cached_vtt(
+        self, movie_id: int, lang: str, make: Callable[[], Awaitable[str | None]]
+    ) -> str | None:
+        path = self.subtitle_path(movie_id, lang)
+        if path.exists():
+            return await asyncio.to_thread(path.read_text, encoding="utf-8")
+
+        async def build() -> str | None:
+            text = await make()
+            if text is not None:
+                await asyncio.to_thread(_write_bytes, path, text.encode())
+            return text
+
+        return await self._once((movie_id, ("vtt", lang)), build)
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def forget(self, movie_id: int) -> None:
+        """Drops a film's converted files (when the torrent area deletes the download)."""
+        self._infos.pop(movie_id, None)
+        shutil.rmtree(self.movie_dir(movie_id), ignore_errors=True)
+
+
+LANGUAGE_WORDS = {
+    "english": "en", "eng": "en", "french": "fr", "fre": "fr", "fra": "fr", "francais": "fr",
+    "spanish": "es", "spa": "es", "german": "de", "ger": "de", "deu": "de", "italian": "it", "ita": "it",
+    "portuguese": "pt", "por": "pt",
+}  # fmt: skip
+
+
+def _language_from_name(name: str) -> str:
+    parts = [p.lower() for p in name.rsplit(".", 1)[0].replace("_", ".").replace("-", ".").split(".")]
+    for part in reversed(parts[1:] if len(parts) > 1 else parts):
+        if len(part) == 2 and part.isalpha():
+            return part
+        if part in LANGUAGE_WORDS:
+            return LANGUAGE_WORDS[part]
+    return "en"
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def _write_json(path: Path, value: Any) -> None:
+    _write_bytes(path, orjson.dumps(value))
+
+
+def _read_limited(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(MAX_SUBTITLE_BYTES)
+
+
+async def maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value

@@ -1,0 +1,16 @@
+// Film page: confirm before deleting a comment, keep the comment counter of the textarea honest.
+for (const form of document.querySelectorAll("form[data-confirm]")) {
+  form.addEventListener("submit", (event) => {
+    if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
+}
+
+for (const area of document.querySelectorAll(".comments textarea[maxlength]")) {
+  const hint = area.form.querySelector(".hint");
+  if (!hint) continue;
+  const max = Number(area.getAttribute("maxlength"));
+  const original = hint.textContent;
+  area.addEventListener("input", () => {
+    hint.textContent = area.value.length ? `${area.value.length} / ${max}` : original;
+  });
+}

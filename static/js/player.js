@@ -1,0 +1,455 @@
+// The film player: asks the server for a play plan, plays it (directly or through HLS with hls.js),
+// custom controls, subtitles, keyboard shortcuts, download state, resume and watched marks.
+import { csrfToken } from "./app.js";
+
+const SAVE_EVERY_MS = 15000;
+const STATUS_EVERY_MS = 2000;
+const SEEK_STEP = 5;
+
+function formatTime(seconds) {
+  if (!Number.isFinite(seconds) || seconds < 0) seconds = 0;
+  const s = Math.floor(seconds % 60);
+  const m = Math.floor(seconds / 60) % 60;
+  const h = Math.floor(seconds / 3600);
+  const mm = h ? String(m).padStart(2, "0") : String(m);
+  return `${h ? h + ":" : ""}${mm}:${String(s).padStart(2, "0")}`;
+}
+
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
+}
+
+class Player {
+  constructor(root) {
+    this.root = root;
+    this.movieId = root.dataset.movieId;
+    this.t = root.dataset;
+    this.video = root.querySelector("[data-video]");
+    this.q = (sel) => root.querySelector(sel);
+    this.plan = null;
+    this.hls = null;
+    this.started = false;
+    this.markedWatched = false;
+    this.lastSaved = 0;
+    this.statusTimer = null;
+    this.waiting = false;
+    this.bind();
+  }
+
+  bind() {
+    const v = this.video;
+    this.q("[data-start]").addEventListener("click", () => this.start());
+    this.q("[data-play]").addEventListener("click", () => this.toggle());
+    v.addEventListener("click", () => this.toggle());
+    this.q("[data-mute]").addEventListener("click", () => this.toggleMute());
+    this.q("[data-fullscreen]").addEventListener("click", () => this.toggleFullscreen());
+    this.q("[data-subs-button]").addEventListener("click", () => this.toggleMenu());
+    const seek = this.q("[data-seek]");
+    seek.addEventListener("input", () => {
+      this.seeking = true;
+      const t = this.sliderTime();
+      this.q("[data-time]").textContent = formatTime(t);
+      seek.setAttribute("aria-valuetext", formatTime(t));
+    });
+    seek.addEventListener("change", () => {
+      this.seeking = false;
+      this.seekTo(this.sliderTime());
+    });
+    const volume = this.q("[data-volume]");
+    volume.addEventListener("input", () => {
+      v.volume = Number(volume.value);
+      v.muted = v.volume === 0;
+    });
+    v.addEventListener("play", () => this.renderPlay());
+    v.addEventListener("pause", () => {
+      this.renderPlay();
+      this.savePosition();
+    });
+    v.addEventListener("playing", () => {
+      this.setWaiting(false);
+      if (!this.markedWatched) {
+        this.markedWatched = true;
+        this.savePosition(true);
+      }
+    });
+    v.addEventListener("waiting", () => this.setWaiting(true));
+    v.addEventListener("seeking", () => this.setWaiting(true));
+    v.addEventListener("seeked", () => this.setWaiting(false));
+    v.addEventListener("canplay", () => this.setWaiting(false));
+    v.addEventListener("timeupdate", () => this.renderTime());
+    v.addEventListener("progress", () => this.renderBuffered());
+    v.addEventListener("volumechange", () => this.renderVolume());
+    v.addEventListener("error", () => {
+      if (!this.hls && v.error) this.fail(this.t.tFailed);
+    });
+    this.root.addEventListener("keydown", (e) => this.onKey(e));
+    document.addEventListener("fullscreenchange", () => this.renderFullscreen());
+    document.addEventListener("click", (e) => {
+      if (!this.q(".player-subs").contains(e.target)) this.closeMenu();
+    });
+    window.addEventListener("pagehide", () => this.savePosition());
+  }
+
+  duration() {
+    const d = this.plan?.duration;
+    if (Number.isFinite(d) && d > 0) return d;
+    return Number.isFinite(this.video.duration) ? this.video.duration : 0;
+  }
+
+  sliderTime() {
+    return (Number(this.q("[data-seek]").value) / 1000) * this.duration();
+  }
+
+  async start() {
+    if (this.started) return this.video.play().catch(() => {});
+    this.started = true;
+    this.root.classList.add("is-started");
+    this.state(this.t.tPreparing);
+    this.pollStatus();
+    let plan;
+    try {
+      const resp = await fetch(`/stream/${this.movieId}`, { headers: { Accept: "application/json" } });
+      const body = await resp.json().catch(() => ({}));
+      if (!resp.ok) {
+        this.started = false;
+        this.root.classList.remove("is-started");
+        return this.fail(body?.error?.message || this.t.tFailed);
+      }
+      plan = body;
+    } catch (err) {
+      this.started = false;
+      this.root.classList.remove("is-started");
+      return this.fail(this.t.tNetwork);
+    }
+    this.plan = plan;
+    this.q("[data-duration]").textContent = formatTime(plan.duration);
+    this.addSubtitles(plan.subtitles || []);
+    const resume = plan.position > 5 && plan.position < plan.duration - 10 ? plan.position : 0;
+    await this.load(plan, resume);
+    this.video.play().catch(() => {
+      // Autoplay may be refused until the user interacts again; the play button stays available.
+      this.renderPlay();
+    });
+  }
+
+  async load(plan, resume) {
+    const v = this.video;
+    v.preload = "auto";
+    if (plan.kind === "hls" && !v.canPlayType("application/vnd.apple.mpegurl")) {
+      const { default: Hls } = await import("/static/vendor/hls.mjs");
+      if (!Hls.isSupported()) return this.fail(this.t.tFailed);
+      const hls = new Hls({
+        startPosition: resume || -1,
+        maxBufferLength: 30,
+        backBufferLength: 60,
+        fragLoadingTimeOut: 120000,
+        fragLoadingMaxRetry: 6,
+        manifestLoadingTimeOut: 60000,
+        xhrSetup: (xhr) => {
+          xhr.withCredentials = true;
+        },
+      });
+      this.hls = hls;
+      hls.on(Hls.Events.ERROR, (_event, data) => {
+        if (!data.fatal) return;
+        if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
+          hls.recoverMediaError();
+        } else if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
+          this.state(this.t.tWaitingPeers);
+          setTimeout(() => hls.startLoad(), 3000);
+        } else {
+          this.fail(this.t.tFailed);
+        }
+      });
+      hls.loadSource(plan.url);
+      hls.attachMedia(v);
+    } else {
+      v.src = plan.url;
+      if (resume) {
+        v.addEventListener("loadedmetadata", () => (v.currentTime = resume), { once: true });
+      }
+    }
+  }
+
+  addSubtitles(subtitles) {
+    const menu = this.q("[data-subs-menu]");
+    menu.replaceChildren();
+    const prefer = document.documentElement.lang;
+    const items = [{ lang: "", label: this.t.tSubtitlesOff }];
+    for (const sub of subtitles) {
+      const track = document.createElement("track");
+      track.kind = "subtitles";
+      track.src = sub.url;
+      track.srclang = sub.lang;
+      track.label = sub.label;
+      track.dataset.lang = sub.lang;
+      this.video.append(track);
+      items.push(sub);
+    }
+    // Tracks load only when not disabled: keep them hidden (loaded, not shown) unless chosen.
+    const chosen = subtitles.find((s) => s.lang === prefer && prefer !== "en")?.lang || "";
+    for (const item of items) {
+      const li = document.createElement("li");
+      li.setAttribute("role", "none");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.setAttribute("role", "menuitemradio");
+      b.dataset.lang = item.lang;
+      b.textContent = item.label;
+      b.addEventListener("click", () => {
+        this.chooseSubtitles(item.lang);
+        this.closeMenu();
+        this.q("[data-subs-button]").focus();
+      });
+      b.addEventListener("keydown", (e) => this.onMenuKey(e));
+      li.append(b);
+      menu.append(li);
+    }
+    if (!subtitles.length) {
+      const li = document.createElement("li");
+      li.setAttribute("role", "none");
+      li.className = "hint";
+      li.textContent = this.t.tNoSubtitles;
+      menu.append(li);
+    }
+    this.chooseSubtitles(chosen);
+  }
+
+  chooseSubtitles(lang) {
+    this.subtitleLang = lang;
+    for (const track of this.video.textTracks) {
+      if (track.kind !== "subtitles" && track.kind !== "captions") continue;
+      track.mode = lang && track.language === lang ? "showing" : "hidden";
+    }
+    for (const b of this.q("[data-subs-menu]").querySelectorAll("button")) {
+      b.setAttribute("aria-checked", String(b.dataset.lang === lang));
+    }
+    this.q("[data-subs-button]").classList.toggle("is-on", Boolean(lang));
+  }
+
+  cycleSubtitles() {
+    const langs = ["", ...Array.from(this.video.querySelectorAll("track")).map((t) => t.dataset.lang)];
+    if (langs.length < 2) return;
+    const next = langs[(langs.indexOf(this.subtitleLang || "") + 1) % langs.length];
+    this.chooseSubtitles(next);
+  }
+
+  toggleMenu() {
+    const menu = this.q("[data-subs-menu]");
+    if (menu.hidden) {
+      menu.hidden = false;
+      this.q("[data-subs-button]").setAttribute("aria-expanded", "true");
+      (menu.querySelector('button[aria-checked="true"]') || menu.querySelector("button"))?.focus();
+    } else {
+      this.closeMenu();
+    }
+  }
+
+  closeMenu() {
+    const menu = this.q("[data-subs-menu]");
+    if (menu.hidden) return;
+    menu.hidden = true;
+    this.q("[data-subs-button]").setAttribute("aria-expanded", "false");
+  }
+
+  onMenuKey(e) {
+    const buttons = Array.from(this.q("[data-subs-menu]").querySelectorAll("button"));
+    const i = buttons.indexOf(e.target);
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      e.stopPropagation();
+      const step = e.key === "ArrowDown" ? 1 : -1;
+      buttons[(i + step + buttons.length) % buttons.length].focus();
+    } else if (e.key === "Escape") {
+      e.stopPropagation();
+      this.closeMenu();
+      this.q("[data-subs-button]").focus();
+    }
+  }
+
+  toggle() {
+    if (!this.started) return this.start();
+    if (this.video.paused) this.video.play().catch(() => {});
+    else this.video.pause();
+  }
+
+  toggleMute() {
+    this.video.muted = !this.video.muted;
+  }
+
+  toggleFullscreen() {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    else this.root.requestFullscreen?.().catch(() => {});
+  }
+
+  seekTo(t) {
+    if (!this.started) return;
+    const d = this.duration();
+    this.video.currentTime = Math.max(0, d ? Math.min(t, d - 0.25) : t);
+  }
+
+  onKey(e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const tag = e.target.tagName;
+    if (tag === "TEXTAREA" || tag === "SELECT" || (tag === "INPUT" && e.target.type !== "range")) return;
+    const onRange = tag === "INPUT";
+    switch (e.key) {
+      case " ":
+      case "k":
+        if (e.key === " " && tag === "BUTTON") return; // the focused button handles its own space
+        e.preventDefault();
+        this.toggle();
+        break;
+      case "ArrowLeft":
+      case "ArrowRight":
+        if (onRange) return;
+        e.preventDefault();
+        this.seekTo(this.video.currentTime + (e.key === "ArrowLeft" ? -SEEK_STEP : SEEK_STEP));
+        break;
+      case "f":
+        e.preventDefault();
+        this.toggleFullscreen();
+        break;
+      case "m":
+        e.preventDefault();
+        this.toggleMute();
+        break;
+      case "c":
+        e.preventDefault();
+        this.cycleSubtitles();
+        break;
+      case "Escape":
+        this.closeMenu();
+        break;
+      default:
+    }
+  }
+
+  setWaiting(on) {
+    this.waiting = on;
+    if (on) {
+      this.state(this.statusText || this.t.tBuffering);
+      this.pollStatus();
+    } else {
+      this.state("");
+    }
+  }
+
+  state(text) {
+    this.q("[data-state]").textContent = text || "";
+  }
+
+  fail(message) {
+    const box = this.q("[data-error]");
+    box.textContent = message;
+    box.hidden = false;
+    this.state("");
+    this.stopStatus();
+  }
+
+  describe(status) {
+    if (!status) return "";
+    if (status.progress >= 1 || status.state === "finished") return "";
+    const moving = (status.rate || 0) > 0;
+    if (!moving && (status.state === "waiting_for_peers" || status.peers === 0)) return this.t.tWaitingPeers;
+    return fill(this.t.tDownloading, {
+      progress: Math.floor((status.progress || 0) * 100),
+      peers: status.peers ?? 0,
+    });
+  }
+
+  pollStatus() {
+    if (this.statusTimer) return;
+    const tick = async () => {
+      try {
+        const resp = await fetch(`/stream/${this.movieId}/status`, { headers: { Accept: "application/json" } });
+        if (resp.ok) {
+          const status = await resp.json();
+          this.statusText = this.describe(status);
+          this.q("[data-progress]").textContent = this.statusText;
+          if (this.waiting || !this.plan) this.state(this.statusText || (this.plan ? this.t.tBuffering : this.t.tPreparing));
+          if (status.progress >= 1) return this.stopStatus();
+        }
+      } catch (err) {
+        // The next tick retries; the player keeps whatever it has buffered.
+      }
+      this.statusTimer = setTimeout(tick, STATUS_EVERY_MS);
+    };
+    this.statusTimer = setTimeout(tick, 0);
+  }
+
+  stopStatus() {
+    clearTimeout(this.statusTimer);
+    this.statusTimer = null;
+  }
+
+  savePosition(force = false) {
+    if (!this.started || !this.plan) return;
+    const now = Date.now();
+    if (!force && now - this.lastSaved < 2000) return;
+    this.lastSaved = now;
+    fetch(`/stream/${this.movieId}/position`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
+      body: JSON.stringify({ position: Math.floor(this.video.currentTime || 0) }),
+      keepalive: true,
+    }).catch(() => {});
+  }
+
+  renderPlay() {
+    const playing = !this.video.paused;
+    const b = this.q("[data-play]");
+    b.setAttribute("aria-label", playing ? this.t.tPause : this.t.tPlay);
+    b.querySelector("[data-icon]").textContent = playing ? "❚❚" : "▶";
+  }
+
+  renderTime() {
+    const t = this.video.currentTime;
+    if (!this.seeking) {
+      const d = this.duration();
+      const seek = this.q("[data-seek]");
+      seek.value = d ? String(Math.round((t / d) * 1000)) : "0";
+      seek.setAttribute("aria-valuetext", `${formatTime(t)} / ${formatTime(d)}`);
+      this.q("[data-time]").textContent = formatTime(t);
+    }
+    if (!this.video.paused && Date.now() - this.lastSaved > SAVE_EVERY_MS) this.savePosition();
+    this.renderBuffered();
+  }
+
+  renderBuffered() {
+    const track = this.q("[data-buffer-track]");
+    const d = this.duration();
+    const ranges = this.video.buffered;
+    while (track.children.length > ranges.length) track.lastChild.remove();
+    for (let i = 0; i < ranges.length; i++) {
+      let bar = track.children[i];
+      if (!bar) {
+        bar = document.createElement("div");
+        bar.className = "player-buffered";
+        track.append(bar);
+      }
+      const start = d ? (ranges.start(i) / d) * 100 : 0;
+      const end = d ? (ranges.end(i) / d) * 100 : 0;
+      bar.style.left = `${Math.max(0, start)}%`;
+      bar.style.width = `${Math.max(0, Math.min(100, end) - start)}%`;
+    }
+  }
+
+  renderVolume() {
+    const v = this.video;
+    const b = this.q("[data-mute]");
+    b.setAttribute("aria-label", v.muted ? this.t.tUnmute : this.t.tMute);
+    b.setAttribute("aria-pressed", String(v.muted));
+    b.querySelector("[data-icon]").textContent = v.muted || v.volume === 0 ? "🔇" : "🔊";
+    this.q("[data-volume]").value = String(v.muted ? 0 : v.volume);
+  }
+
+  renderFullscreen() {
+    const on = document.fullscreenElement === this.root;
+    this.q("[data-fullscreen]").setAttribute("aria-label", on ? this.t.tExitFullscreen : this.t.tFullscreen);
+  }
+}
+
+for (const root of document.querySelectorAll("[data-player]")) {
+  root.player = new Player(root);
+}

@@ -1,0 +1,235 @@
+"""The library page: search and browse over sources and stored films, infinite-scroll pages, bad input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hypertube.catalog.service import CATALOG
+from tests.conftest import login_as
+from tests.fixtures.catalog import archive_doc, archive_metadata, yts_movie
+
+
+def card_ids(html: str) -> list[int]:
+    return [int(x) for x in re.findall(r'data-movie-id="(\d+)"', html)]
+
+
+@pytest.fixture
+async def signed_in(aiohttp_client, make_app, make_user, upstreams):
+    """A signed-in client on an app whose YTS and Archive are the fakes."""
+
+    async def build(**overrides):
+        client = await aiohttp_client(make_app(**{**upstreams.settings(), **overrides}))
+        user = await make_user()
+        login_as(client, user)
+        client.user = user
+        return client
+
+    return build
+
+
+async def test_library_requires_login(client):
+    resp = await client.get("/", allow_redirects=False)
+    assert resp.status == 303
+    assert resp.headers["Location"].startswith("/login")
+
+
+async def test_search_asks_sources_and_stores_what_they_return(signed_in, upstreams, db):
+    upstreams.yts_movies = [yts_movie(1, "The Matrix", year=1999), yts_movie(2, "Matrix Reloaded", year=2003)]
+    upstreams.archive_docs = [archive_doc("the_general_1926", "The General")]
+    upstreams.archive_meta["the_general_1926"] = archive_metadata(upstreams.archive_docs[0])
+    client = await signed_in()
+    resp = await client.get("/", params={"q": "matrix"})
+    assert resp.status == 200
+    html = await resp.text()
+    assert "The Matrix" in html and "Matrix Reloaded" in html
+    assert "The General" not in html
+    assert await db.fetchval("SELECT count(*) FROM movies") == 2
+    assert upstreams.hits["yts"] == 1
+    # The same search again is answered from the database and the cache: no new request.
+    resp = await client.get("/", params={"q": "matrix"})
+    assert "The Matrix" in await resp.text()
+    assert upstreams.hits["yts"] == 1
+
+
+async def test_browse_without_query_shows_popular_first(signed_in, upstreams):
+    upstreams.yts_movies = [yts_movie(i, f"Film {i}", seeds=i * 10) for i in range(1, 6)]
+    upstreams.archive_docs = [archive_doc("popular_doc", "Archive Hit", downloads=10_000)]
+    client = await signed_in()
+    html = await (await client.get("/")).text()
+    titles = re.findall(r'class="movie-card-title">([^<]+)<', html)
+    assert titles[:6] == ["Archive Hit", "Film 5", "Film 4", "Film 3", "Film 2", "Film 1"]
+
+
+@pytest.mark.parametrize("mode", ["slow", "error500", "garbage", "error_shape", "refuse"])
+async def test_one_source_down_never_breaks_the_page(signed_in, upstreams, mode):
+    upstreams.yts_movies = [yts_movie(1, "The Kid")]
+    upstreams.archive_docs = [archive_doc("the_kid_1921", "The Kid Brother")]
+    upstreams.mode["yts"] = mode
+    client = await signed_in(extra={"source_timeout": "0.3"})
+    resp = await client.get("/", params={"q": "kid"})
+    assert resp.status == 200
+    html = await resp.text()
+    assert "The Kid Brother" in html
+    if mode == "slow":
+        assert "Still asking YTS" in html
+        await client.app[CATALOG].settle()
+        html = await (await client.get("/", params={"q": "kid"})).text()
+    assert "Unavailable right now: YTS" in html
+    assert "The Kid Brother" in html
+    # 4xx and broken answers are not retried; timeouts and 5xx are (three attempts in all).
+    assert upstreams.hits["yts"] == (3 if mode in ("slow", "error500") else 1)
+
+
+async def test_cached_answers_are_served_while_a_source_is_down(signed_in, upstreams, db):
+    upstreams.yts_movies = [yts_movie(1, "Nosferatu", year=1922)]
+    client = await signed_in(sources=("yts",))
+    assert "Nosferatu" in await (await client.get("/", params={"q": "nosferatu"})).text()
+    # Forget the stored films and the fresh cache entries; keep only the stale copies.
+    await db.execute("DELETE FROM movies")
+    from hypertube.keys import CACHE
+
+    cache = client.app[CACHE]
+    for key in [k for k in cache._data if not k.startswith("stale:")]:  # type: ignore[attr-defined]
+        await cache.delete(key)
+    upstreams.mode["yts"] = "error500"
+    html = await (await client.get("/", params={"q": "nosferatu"})).text()
+    assert "Nosferatu" in html
+    assert "Unavailable right now: YTS" in html
+
+
+async def test_infinite_scroll_pages_have_no_duplicates_and_stop(signed_in, upstreams, db):
+    upstreams.yts_movies = [yts_movie(i, f"Movie {i:03d}", seeds=i % 7) for i in range(1, 61)]
+    client = await signed_in(sources=("yts",))
+    html = await (await client.get("/")).text()
+    ids = card_ids(html)
+    assert len(ids) == 24
+    assert "/library/page?" in html and "IntersectionObserver" not in html
+    next_url = re.search(r'data-next="([^"]+)"', html).group(1).replace("&amp;", "&")
+    pages = 1
+    while next_url:
+        resp = await client.get(next_url)
+        assert resp.status == 200
+        body = await resp.json()
+        ids += card_ids(body["html"])
+        next_url = body["next"]
+        pages += 1
+        assert pages < 10
+    stored = await db.fetchval("SELECT count(*) FROM movies")
+    assert len(ids) == len(set(ids)) == stored == 50  # YTS gives 50 per page; the first page was asked
+    assert pages == 3
+
+
+async def test_sort_and_filters_follow_the_query_string(signed_in, db, upstreams):
+    upstreams.yts_movies = [
+        yts_movie(1, "Alpha", year=1990, rating=5.0, genres=("Comedy",)),
+        yts_movie(2, "Bravo", year=2005, rating=8.0, genres=("Drama",)),
+        yts_movie(3, "Charlie", year=2015, rating=6.5, genres=("Comedy", "Drama")),
+    ]
+    client = await signed_in(sources=("yts",))
+    await client.get("/")
+
+    async def titles(**params):
+        html = await (await client.get("/", params=params)).text()
+        return re.findall(r'class="movie-card-title">([^<]+)<', html)
+
+    assert await titles(sort="name") == ["Alpha", "Bravo", "Charlie"]
+    assert await titles(sort="name", order="desc") == ["Charlie", "Bravo", "Alpha"]
+    assert await titles(sort="year", order="desc") == ["Charlie", "Bravo", "Alpha"]
+    assert await titles(sort="rating", order="desc") == ["Bravo", "Charlie", "Alpha"]
+    assert await titles(genre="Comedy", sort="name") == ["Alpha", "Charlie"]
+    assert await titles(year_min="2000", year_max="2010") == ["Bravo"]
+    assert await titles(rating_min="6", sort="name") == ["Bravo", "Charlie"]
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"q": "x" * 5000}, "shortened"),
+        ({"sort": "'; DROP TABLE movies; --"}, "Unknown sort"),
+        ({"year_min": "2010", "year_max": "1990"}, "swapped"),
+        ({"year_min": "abc"}, "must be a number"),
+        ({"rating_min": "NaN"}, "must be"),
+        ({"rating_min": "1e308"}, "between"),
+        ({"year_max": "99999999999999999999"}, "between"),
+    ],
+)
+async def test_odd_query_strings_fall_back_with_a_message(signed_in, params, message):
+    client = await signed_in(sources=())
+    resp = await client.get("/", params=params)
+    assert resp.status == 200
+    assert message in await resp.text()
+
+
+@pytest.mark.parametrize(
+    "q", ["<script>alert(1)</script>", "' OR 1=1 --", "ünïcødé 映画 🎬", "%%%", "!!! ::: &&& |||", "\u202e"]
+)
+async def test_odd_searches_are_escaped_and_never_fail(signed_in, q):
+    client = await signed_in(sources=())
+    resp = await client.get("/", params={"q": q, "sort": "relevance"})
+    assert resp.status == 200
+    html = await resp.text()
+    assert "<script>alert(1)</script>" not in html
+
+
+async def test_broken_cursor_is_a_clear_400(signed_in):
+    client = await signed_in(sources=())
+    resp = await client.get(
+        "/library/page", params={"after": "garbage!!"}, headers={"Accept": "application/json"}
+    )
+    assert resp.status == 400
+    assert (await resp.json())["error"]["code"] == "bad_cursor"
+    resp = await client.get(
+        "/library/page",
+        params={"after": "WyJhIiwxXQ", "sort": "year"},
+        headers={"Accept": "application/json"},
+    )
+    assert resp.status == 400
+
+
+async def test_empty_state_and_watched_marks(signed_in, db, upstreams):
+    upstreams.yts_movies = [yts_movie(1, "Seen It"), yts_movie(2, "Not Yet")]
+    client = await signed_in(sources=("yts",))
+    html = await (await client.get("/", params={"q": "zzzzqqq"})).text()
+    assert "data-empty" in html and "No film matches" in html
+    await client.get("/")
+    from hypertube.catalog.watch import mark_watched
+    from hypertube.keys import POOL
+
+    seen = await db.fetchval("SELECT id FROM movies WHERE title = 'Seen It'")
+    await mark_watched(client.app[POOL], client.user.id, seen)
+    html = await (await client.get("/", params={"sort": "name"})).text()
+    card = re.search(rf'<li class="movie-card([^"]*)" data-movie-id="{seen}"', html)
+    assert card and "is-watched" in card.group(1)
+    other = re.search(
+        r'<li class="movie-card([^"]*)" data-movie-id="(\d+)"',
+        html.split(card.group(0))[0] + html.split(card.group(0))[1],
+    )
+    assert other and "is-watched" not in other.group(1)
+    assert 'loading="lazy"' in html or "movie-cover-placeholder" in html
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "q=%ff%fe%00",
+        "year_min=%00&year_max=%E2%80%AE",
+        "q=a&q=b&sort=name&sort=year",
+        "genre=" + "G" * 5_000,
+        "rating_min=-0&order=sideways",
+        "after=&q=",
+        "q=%25%27%22%3B--",
+    ],
+)
+async def test_raw_odd_query_strings_never_fail(signed_in, raw):
+    client = await signed_in(sources=())
+    for path in ("/?", "/library/page?"):
+        resp = await client.get(path + raw)
+        assert resp.status == 200, (path, raw, resp.status)
+
+
+async def test_a_request_line_beyond_the_server_limit_is_a_4xx(signed_in):
+    client = await signed_in(sources=())
+    resp = await client.get("/?q=" + "x" * 20_000)
+    assert 400 <= resp.status < 500

@@ -1,0 +1,78 @@
+"""Two app instances on two ports share rooms, events, limits and party state through the real Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from hypertube.catalog import comments
+from hypertube.events import EVENTS
+from hypertube.keys import POOL
+from hypertube.ws.server import CHAT_LIMIT
+from tests.fixtures.live import live_token
+
+
+@pytest.fixture
+async def two_servers(aiohttp_server, make_app, redis_settings):
+    first = await aiohttp_server(make_app(**redis_settings))
+    second = await aiohttp_server(make_app(**redis_settings))
+    return first, second
+
+
+def _url(server) -> str:
+    return str(server.make_url("/")).rstrip("/")
+
+
+async def test_two_processes_share_chat_comments_presence_and_parties(
+    two_servers, make_user, make_movie, live_client
+):
+    s1, s2 = two_servers
+    alice, bob = await make_user(), await make_user()
+    film = await make_movie()
+    a = await live_client(_url(s1), token=live_token(alice))
+    b = await live_client(_url(s2), token=live_token(bob))
+    await a.call("join", {"movie_id": film, "party": "shared-party"})
+    joined = await b.call("join", {"movie_id": film, "party": "shared-party"})
+    assert {u["username"] for u in joined["presence"]} == {alice.username, bob.username}
+    await a.wait_for("presence", lambda p: len(p["users"]) == 2)
+
+    await a.call("chat:send", {"movie_id": film, "text": "from the first process"})
+    assert (await b.wait_for("chat:message"))["author"] == alice.username
+
+    app1 = s1.app
+    created = await comments.create_comment(
+        app1[POOL], app1[EVENTS], user_id=alice.id, movie_id=film, body="hi"
+    )
+    assert (await b.wait_for("comment:new"))["id"] == created["id"]
+
+    await s1.app[EVENTS].publish(
+        "download:progress",
+        {"movie_id": film, "progress": 0.5, "rate": 10, "peers": 1, "ready": True},
+        room=f"movie:{film}",
+    )
+    assert (await b.wait_for("download:progress"))["progress"] == 0.5
+
+    await b.call("party:play", {"movie_id": film, "position": 42})
+    assert (await a.wait_for("party:state"))["position"] == 42
+    late = await live_client(_url(s1), token=live_token(await make_user()))
+    state = (await late.call("join", {"movie_id": film, "party": "shared-party"}))["party"]
+    assert state["playing"] is True and state["position"] >= 42
+
+    await b.sio.disconnect()
+    await a.wait_for(
+        "presence", lambda p: len(p["users"]) == 2 and bob.username not in {u["username"] for u in p["users"]}
+    )
+
+
+async def test_chat_limit_holds_across_processes(two_servers, make_user, make_movie, live_client):
+    s1, s2 = two_servers
+    user = await make_user()
+    film = await make_movie()
+    one = await live_client(_url(s1), token=live_token(user))
+    two = await live_client(_url(s2), token=live_token(user))
+    await one.call("join", {"movie_id": film})
+    await two.call("join", {"movie_id": film})
+    for i in range(CHAT_LIMIT):
+        assert (await one.call("chat:send", {"movie_id": film, "text": f"m{i}"}))["ok"]
+    assert (await two.call("chat:send", {"movie_id": film, "text": "over"}))["error"][
+        "code"
+    ] == "rate_limited"
