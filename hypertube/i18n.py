@@ -54,14 +54,22 @@ def gettext(message: str, **variables) -> str:
     return text % variables if variables else text
 
 
+# Which of the two forms a count takes: French uses the singular for 0 and 1, English only for 1.
+PLURAL_RULES = {"fr": lambda n: n > 1}
+
+
+def plural_text(singular: str, plural: str, n: int) -> str:
+    """The translated singular or plural form for `n`, placeholders left as they are."""
+    lang = _current.get()
+    table = _catalogs.get(lang, {})
+    if PLURAL_RULES.get(lang, lambda n: n != 1)(n):
+        return table.get("\x00plural\x00" + singular, plural)
+    return table.get(singular, singular)
+
+
 def ngettext(singular: str, plural: str, n: int, **variables) -> str:
-    table = _catalogs.get(_current.get(), {})
-    if n == 1:
-        text = table.get(singular, singular)
-    else:
-        text = table.get("\x00plural\x00" + singular, plural)
     variables.setdefault("num", n)
-    return text % variables
+    return plural_text(singular, plural, n) % variables
 
 
 def negotiate(accept_language: str | None) -> str | None:

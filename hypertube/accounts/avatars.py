@@ -52,7 +52,9 @@ def _convert(data: bytes) -> bytes:
             return out.getvalue()
     except PictureError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise PictureError(TOO_MANY_PIXELS) from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise PictureError(NOT_AN_IMAGE) from exc
 
 

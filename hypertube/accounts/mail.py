@@ -104,7 +104,7 @@ class MailSender:
                     wait,
                 )
                 log.warning(
-                    "mail %s to %s not sent (%s); retry in %.0f s", row["id"], row["recipient"], exc, wait
+                    "mail %s to %s not sent (%s); retry in %.1f s", row["id"], row["recipient"], exc, wait
                 )
                 continue
             await self.pool.execute(

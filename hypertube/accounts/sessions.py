@@ -60,10 +60,11 @@ async def rotate(pool: asyncpg.Pool, raw: str, ttl: int, *, grace: float = REUSE
     """Exchanges a refresh token for a new one of the same family."""
     if not raw or len(raw) > 200:
         raise SessionInvalid("malformed")
+    reused = False
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
-            """SELECT t.family_id, t.user_id, t.expires_at <= now() AS expired, f.revoked_at IS NOT NULL AS revoked,
-                      t.rotated_at IS NOT NULL AS rotated,
+            """SELECT t.family_id, t.user_id, t.expires_at <= now() AS expired,
+                      f.revoked_at IS NOT NULL AS revoked, t.rotated_at IS NOT NULL AS rotated,
                       t.rotated_at > now() - make_interval(secs => $2) AS recent
                FROM refresh_tokens t JOIN session_families f ON f.id = t.family_id
                WHERE t.token_hash = $1 FOR UPDATE OF t""",
@@ -75,25 +76,29 @@ async def rotate(pool: asyncpg.Pool, raw: str, ttl: int, *, grace: float = REUSE
         if row["rotated"]:
             if row["recent"]:
                 return Rotation(row["user_id"], row["family_id"], None)
+            # Committed before raising: the revocation must survive the error.
             await conn.execute(
                 """UPDATE session_families SET revoked_at = now(), revoked_reason = 'reuse'
                    WHERE id = $1 AND revoked_at IS NULL""",
                 row["family_id"],
             )
-            raise RefreshTokenReused("rotated token presented again")
-        fresh = new_token()
-        await conn.execute(
-            "UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = $1", hash_token(raw)
-        )
-        await conn.execute(
-            """INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at)
-               VALUES ($1, $2, $3, now() + make_interval(secs => $4))""",
-            hash_token(fresh),
-            row["family_id"],
-            row["user_id"],
-            float(ttl),
-        )
-        return Rotation(row["user_id"], row["family_id"], fresh)
+            reused = True
+        else:
+            fresh = new_token()
+            await conn.execute(
+                "UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = $1", hash_token(raw)
+            )
+            await conn.execute(
+                """INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at)
+                   VALUES ($1, $2, $3, now() + make_interval(secs => $4))""",
+                hash_token(fresh),
+                row["family_id"],
+                row["user_id"],
+                float(ttl),
+            )
+    if reused:
+        raise RefreshTokenReused("rotated token presented again")
+    return Rotation(row["user_id"], row["family_id"], fresh)
 
 
 async def family_of(db: Executor, raw: str) -> uuid.UUID | None:

@@ -10,12 +10,22 @@ from typing import Any
 import asyncpg
 
 from hypertube.events import EventBus, movie_room
+from hypertube.i18n import N_, gettext
 
 MAX_LENGTH = 2000
 
 
 class CommentError(ValueError):
-    """Bad comment input; the message is meant for the user."""
+    """Bad comment input; the message is meant for the user (`str()` in English, `localized()` in the
+    language of the current request)."""
+
+    def __init__(self, message: str, **variables: object):
+        super().__init__(message % variables if variables else message)
+        self.message = message
+        self.variables = variables
+
+    def localized(self) -> str:
+        return gettext(self.message, **self.variables)
 
 
 class NotFound(LookupError):
@@ -54,12 +64,12 @@ def _iso(value: datetime) -> str:
 
 def clean_body(body: object) -> str:
     if not isinstance(body, str):
-        raise CommentError("A comment must be text.")
+        raise CommentError(N_("A comment must be text."))
     text = body.replace("\r\n", "\n").replace("\x00", "").strip()
     if not text:
-        raise CommentError("A comment cannot be empty.")
+        raise CommentError(N_("A comment cannot be empty."))
     if len(text) > MAX_LENGTH:
-        raise CommentError(f"A comment can be at most {MAX_LENGTH} characters long.")
+        raise CommentError(N_("A comment can be at most %(max)s characters long."), max=MAX_LENGTH)
     return text
 
 

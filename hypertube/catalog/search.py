@@ -12,12 +12,16 @@ import asyncpg
 import orjson
 
 from hypertube.catalog.records import SearchFilters
+from hypertube.i18n import N_
+from hypertube.i18n import gettext as _
 
 MAX_QUERY = 200
 PAGE_SIZE = 24
 SORTS = ("name", "year", "rating", "popularity", "relevance")
 # How close a misspelt title must be (pg_trgm word similarity, 0..1).
-WORD_SIMILARITY = 0.45
+WORD_SIMILARITY = 0.4
+# Below this many full-text matches, titles spelt nearly like the query are searched as well.
+FUZZY_BELOW = 30
 
 SORT_KEYS = {
     "name": "lower(m.title)",
@@ -59,16 +63,24 @@ def _number(raw: str | None, kind: type, low: float, high: float, label: str, pr
     try:
         value = kind(raw.strip()[:20])
     except ValueError:
-        problems.append(f"“{label}” must be a number; it was ignored.")
+        problems.append(_("“%(field)s” must be a number; it was ignored.", field=label))
         return None
     if value != value or not low <= value <= high:
-        problems.append(f"“{label}” must be between {low:g} and {high:g}; it was ignored.")
+        problems.append(
+            _(
+                "“%(field)s” must be between %(low)s and %(high)s; it was ignored.",
+                field=label,
+                low=f"{low:g}",
+                high=f"{high:g}",
+            )
+        )
         return None
     return value
 
 
 def parse_query(args: Any) -> LibraryQuery:
-    """Reads the library query string. Odd values fall back to defaults with a message, never an error."""
+    """Reads the library query string. Odd values fall back to defaults with a message (in the language
+    of the current request), never an error."""
     problems: list[str] = []
 
     def get(name: str) -> str | None:
@@ -78,17 +90,21 @@ def parse_query(args: Any) -> LibraryQuery:
     q = " ".join((get("q") or "").replace("\x00", "").split())
     if len(q) > MAX_QUERY:
         q = q[:MAX_QUERY]
-        problems.append(f"The search was shortened to {MAX_QUERY} characters.")
+        problems.append(_("The search was shortened to %(max)s characters.", max=MAX_QUERY))
     genre = " ".join((get("genre") or "").replace("\x00", "").split())[:60] or None
-    year_min = _number(get("year_min"), int, 1870, 2100, "From year", problems)
-    year_max = _number(get("year_max"), int, 1870, 2100, "To year", problems)
+    year_min = _number(get("year_min"), int, 1870, 2100, _("From year"), problems)
+    year_max = _number(get("year_max"), int, 1870, 2100, _("To year"), problems)
     if year_min is not None and year_max is not None and year_min > year_max:
         year_min, year_max = year_max, year_min
-        problems.append("The year range was upside down; it was swapped.")
-    rating_min = _number(get("rating_min"), float, 0, 10, "Minimum rating", problems)
+        problems.append(_("The year range was upside down; it was swapped."))
+    rating_min = _number(get("rating_min"), float, 0, 10, _("Minimum rating"), problems)
     sort = (get("sort") or "").lower()
     if sort and sort not in SORTS:
-        problems.append("Unknown sort order; sorted by name instead." if q else "Unknown sort order.")
+        problems.append(
+            _("Unknown sort order; sorted by name instead.")
+            if q
+            else _("Unknown sort order; most popular first.")
+        )
         sort = ""
     if sort == "relevance" and not q:
         sort = ""
@@ -114,10 +130,10 @@ def decode_cursor(raw: str, sort: str) -> tuple[Any, int]:
             raise ValueError
         key, movie_id = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise BadCursor("This page link is broken; start again from the first page.") from None
+        raise BadCursor(N_("This page link is broken; start again from the first page.")) from None
     expected: tuple[type, ...] = (str,) if sort == "name" else (int, float)
     if not isinstance(movie_id, int) or isinstance(key, bool) or not isinstance(key, expected):
-        raise BadCursor("This page link is broken; start again from the first page.")
+        raise BadCursor(N_("This page link is broken; start again from the first page."))
     return key, movie_id
 
 
@@ -142,15 +158,27 @@ async def search_page(
 
     where = ["TRUE"]
     rank = "0::float8"
+    fuzzy = False
     if query.q:
         q = arg(query.q.lower())
         tsq = f"websearch_to_tsquery('english', {q})"
-        where.append(f"(m.search_vector @@ {tsq} OR {q} <% lower(m.title))")
-        # Exact titles first, then full-text rank, then closeness of spelling.
-        rank = (
-            f"(CASE WHEN lower(m.title) = {q} THEN 2 ELSE 0 END + ts_rank(m.search_vector, {tsq})"
-            f" + word_similarity({q}, lower(m.title)))::float8"
-        )
+        fuzzy = await _few_word_matches(pool, query.q.lower())
+        if fuzzy:
+            # Few films have these words: look for titles spelt nearly like them too. Two index scans
+            # joined by UNION (with OR the planner reads the whole table).
+            where.append(
+                f"m.id IN (SELECT id FROM movies WHERE search_vector @@ {tsq}"
+                f" UNION SELECT id FROM movies WHERE {q} <% lower(title))"
+            )
+        else:
+            where.append(f"m.search_vector @@ {tsq}")
+        if f.sort == "relevance":
+            # Exact titles first, then full-text rank and closeness of spelling; whole-title similarity
+            # puts "The Matrix" before its sequels for "matrix".
+            rank = (
+                f"(CASE WHEN lower(m.title) = {q} THEN 2 ELSE 0 END + ts_rank(m.search_vector, {tsq})"
+                f" + word_similarity({q}, lower(m.title)) + similarity({q}, lower(m.title)))::float8"
+            )
     if f.genre:
         where.append(f"m.genres @> ARRAY[{arg(f.genre)}]::text[]")
     if f.year_min is not None:
@@ -166,17 +194,27 @@ async def search_page(
         op = ">" if f.order == "asc" else "<"
         cast = "text" if f.sort == "name" else "float8"
         outer_where = f"WHERE (sort_key, id) {op} ({arg(after[0])}::{cast}, {arg(after[1])}::bigint)"
-    sql = f"""
-        SELECT * FROM (
-            SELECT {CARD_COLUMNS}, {rank} AS rank, {key.replace("rank", rank) if f.sort == "relevance" else key}
-                   AS sort_key
-            FROM movies m WHERE {" AND ".join(where)}
-        ) hits {outer_where}
+    sort_key = rank if f.sort == "relevance" else key
+    inner = f"""SELECT {CARD_COLUMNS}, {sort_key} AS sort_key
+                FROM movies m WHERE {" AND ".join(where)}"""
+    # A search matches few films: find them all first, then sort. Browsing reads a sort index in order.
+    source = (
+        f"WITH hits AS MATERIALIZED ({inner}) SELECT * FROM hits"
+        if query.q
+        else f"SELECT * FROM ({inner}) hits"
+    )
+    sql = f"""{source} {outer_where}
         ORDER BY sort_key {direction}, id {direction}
         LIMIT {arg(limit + 1)}"""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(f"SET LOCAL pg_trgm.word_similarity_threshold = {WORD_SIMILARITY}")
-        rows = await conn.fetch(sql, *args)
+    if fuzzy:
+        async with pool.acquire() as conn, conn.transaction():
+            # The planner underrates the trigram index; reading every title costs far more.
+            await conn.execute(
+                f"SET LOCAL pg_trgm.word_similarity_threshold = {WORD_SIMILARITY}; SET LOCAL enable_seqscan = off"
+            )
+            rows = await conn.fetch(sql, *args)
+    else:
+        rows = await pool.fetch(sql, *args)
     movies = [_card(r) for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
@@ -184,6 +222,17 @@ async def search_page(
         sort_key = last["sort_key"]
         next_cursor = encode_cursor(float(sort_key) if f.sort != "name" else sort_key, last["id"])
     return Page(movies, next_cursor)
+
+
+async def _few_word_matches(pool: asyncpg.Pool, q: str) -> bool:
+    """True when fewer than FUZZY_BELOW films contain the words of `q` (so typos are worth looking for)."""
+    found = await pool.fetchval(
+        """SELECT count(*) FROM (SELECT 1 FROM movies
+               WHERE search_vector @@ websearch_to_tsquery('english', $1) LIMIT $2) hits""",
+        q,
+        FUZZY_BELOW,
+    )
+    return found < FUZZY_BELOW
 
 
 def _card(row: Any) -> dict[str, Any]:

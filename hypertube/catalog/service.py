@@ -17,6 +17,7 @@ from hypertube.catalog.fetch import JsonFetcher
 from hypertube.catalog.records import FilmRecord, Source, SourceUnavailable
 from hypertube.catalog.search import LibraryQuery, Page, local_count, search_page
 from hypertube.catalog.store import store_details, store_records
+from hypertube.i18n import gettext
 
 log = logging.getLogger(__name__)
 THIN = 12  # fewer stored matches than this and the sources are asked
@@ -70,7 +71,8 @@ class Catalog:
         return task
 
     def label(self, name: str) -> str:
-        return next((s.label for s in self.sources if s.name == name), name)
+        """The source's name for people, in the language of the current request."""
+        return gettext(next((s.label for s in self.sources if s.name == name), name))
 
     async def unavailable(self) -> list[str]:
         names = [s.name for s in self.sources] + [e.name for e in self.enrichers]
@@ -179,7 +181,7 @@ class Catalog:
             elif isinstance(answer, BaseException):
                 if not isinstance(answer, SourceUnavailable):
                     log.error("details from %s failed", source.name, exc_info=answer)
-                failed.append(source.label)
+                failed.append(self.label(source.name))
         imdb_id = movie["imdb_id"] or next((r.imdb_id for r in records if r.imdb_id), None)
         extra: Enrichment | None = None
         if imdb_id and self.enrichers:

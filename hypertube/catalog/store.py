@@ -3,15 +3,12 @@ source record, torrents deduplicated by info hash (or .torrent URL). Re-fetching
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import asyncpg
 
 from hypertube.catalog.enrich import Enrichment
 from hypertube.catalog.records import FilmRecord
-
-_lock = asyncio.Lock()
 
 
 def _source_data(record: FilmRecord) -> dict[str, Any]:
@@ -23,10 +20,13 @@ async def store_records(pool: asyncpg.Pool, records: list[FilmRecord]) -> list[i
     ids: list[int] = []
     if not records:
         return ids
-    # One writer at a time in this process, so two answers about the same new film cannot race.
-    async with _lock, pool.acquire() as conn:
+    async with pool.acquire() as conn:
         for record in records:
             async with conn.transaction():
+                # One writer per film at a time (across processes too), so two answers about the same
+                # new film cannot both insert it.
+                key = record.imdb_id or f"{record.source}:{record.external_id}"
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", key)
                 ids.append(await _store_one(conn, record))
     return ids
 

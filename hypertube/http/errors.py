@@ -108,9 +108,11 @@ async def error_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except ApiError as exc:
+        # HTTPException carries its own text/plain Content-Type, which the rendered error replaces.
+        headers = {k: v for k, v in exc.headers.items() if k.lower() != "content-type"}
         if wants_json(request):
-            return json_error(exc.status, exc.code, exc.message, field=exc.field, headers=exc.headers)
-        return await html_error(request, exc.status, exc.message, headers=exc.headers)
+            return json_error(exc.status, exc.code, exc.message, field=exc.field, headers=headers)
+        return await html_error(request, exc.status, exc.message, headers=headers)
     except web.HTTPException as exc:
         if exc.status < 400 or exc.empty_body:
             raise

@@ -6,6 +6,7 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from hypertube.catalog import comments, watch
 from hypertube.catalog.search import BadCursor, LibraryQuery, decode_cursor, known_genres, parse_query
@@ -13,16 +14,17 @@ from hypertube.catalog.service import CATALOG, LibraryResult, build_catalog
 from hypertube.events import EVENTS
 from hypertube.http.auth import login_required, require_user
 from hypertube.http.errors import ApiError
+from hypertube.i18n import N_, current_language
 from hypertube.i18n import gettext as _
 from hypertube.keys import CACHE, HTTP, POOL, SETTINGS
 
 MAX_ID = 2**63 - 1
 SORT_LABELS = {
-    "name": "Name",
-    "year": "Year",
-    "rating": "Rating",
-    "popularity": "Popularity",
-    "relevance": "Best match",
+    "name": N_("Name"),
+    "year": N_("Year"),
+    "rating": N_("Rating"),
+    "popularity": N_("Popularity"),
+    "relevance": N_("Best match"),
 }
 GENRES = (
     "Action", "Adventure", "Animation", "Biography", "Comedy", "Crime", "Documentary", "Drama", "Family",
@@ -38,10 +40,27 @@ async def catalog_ctx(app: web.Application):
     await catalog.close()
 
 
-async def _mark_watched(request: web.Request, movies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+CARDS_TTL = 20
+
+
+async def _cards(request: web.Request, query: LibraryQuery, result: LibraryResult, after: str) -> str:
+    """The result cards as HTML, rendered once per page of results and language (cached briefly), then
+    marked for what this user watched."""
+    movies = result.page.movies
+    catalog = request.app[CATALOG]
+    key = f"cards:{current_language()}:{catalog.generation}:{query.cache_key()}:{after}"
+    cache = request.app[CACHE]
+    html = await cache.get(key)
+    if not isinstance(html, str):
+        html = aiohttp_jinja2.render_string("library/_cards.html", request, {"movies": movies})
+        await cache.set(key, html, CARDS_TTL)
     user = require_user(request)
-    seen = await watch.watched_ids(request.app[POOL], user.id, [m["id"] for m in movies])
-    return [{**m, "watched": m["id"] in seen} for m in movies]
+    for movie_id in await watch.watched_ids(request.app[POOL], user.id, [m["id"] for m in movies]):
+        html = html.replace(
+            f'<li class="movie-card" data-movie-id="{movie_id}"',
+            f'<li class="movie-card is-watched" data-movie-id="{movie_id}"',
+        )
+    return html
 
 
 def _next_url(query: LibraryQuery, cursor: str | None) -> str | None:
@@ -52,27 +71,28 @@ def _next_url(query: LibraryQuery, cursor: str | None) -> str | None:
     return "/library/page?" + urlencode({**query.params(), "after": cursor})
 
 
-async def _results(request: web.Request, query: LibraryQuery) -> tuple[LibraryResult, list[dict]]:
+async def _results(request: web.Request, query: LibraryQuery) -> tuple[LibraryResult, str]:
     after = None
-    raw_after = request.query.get("after")
+    raw_after = request.query.get("after", "")
     if raw_after:
         try:
             after = decode_cursor(raw_after, query.filters.sort)
         except BadCursor as exc:
-            raise ApiError(400, _(str(exc)), code="bad_cursor", field="after") from None
+            raise ApiError(400, str(exc), code="bad_cursor", field="after") from None
     result = await request.app[CATALOG].library(query, after)
-    return result, await _mark_watched(request, result.page.movies)
+    return result, await _cards(request, query, result, raw_after)
 
 
 @login_required
 async def library(request: web.Request) -> web.StreamResponse:
     query = parse_query(request.query)
-    result, movies = await _results(request, query)
+    result, cards = await _results(request, query)
     genres = sorted(set(GENRES) | set(await _genres(request)))
     context = {
         "query": query,
         "filters": query.filters,
-        "movies": movies,
+        "movies": result.page.movies,
+        "cards": Markup(cards),  # rendered by library/_cards.html, escaped there
         "next_url": _next_url(query, result.page.next_cursor),
         "unavailable": result.unavailable,
         "searching": result.searching,
@@ -97,12 +117,11 @@ async def _genres(request: web.Request) -> list[str]:
 async def library_page(request: web.Request) -> web.StreamResponse:
     """The next page of results as an HTML fragment in JSON (the infinite scroll asks for it)."""
     query = parse_query(request.query)
-    result, movies = await _results(request, query)
-    html = aiohttp_jinja2.render_string("library/_cards.html", request, {"movies": movies})
+    result, html = await _results(request, query)
     return web.json_response(
         {
             "html": html,
-            "count": len(movies),
+            "count": len(result.page.movies),
             "next": _next_url(query, result.page.next_cursor),
             "unavailable": result.unavailable,
         }
@@ -112,14 +131,14 @@ async def library_page(request: web.Request) -> web.StreamResponse:
 def _movie_id(request: web.Request) -> int:
     raw = request.match_info["movie_id"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
-        raise ApiError(404, "This film does not exist.")
+        raise ApiError(404, N_("This film does not exist."))
     return int(raw)
 
 
 def _comment_id(request: web.Request) -> int:
     raw = request.match_info["comment_id"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
-        raise ApiError(404, "This comment does not exist.")
+        raise ApiError(404, N_("This comment does not exist."))
     return int(raw)
 
 
@@ -130,7 +149,7 @@ async def _movie_page(
     catalog = request.app[CATALOG]
     movie = await catalog.movie(movie_id)
     if movie is None:
-        raise ApiError(404, "This film does not exist.")
+        raise ApiError(404, N_("This film does not exist."))
     unavailable: list[str] = []
     if request.method == "GET":
         unavailable = await catalog.ensure_details(movie)
@@ -171,11 +190,11 @@ async def post_comment(request: web.Request) -> web.StreamResponse:
             request.app[POOL], request.app[EVENTS], user_id=user.id, movie_id=movie_id, body=body
         )
     except comments.NotFound:
-        raise ApiError(404, "This film does not exist.") from None
+        raise ApiError(404, N_("This film does not exist.")) from None
     except comments.CommentError as exc:
         draft = body if isinstance(body, str) else ""
         return await _movie_page(
-            request, movie_id, status=422, comment_error=_(str(exc)), comment_draft=draft
+            request, movie_id, status=422, comment_error=exc.localized(), comment_draft=draft
         )
     raise web.HTTPSeeOther(f"/movies/{movie_id}#comments")
 
@@ -184,11 +203,11 @@ async def _own_comment(request: web.Request, movie_id: int, comment_id: int, use
     try:
         comment = await comments.get_comment(request.app[POOL], comment_id)
     except comments.NotFound:
-        raise ApiError(404, "This comment does not exist.") from None
+        raise ApiError(404, N_("This comment does not exist.")) from None
     if comment["movie_id"] != movie_id:
-        raise ApiError(404, "This comment does not exist.")
+        raise ApiError(404, N_("This comment does not exist."))
     if comment["author_id"] != user_id:
-        raise ApiError(403, "You can only change your own comments.")
+        raise ApiError(403, N_("You can only change your own comments."))
     return comment
 
 
@@ -202,11 +221,11 @@ async def edit_comment(request: web.Request) -> web.StreamResponse:
             request.app[POOL], request.app[EVENTS], user_id=user.id, comment_id=comment_id, body=body
         )
     except comments.NotFound:
-        raise ApiError(404, "This comment does not exist.") from None
+        raise ApiError(404, N_("This comment does not exist.")) from None
     except comments.Forbidden:
-        raise ApiError(403, "You can only change your own comments.") from None
+        raise ApiError(403, N_("You can only change your own comments.")) from None
     except comments.CommentError as exc:
-        return await _movie_page(request, movie_id, status=422, edit_errors={comment_id: _(str(exc))})
+        return await _movie_page(request, movie_id, status=422, edit_errors={comment_id: exc.localized()})
     raise web.HTTPSeeOther(f"/movies/{movie_id}#comment-{comment_id}")
 
 
@@ -219,9 +238,9 @@ async def delete_comment(request: web.Request) -> web.StreamResponse:
             request.app[POOL], request.app[EVENTS], user_id=user.id, comment_id=comment_id
         )
     except comments.NotFound:
-        raise ApiError(404, "This comment does not exist.") from None
+        raise ApiError(404, N_("This comment does not exist.")) from None
     except comments.Forbidden:
-        raise ApiError(403, "You can only change your own comments.") from None
+        raise ApiError(403, N_("You can only change your own comments.")) from None
     raise web.HTTPSeeOther(f"/movies/{movie_id}#comments")
 
 

@@ -15,6 +15,7 @@ import aiohttp_jinja2
 import jinja2
 import orjson
 from aiohttp import web
+from markupsafe import Markup, escape
 
 from hypertube import i18n
 from hypertube.http.auth import LANG_COOKIE
@@ -181,11 +182,20 @@ def client_messages() -> dict[str, str]:
     }
 
 
+def template_gettext(message: str) -> Markup:
+    """`_()` in templates. Jinja treats what this returns as HTML, so the text is escaped here: `_(variable)`
+    and msgids with `<` or `&` are then as safe as any other value (placeholders are escaped by Jinja)."""
+    return escape(i18n.gettext(message))
+
+
+def template_ngettext(singular: str, plural: str, n: int) -> Markup:
+    return escape(i18n.plural_text(singular, plural, n))
+
+
 def translate(message: str) -> str:
     """Translates a message held in a variable (flash or error text) for a template.
 
-    Use it instead of `_(variable)`: Jinja marks the result of `_()` as safe HTML, which is right for
-    literal msgids written in templates but would let markup in a variable through unescaped."""
+    Same as `_(message)` in a template; kept as the explicit name for translating a variable."""
     return i18n.gettext(message) if isinstance(message, str) else message
 
 
@@ -212,17 +222,26 @@ async def shell_context(request: web.Request) -> dict[str, Any]:
     }
 
 
+async def page_context(request: web.Request) -> dict[str, Any]:
+    """The context processor: aiohttp_jinja2 runs it before every handler, so files skip it (no CSRF
+    cookie on cacheable static responses). Error pages call `shell_context` themselves."""
+    if request.path.startswith(("/static/", "/media/")):
+        return {}
+    return await shell_context(request)
+
+
 def setup_templates(app: web.Application) -> None:
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         extensions=["jinja2.ext.i18n"],
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-        context_processors=[shell_context],
-        trim_blocks=True,
+        context_processors=[page_context],
+        # No trim_blocks: it eats the newline after `{% endif %}`, gluing attributes written on separate
+        # lines (`required{% endif %}` + newline + `maxlength=...` became `requiredmaxlength=...`).
         lstrip_blocks=True,
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(template_gettext, template_ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["static_url"] = static_url
     env.globals["translate"] = translate
     i18n.load_catalogs()

@@ -1,7 +1,156 @@
-"""Streaming endpoints: the play plan, byte ranges, HLS playlists and segments, subtitles."""
+"""Direct play: `/stream/{movie_id}/file` serves the film's video file with byte ranges while it downloads."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable
 
 from aiohttp import web
 
+from hypertube.catalog.watch import mark_watched
+from hypertube.http.auth import require_user
+from hypertube.http.errors import ApiError
+from hypertube.keys import POOL
+from hypertube.torrent import TORRENTS, TorrentError, TorrentReader, torrent_engine, torrent_janitor
+from hypertube.torrent.files import content_type
+
+log = logging.getLogger(__name__)
+CHUNK = 256 * 1024
+RANGE_RE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+MAX_ID = 2**63 - 1
+DISCONNECT_CHECK = 0.5  # seconds between checks that the client is still there while a piece is awaited
+
+
+class BadRange(Exception):
+    pass
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The (first, last) byte positions of a `Range: bytes=...` header; None to send the whole file.
+
+    A unit other than bytes, or several ranges, are ignored (the whole file is sent), as RFC 9110 allows;
+    a malformed or unsatisfiable byte range raises BadRange (416)."""
+    if not header:
+        return None
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes":
+        return None
+    if "," in spec:
+        return None
+    m = RANGE_RE.match(spec)
+    if not m or (not m.group(1) and not m.group(2)):
+        raise BadRange(header)
+    first_s, last_s = m.groups()
+    if len(first_s) > 19 or len(last_s) > 19:
+        raise BadRange(header)
+    if not first_s:  # suffix range: the last N bytes
+        n = int(last_s)
+        if n == 0 or size == 0:
+            raise BadRange(header)
+        return max(0, size - n), size - 1
+    first = int(first_s)
+    last = int(last_s) if last_s else size - 1
+    if first > last or first >= size:
+        raise BadRange(header)
+    return first, min(last, size - 1)
+
+
+def _movie_id(request: web.Request) -> int:
+    raw = request.match_info["movie_id"]
+    if not raw.isdigit() or len(raw) > 19 or int(raw) > MAX_ID:
+        raise ApiError(404, "There is no such film.", code="not_found")
+    return int(raw)
+
+
+async def _watching(request: web.Request, read: Awaitable[bytes]) -> bytes:
+    """Awaits a read, giving up as soon as the client has gone away (so its reader is freed)."""
+    task = asyncio.ensure_future(read)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=DISCONNECT_CHECK)
+            if done:
+                return task.result()
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                raise ConnectionResetError("the client went away")
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+def _chunk_at(reader: TorrentReader, pos: int, end: int) -> int:
+    """Bytes from `pos` up to the end of its piece (so each chunk leaves as soon as its piece is verified)."""
+    piece = reader.download.piece_size or CHUNK
+    absolute = reader._file_start + pos
+    to_piece_end = piece - absolute % piece
+    return max(1, min(to_piece_end, CHUNK, end + 1 - pos))
+
+
+async def stream_file(request: web.Request) -> web.StreamResponse:
+    user = require_user(request)
+    movie_id = _movie_id(request)
+    engine = request.app[TORRENTS]
+    try:
+        reader = await engine.open_reader(movie_id)
+    except TorrentError as exc:
+        raise ApiError(exc.status, exc.message, code=exc.code) from None
+    try:
+        size = reader.size
+        try:
+            wanted = parse_range(request.headers.get("Range"), size)
+        except BadRange:
+            raise ApiError(
+                416,
+                "The requested byte range is not in this file.",
+                code="range_not_satisfiable",
+                headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"},
+            ) from None
+        first, last = wanted if wanted else (0, size - 1)
+        response = web.StreamResponse(status=206 if wanted else 200)
+        response.headers["Accept-Ranges"] = "bytes"
+        response.headers["Content-Type"] = content_type(reader.name)
+        response.headers["Cache-Control"] = "private, no-transform"
+        if wanted:
+            response.headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+        response.content_length = last - first + 1 if size else 0
+        await mark_watched(request.app[POOL], user.id, movie_id)
+        if request.method == "HEAD" or size == 0:
+            await response.prepare(request)
+            await response.write_eof()
+            return response
+        try:
+            # The first chunk is awaited before the headers go out, so a film that cannot start
+            # still gets a clear JSON error instead of a broken response.
+            data = await _watching(request, reader.read(first, _chunk_at(reader, first, last)))
+        except TorrentError as exc:
+            raise ApiError(exc.status, exc.message, code=exc.code) from None
+        await response.prepare(request)
+        pos = first
+        try:
+            while True:
+                await response.write(data)
+                pos += len(data)
+                if pos > last or not data:
+                    break
+                data = await _watching(request, reader.read(pos, _chunk_at(reader, pos, last)))
+            await response.write_eof()
+        except TorrentError as exc:
+            # Headers are gone: cutting the connection short is the only honest signal left.
+            log.warning("stream of film %s stopped at byte %s: %s", movie_id, pos, exc.message)
+            if request.transport is not None:
+                request.transport.close()
+        except (ConnectionResetError, ConnectionError):
+            pass
+        return response
+    finally:
+        reader.close()
+
 
 def setup(app: web.Application) -> None:
-    """Adds /stream routes and opens the torrent engine in a cleanup context."""
+    """Adds /stream/{movie_id}/file and opens the torrent engine in a cleanup context."""
+    app.cleanup_ctx.append(torrent_engine)
+    app.cleanup_ctx.append(torrent_janitor)
+    app.router.add_get(r"/stream/{movie_id}/file", stream_file, name="stream_file")

@@ -1,1 +1,74 @@
 """The BitTorrent engine: one libtorrent session, alerts bridged into asyncio, async piece readers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hypertube.events import EVENTS, movie_room
+from hypertube.keys import HTTP, POOL, SETTINGS
+from hypertube.torrent.engine import Download, Engine
+from hypertube.torrent.errors import (
+    BadTorrent,
+    MetadataTimeout,
+    NoTorrent,
+    NoVideo,
+    PeersTimeout,
+    TorrentError,
+    TorrentUnreachable,
+)
+from hypertube.torrent.files import TorrentFile, pick_main_file
+from hypertube.torrent.reader import SyncReader, TorrentReader
+
+TORRENTS = web.AppKey("torrents", Engine)
+
+__all__ = [
+    "TORRENTS",
+    "BadTorrent",
+    "Download",
+    "Engine",
+    "MetadataTimeout",
+    "NoTorrent",
+    "NoVideo",
+    "PeersTimeout",
+    "SyncReader",
+    "TorrentError",
+    "TorrentFile",
+    "TorrentReader",
+    "TorrentUnreachable",
+    "pick_main_file",
+    "torrent_engine",
+    "torrent_janitor",
+]
+
+
+async def torrent_engine(app: web.Application):
+    """Cleanup context: opens the process's torrent session, saves resume data when closing."""
+    settings = app[SETTINGS]
+    events = app[EVENTS]
+
+    async def publish(movie_id: int, payload: dict) -> None:
+        await events.publish("download:progress", payload, room=movie_room(movie_id))
+
+    engine = Engine(settings.download_dir, app[POOL], app[HTTP], port=settings.torrent_port, publish=publish)
+    await engine.start()
+    app[TORRENTS] = engine
+    try:
+        yield
+    finally:
+        await engine.close()
+
+
+async def torrent_janitor(app: web.Application):
+    """Cleanup context: the janitor that deletes unwatched films and keeps the disk quota."""
+    import asyncio
+
+    from hypertube.torrent.storage import janitor_loop
+
+    settings = app[SETTINGS]
+    task = asyncio.create_task(
+        janitor_loop(app[TORRENTS], app[POOL], settings.unwatched_days, settings.disk_quota_gb),
+        name="torrent-janitor",
+    )
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

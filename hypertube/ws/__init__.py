@@ -11,6 +11,7 @@ from aiohttp import web
 from hypertube.events import EVENTS
 from hypertube.keys import SETTINGS
 from hypertube.settings import Settings
+from hypertube.ws.fanout import FanOutManager, FanOutRedisManager
 from hypertube.ws.server import (
     LIVE,
     MAX_MESSAGE_BYTES,
@@ -36,8 +37,8 @@ def _manager(app: web.Application) -> socketio.AsyncManager:
     settings = app[SETTINGS]
     if settings.redis_url:
         # Every process publishes its emits on one Redis channel, so rooms span processes.
-        return socketio.AsyncRedisManager(settings.redis_url, channel=f"{redis_prefix(settings)}socketio")
-    return socketio.AsyncManager()
+        return FanOutRedisManager(settings.redis_url, channel=f"{redis_prefix(settings)}socketio")
+    return FanOutManager()
 
 
 async def _live_context(app: web.Application):
@@ -53,7 +54,7 @@ async def _live_context(app: web.Application):
         await _wait_subscribed(sio.manager)
     app[EVENTS].subscribe(live.on_app_event)
     tasks = [
-        asyncio.create_task(run_every(PROGRESS_INTERVAL, live.flush_progress, "progress")),
+        asyncio.create_task(run_every(PROGRESS_INTERVAL, live.flush, "presence and progress")),
         asyncio.create_task(run_every(SWEEP_INTERVAL, live.close_expired, "expiry")),
     ]
     yield

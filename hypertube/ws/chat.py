@@ -64,27 +64,50 @@ _SELECT = """
 """
 
 
-async def post_message(pool: asyncpg.Pool, *, movie_id: int, user_id: int, text: str) -> dict[str, Any]:
-    """Stores one cleaned message and drops the film's messages beyond the last HISTORY, atomically."""
-    async with pool.acquire() as conn, conn.transaction():
-        try:
-            new_id = await conn.fetchval(
-                "INSERT INTO chat_messages (movie_id, user_id, body) VALUES ($1, $2, $3) RETURNING id",
-                movie_id,
-                user_id,
-                text,
-            )
-        except asyncpg.ForeignKeyViolationError as exc:
-            raise MovieNotFound(movie_id) from exc
-        await conn.execute(
-            """DELETE FROM chat_messages WHERE movie_id = $1 AND id < (
-                   SELECT min(id) FROM (SELECT id FROM chat_messages WHERE movie_id = $1
-                                        ORDER BY id DESC LIMIT $2) AS recent)""",
+async def post_message(
+    pool: asyncpg.Pool,
+    *,
+    movie_id: int,
+    user_id: int,
+    text: str,
+    author: str | None = None,
+    picture: str | None = None,
+) -> dict[str, Any]:
+    """Stores one cleaned message in a single statement; `author`/`picture` spare a read when the caller knows them.
+
+    Older messages are dropped by `prune` afterwards, off the path that delivers this one."""
+    try:
+        row = await pool.fetchrow(
+            "INSERT INTO chat_messages (movie_id, user_id, body) VALUES ($1, $2, $3) RETURNING id, created_at",
             movie_id,
-            HISTORY,
+            user_id,
+            text,
         )
-        row = await conn.fetchrow(_SELECT + " WHERE m.id = $1", new_id)
-    return _public(row)
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise MovieNotFound(movie_id) from exc
+    if author is None or picture is None:
+        full = await pool.fetchrow(_SELECT + " WHERE m.id = $1", row["id"])
+        return _public(full)
+    return {
+        "id": row["id"],
+        "movie_id": movie_id,
+        "text": text,
+        "author_id": user_id,
+        "author": author,
+        "author_picture": picture,
+        "created_at": _iso(row["created_at"]),
+    }
+
+
+async def prune(pool: asyncpg.Pool, movie_id: int, keep: int = HISTORY) -> None:
+    """Drops the film's messages older than the last `keep`."""
+    await pool.execute(
+        """DELETE FROM chat_messages WHERE movie_id = $1 AND id < (
+               SELECT min(id) FROM (SELECT id FROM chat_messages WHERE movie_id = $1
+                                    ORDER BY id DESC LIMIT $2) AS recent)""",
+        movie_id,
+        keep,
+    )
 
 
 async def recent_messages(

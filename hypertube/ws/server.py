@@ -40,7 +40,8 @@ MAX_MOVIE_ROOMS = 4
 MAX_PROGRESS_ROOMS = 100
 MAX_POSITION = 1_000_000.0
 PARTY_TTL = 6 * 3600
-PROGRESS_INTERVAL = 1.0
+PROGRESS_INTERVAL = 1.0  # download progress and presence are sent at most this often per film
+PRESENCE_SHOWN = 100
 SWEEP_INTERVAL = 10.0
 AUTH_GRACE = 30.0  # a socket outlives its token by this much, time for the page to refresh it
 CATCH_UP_COMMENTS = 200
@@ -137,6 +138,7 @@ class LiveServer:
         self.store = store
         self.clients: dict[str, Client] = {}
         self.pending_progress: dict[int, dict[str, Any]] = {}
+        self.pending_presence: set[int] = set()
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
         sio.on("*", self.on_unknown)
@@ -216,7 +218,7 @@ class LiveServer:
             return
         for movie_id in list(client.movies):
             await self.store.presence_remove(movie_room(movie_id), sid)
-            await self._broadcast_presence(movie_id)
+            self._presence_changed(movie_id)
         await self.store.delete(f"auth:{sid}")
 
     async def extend_session(self, sid: str, user_id: int, expires_at: float) -> bool:
@@ -336,6 +338,7 @@ class LiveServer:
             await self.sio.enter_room(sid, room)
             client.movies.add(movie_id)
             await self.store.presence_add(room, sid, client.member)
+            self._presence_changed(movie_id)
 
         party_state = None
         previous = client.parties.get(movie_id)
@@ -358,7 +361,7 @@ class LiveServer:
             "expires_in": max(0, int(client.expires_at - time.time())),
             "chat": messages,
             "party": party_state,
-            "presence": await self._broadcast_presence(movie_id),
+            "presence": await self._presence(movie_id),
         }
         if since_comment is not None or since_at is not None:
             recent = await list_comments(pool, movie_id=movie_id, limit=CATCH_UP_COMMENTS)
@@ -385,14 +388,28 @@ class LiveServer:
             await self.sio.leave_room(sid, party_room(movie_id, code))
         client.movies.discard(movie_id)
         await self.store.presence_remove(movie_room(movie_id), sid)
-        await self._broadcast_presence(movie_id)
+        self._presence_changed(movie_id)
 
-    async def _broadcast_presence(self, movie_id: int) -> list[dict[str, Any]]:
+    async def _presence(self, movie_id: int) -> list[dict[str, Any]]:
+        """Who is in the film's room (one entry per user, at most PRESENCE_SHOWN of them)."""
         members = await self.store.presence_list(movie_room(movie_id))
         users = list({m["id"]: m for m in members}.values())
         users.sort(key=lambda m: m["username"].lower())
-        await self.sio.emit("presence", {"movie_id": movie_id, "users": users}, room=movie_room(movie_id))
-        return users
+        return users[:PRESENCE_SHOWN]
+
+    def _presence_changed(self, movie_id: int) -> None:
+        # Broadcast at most once a second per room: a room of n joining would otherwise cost n² emits.
+        self.pending_presence.add(movie_id)
+
+    async def flush_presence(self) -> None:
+        pending, self.pending_presence = self.pending_presence, set()
+        for movie_id in pending:
+            users = await self._presence(movie_id)
+            await self.sio.emit("presence", {"movie_id": movie_id, "users": users}, room=movie_room(movie_id))
+
+    async def flush(self) -> None:
+        await self.flush_presence()
+        await self.flush_progress()
 
     # --- chat -------------------------------------------------------------------------------------
 
@@ -406,11 +423,17 @@ class LiveServer:
             raise LiveError("rate_limited", _("You are sending messages too fast. Wait a few seconds."))
         try:
             message = await chat.post_message(
-                self.app[POOL], movie_id=movie_id, user_id=client.user_id, text=text
+                self.app[POOL],
+                movie_id=movie_id,
+                user_id=client.user_id,
+                text=text,
+                author=client.username,
+                picture=client.picture,
             )
         except chat.MovieNotFound:
             raise LiveError("not_found", _("This film does not exist.")) from None
         await self.sio.emit("chat:message", message, room=movie_room(movie_id))
+        await chat.prune(self.app[POOL], movie_id)
         return {"ok": True, "id": message["id"]}
 
     async def chat_typing(self, sid: str, client: Client, data: dict[str, Any]) -> dict[str, Any]:

@@ -81,7 +81,9 @@ class RedisStore:
     def __init__(self, url: str, prefix: str):
         import redis.asyncio as redis
 
-        self._redis = redis.from_url(url)
+        # A blocking pool: a burst of joins waits for a connection instead of failing.
+        pool = redis.BlockingConnectionPool.from_url(url, max_connections=32, timeout=10)
+        self._redis = redis.Redis(connection_pool=pool)
         self._prefix = prefix
 
     async def hit(self, key: str, window: float) -> int:

@@ -19,7 +19,9 @@ async function loadCommon() {
 function personalParts(form, input) {
   const parts = [];
   for (const name of ["username", "email"]) {
-    const value = form.elements.namedItem(name)?.value ?? input.dataset[name] ?? "";
+    // The profile page keeps the username and email in its other form.
+    const field = form.elements.namedItem(name) ?? document.querySelector(`input[name="${name}"]`);
+    const value = field?.value ?? "";
     const v = value.trim().toLowerCase();
     if (v) parts.push(v);
     if (name === "email" && v.includes("@")) parts.push(v.split("@")[0]);

@@ -107,6 +107,12 @@ export function toast(text, kind = "info", options = {}) {
   return item;
 }
 
+// Escape closes the toast that has the focus.
+document.addEventListener("keydown", (event) => {
+  const item = event.target instanceof Element ? event.target.closest(".toast") : null;
+  if (event.key === "Escape" && item) dismiss(item);
+});
+
 function dismiss(item) {
   if (!item.isConnected || item.classList.contains("toast-leaving")) return;
   item.classList.add("toast-leaving");
@@ -115,11 +121,15 @@ function dismiss(item) {
 
 // The server's flash messages are in the HTML so they show without scripts; re-insert them as toasts so
 // that screen readers announce them and they get a dismiss button.
-for (const el of document.querySelectorAll("[data-flash]")) {
-  const kind = [...el.classList].find((c) => c.startsWith("toast-"))?.slice(6) || "info";
+for (const el of document.querySelectorAll("[data-toast]")) {
+  const kind = el.dataset.toast || "info";
   const text = el.textContent.trim();
   el.remove();
   setTimeout(() => toast(text, kind), 50);
+}
+// Any element may also ask for a toast while staying in the page: <p data-flash="Saved." data-flash-kind="success">
+for (const el of document.querySelectorAll("[data-flash]")) {
+  if (el.dataset.flash) setTimeout(() => toast(el.dataset.flash, el.dataset.flashKind || "info"), 50);
 }
 
 // ------------------------------------------------------------------------------------------------- fetch
@@ -208,7 +218,6 @@ export function validationMessage(field) {
   const form = field.form;
   const v = field.validity;
   const custom = (rule) => field.dataset[`msg${rule[0].toUpperCase()}${rule.slice(1)}`];
-  field.setCustomValidity("");
   if (v.valueMissing) {
     if (custom("required")) return custom("required");
     if (field.type === "file") return message("valueMissingFile");
@@ -216,6 +225,8 @@ export function validationMessage(field) {
       return message("valueMissingChoice");
     return message("valueMissing");
   }
+  // A page script's own verdict (setCustomValidity) comes first after "required".
+  if (v.customError) return field.validationMessage;
   if (v.typeMismatch || v.badInput) {
     if (custom("type")) return custom("type");
     if (field.type === "email") return message("typeMismatchEmail");

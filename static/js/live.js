@@ -287,38 +287,38 @@ if (panel) {
     }
     return max;
   }
+  // Same markup as the server-rendered items of templates/movie.html.
   function renderComment(comment) {
     const item = el("li", "comment live-comment");
+    item.id = `comment-${Number(comment.id)}`;
     item.dataset.commentId = String(Number(comment.id));
     const avatar = el("img", "comment-avatar");
     avatar.src = safeImageUrl(comment.author_picture);
     avatar.alt = "";
     avatar.width = 40;
     avatar.height = 40;
-    const body = el("div", "comment-main");
-    const meta = el("p", "comment-meta");
-    const author = el("a", "comment-author", comment.author);
+    const main = el("div", "comment-main");
+    const head = el("p", "comment-head");
+    const author = el("a", "", comment.author);
     author.href = `/users/${encodeURIComponent(comment.author)}`;
-    author.dataset.commentAuthor = "";
-    const time = el("time", "comment-time", new Date(comment.created_at).toLocaleString());
+    const time = el("time", "", String(comment.created_at || "").slice(0, 16).replace("T", " "));
     time.dateTime = comment.created_at;
-    const edited = el("span", "comment-edited", comment.edited ? t("edited") : "");
-    edited.dataset.commentEdited = "";
-    meta.append(author, " ", time, " ", edited);
-    const text = el("p", "comment-body", comment.text ?? comment.content);
-    text.dataset.commentBody = "";
-    body.append(meta, text);
-    item.append(avatar, body);
+    head.append(author, " ", time);
+    if (comment.edited) head.append(" ", el("span", "comment-edited", t("edited")));
+    main.append(head, el("p", "comment-body", comment.text ?? comment.content));
+    item.append(avatar, main);
     return item;
   }
   function upsertComment(comment) {
     if (!comment || comment.movie_id !== movieId) return;
     const existing = document.querySelector(`[data-comment-id="${Number(comment.id)}"]`);
     if (existing) {
-      const body = existing.querySelector("[data-comment-body]");
+      const body = existing.querySelector("[data-comment-body], .comment-body");
       if (body) body.textContent = comment.text ?? comment.content;
-      const edited = existing.querySelector("[data-comment-edited]");
-      if (edited && comment.edited) edited.textContent = t("edited");
+      const head = existing.querySelector(".comment-head");
+      if (comment.edited && head && !existing.querySelector(".comment-edited")) {
+        head.append(" ", el("span", "comment-edited", t("edited")));
+      }
       return;
     }
     const list = commentList();
@@ -326,25 +326,28 @@ if (panel) {
     const item = renderComment(comment);
     if (list.dataset.order === "asc") list.append(item);
     else list.prepend(item);
-    document.querySelector("[data-comment-empty]")?.remove();
-    updateCommentCount();
+    list.querySelector("[data-no-comments]")?.remove();
+    changeCommentCount(+1);
   }
   function removeComment(id) {
-    document.querySelector(`[data-comment-id="${Number(id)}"]`)?.remove();
-    updateCommentCount();
+    const item = document.querySelector(`[data-comment-id="${Number(id)}"]`);
+    if (!item) return;
+    item.remove();
+    changeCommentCount(-1);
   }
-  function updateCommentCount() {
+  // The counter shows the film's total (the list may show only the newest), so it is moved, not recounted.
+  function changeCommentCount(delta) {
     const counter = document.querySelector("[data-comment-count]");
-    if (counter) counter.textContent = String(document.querySelectorAll("[data-comment-id]").length);
+    if (!counter) return;
+    counter.textContent = counter.textContent.replace(/\d+/, (n) => String(Math.max(0, Number(n) + delta)));
   }
   function dropDeletedComments(ids, complete) {
     const alive = new Set(ids.map(Number));
     const oldest = ids.length ? Math.min(...alive) : Infinity;
     for (const item of document.querySelectorAll("[data-comment-id]")) {
       const id = Number(item.dataset.commentId);
-      if (!alive.has(id) && (complete || id >= oldest)) item.remove();
+      if (!alive.has(id) && (complete || id >= oldest)) removeComment(id);
     }
-    updateCommentCount();
   }
   socket.on("comment:new", upsertComment);
   socket.on("comment:update", upsertComment);
@@ -361,14 +364,14 @@ if (panel) {
     panel.querySelector("[data-live-progress-text]").textContent = progressText(p);
   });
 
-  // Watch together: the page's <video data-player> (or its only <video>) follows the party.
+  // Watch together: the page's <video data-video> (the player's, or else its only <video>) follows the party.
   const party = { last: null, receivedAt: 0, bound: null };
   const partyInfo = panel.querySelector("[data-party-info]");
   const partyStart = panel.querySelector("[data-party-start]");
   const partyNote = panel.querySelector("[data-party-note]");
 
   function video() {
-    const found = document.querySelector("video[data-player]") || document.querySelector("video");
+    const found = document.querySelector("video[data-video], video[data-player]") || document.querySelector("video");
     if (found && party.bound !== found) bindVideo(found);
     return found;
   }
@@ -511,7 +514,7 @@ if (!panel) {
       if (!badge) {
         badge = el("span", "live-card-progress");
         badge.dataset.liveCardProgress = "";
-        card.append(badge);
+        (card.querySelector(".movie-cover") || card).append(badge);
       }
       const percent = Math.floor((Number(p.progress) || 0) * 100);
       badge.textContent = p.ready && percent >= 100 ? t("ready") : `${percent}%`;

@@ -56,7 +56,9 @@ async def test_hashes_run_off_the_loop_and_check_long_passwords():
     ],
 )
 async def test_password_rules(accounts_client, db, password, message):
-    resp, _ = await register(accounts_client, username="ada_name", email="ada.l@example.org", password=password)
+    resp, _ = await register(
+        accounts_client, username="ada_name", email="ada.l@example.org", password=password
+    )
     assert resp.status == 400
     assert message in await resp.text()
     assert await count(db) == 0
@@ -105,7 +107,9 @@ NASTY = [
 ]
 
 
-@pytest.mark.parametrize(("field", "value", "message"), NASTY, ids=[f"{f}-{i}" for i, (f, _, _) in enumerate(NASTY)])
+@pytest.mark.parametrize(
+    ("field", "value", "message"), NASTY, ids=[f"{f}-{i}" for i, (f, _, _) in enumerate(NASTY)]
+)
 async def test_bad_input_gets_a_message_and_no_row(accounts_client, db, field, value, message):
     resp, _ = await register(accounts_client, **{field: value})
     text = await resp.text()
@@ -147,7 +151,13 @@ async def test_wrong_types_and_missing_fields(accounts_client, db):
 async def test_register_needs_csrf_token(accounts_client, db):
     resp = await accounts_client.post(
         "/register",
-        data={"email": "a@example.org", "username": "abcdef", "first_name": "A", "last_name": "B", "password": STRONG_PASSWORD},
+        data={
+            "email": "a@example.org",
+            "username": "abcdef",
+            "first_name": "A",
+            "last_name": "B",
+            "password": STRONG_PASSWORD,
+        },
         allow_redirects=False,
     )
     assert resp.status == 403
@@ -160,7 +170,13 @@ async def test_register_is_rate_limited_per_account(accounts_client, db):
         resp = await post_form(
             accounts_client,
             "/register",
-            {"email": "same@example.org", "username": f"u{i}", "first_name": "A", "last_name": "B", "password": "short"},
+            {
+                "email": "same@example.org",
+                "username": f"u{i}",
+                "first_name": "A",
+                "last_name": "B",
+                "password": "short",
+            },
         )
         statuses.append(resp.status)
     assert statuses[:5] == [400] * 5 and statuses[-1] == 429

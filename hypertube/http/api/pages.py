@@ -1,0 +1,86 @@
+"""Pages of the API: `/settings/api-clients` (create, list, revoke clients) and `/api/docs` (Swagger UI)."""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from hypertube.accounts import api_clients
+from hypertube.http.auth import login_required, require_user
+from hypertube.i18n import gettext as _
+from hypertube.keys import CACHE, POOL
+
+DOCS_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        # Swagger UI sets style attributes from its bundle; only this page allows them.
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+async def _render(request: web.Request, *, status: int = 200, **context) -> web.Response:
+    user = require_user(request)
+    clients = await api_clients.list_clients(request.app[POOL], user.id)
+    response = aiohttp_jinja2.render_template(
+        "api_clients.html",
+        request,
+        {"clients": clients, "new_client": None, "new_secret": None, "error": None, "name": "", **context},
+        status=status,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+async def clients_page(request: web.Request) -> web.Response:
+    return await _render(request)
+
+
+@login_required
+async def create_client(request: web.Request) -> web.Response:
+    user = require_user(request)
+    form = await request.post()
+    name = form.get("name", "")
+    try:
+        client, secret = await api_clients.create_client(request.app[POOL], user.id, name)
+    except api_clients.ApiClientError as exc:
+        return await _render(
+            request, status=422, error=_(str(exc)), name=name if isinstance(name, str) else ""
+        )
+    return await _render(request, status=201, new_client=client, new_secret=secret)
+
+
+@login_required
+async def revoke_client(request: web.Request) -> web.Response:
+    user = require_user(request)
+    client_id = request.match_info["client_id"]
+    await api_clients.revoke_client(request.app[POOL], request.app[CACHE], user.id, client_id)
+    raise web.HTTPSeeOther("/settings/api-clients")
+
+
+@aiohttp_jinja2.template("api_docs.html")
+async def docs_page(request: web.Request) -> dict:
+    return {}
+
+
+async def docs_csp(request: web.Request, response: web.StreamResponse) -> None:
+    if request.path == "/api/docs":
+        response.headers["Content-Security-Policy"] = DOCS_CSP
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/settings/api-clients", clients_page, name="api_clients")
+    app.router.add_post("/settings/api-clients", create_client)
+    app.router.add_post("/settings/api-clients/{client_id}/revoke", revoke_client)
+    app.router.add_get("/api/docs", docs_page, name="api_docs")
+    # Runs before the security hook, which only fills in headers that are not set yet.
+    app.on_response_prepare.insert(0, docs_csp)

@@ -1,0 +1,68 @@
+"""Fetches a profile picture from a URL for `PATCH /api/v1/users/{id}`, refusing private addresses.
+
+The bytes then go through the same conversion as an uploaded picture, so `users.picture` stays a
+file name under the avatar folder."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp import web
+
+from hypertube.accounts import avatars
+from hypertube.keys import HTTP
+
+
+@dataclass(frozen=True)
+class PictureFetch:
+    schemes: tuple[str, ...] = ("https",)
+    # Loopback, private, link-local and reserved addresses are refused, so the server cannot be
+    # used to reach what is behind it. Tests allow them to reach their own fake image server.
+    allow_private: bool = False
+    timeout: float = 10.0
+
+
+PICTURE_FETCH = web.AppKey("api_picture_fetch", PictureFetch)
+
+
+class PictureUnavailable(ValueError):
+    """The URL cannot be fetched or is not a picture; the message is meant for the user."""
+
+
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    return ip.is_global and not ip.is_multicast
+
+
+async def fetch_picture(app: web.Application, url: str) -> bytes:
+    """The converted (WebP) picture at `url`; raises PictureUnavailable or avatars.PictureError."""
+    policy = app[PICTURE_FETCH]
+    parts = urlsplit(url)
+    if parts.scheme not in policy.schemes or not parts.hostname:
+        raise PictureUnavailable(f"The picture must be a {' or '.join(policy.schemes)} URL.")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        lookup = asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+        infos = await asyncio.wait_for(lookup, policy.timeout)
+    except (OSError, ValueError, UnicodeError, TimeoutError):
+        raise PictureUnavailable("This picture's address cannot be reached.") from None
+    if not policy.allow_private and not all(_public(str(info[4][0])) for info in infos):
+        raise PictureUnavailable("This picture's address is not on the public internet.")
+    try:
+        async with app[HTTP].get(
+            url,
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=policy.timeout),
+            headers={"Accept": "image/*"},
+        ) as resp:
+            if resp.status != 200:
+                raise PictureUnavailable(f"The picture's server answered {resp.status}.")
+            data = await resp.content.read(avatars.MAX_BYTES + 1)
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        raise PictureUnavailable("The picture could not be downloaded.") from None
+    return await avatars.convert_picture(data)

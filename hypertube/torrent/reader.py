@@ -1,0 +1,205 @@
+"""Random access to one file of a downloading torrent: async reads that wait for pieces, and a
+blocking file object over them for PyAV in a worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hypertube.torrent.errors import TorrentError
+from hypertube.torrent.files import TorrentFile
+
+if TYPE_CHECKING:
+    from hypertube.torrent.engine import Download
+
+READAHEAD_BYTES = 8 * 1024 * 1024
+HEAD_BYTES = 1  # the first piece: container headers (MP4 ftyp/moov when fast-started, MKV EBML)
+TAIL_BYTES = 1  # the last piece: MP4 moov at the end, Matroska Cues
+EARLY_ORDER = 8  # head and tail come right after the first 8 pieces of the read window
+
+
+class TorrentReader:
+    """Async random access to `file` of a download; several readers may share one download."""
+
+    def __init__(self, download: Download, file: TorrentFile):
+        self.download = download
+        self.file = file
+        self.size = file.size
+        self.name = file.name
+        self.file_index = file.index
+        self.path: Path = download.save_path / file.path
+        self.info_hash = download.info_hash
+        self.movie_id = download.movie_id
+        ti: Any = download.handle.torrent_file()
+        self._file_start = ti.layout().file_offset(file.index)
+        self._position: int | None = None
+        self._closed = False
+        piece = max(1, download.piece_size)
+        self.readahead_pieces = max(4, -(-READAHEAD_BYTES // piece))
+        self._early: list[int] = []
+        if self.size:
+            head = list(download.piece_range(file, 0, HEAD_BYTES))
+            tail = list(download.piece_range(file, self.size - TAIL_BYTES, TAIL_BYTES))
+            self._early = list(dict.fromkeys(head + tail))
+
+    # --- what to fetch ------------------------------------------------------------------------
+    def wanted_pieces(self) -> list[tuple[int, int]]:
+        """(piece, urgency order) for the read window and the early head/tail pieces."""
+        if self._closed or not self.size:
+            return []
+        wanted: list[tuple[int, int]] = []
+        if self._position is not None and self._position < self.size:
+            window = self.download.piece_range(self.file, self._position, 1)
+            last = self.download.piece_range(self.file, self.size - 1, 1).start
+            first = window.start
+            for i, piece in enumerate(range(first, min(last, first + self.readahead_pieces - 1) + 1)):
+                wanted.append((piece, i))
+        self._early = [p for p in self._early if not self.download.has(p)]
+        wanted.extend((p, EARLY_ORDER + i) for i, p in enumerate(self._early))
+        return wanted
+
+    # --- reading ------------------------------------------------------------------------------
+    async def read(self, offset: int, length: int) -> bytes:
+        """`length` bytes from `offset` (fewer only at the end of the file), waiting for the pieces."""
+        if self._closed:
+            raise ValueError("read from a closed TorrentReader")
+        if offset < 0 or length < 0:
+            raise ValueError("offset and length must not be negative")
+        if offset >= self.size or length == 0:
+            return b""
+        length = min(length, self.size - offset)
+        dl = self.download
+        self._position = offset
+        dl.refresh()
+        pieces = dl.piece_range(self.file, offset, length)
+        timeout = dl.engine.read_timeout
+        for piece in pieces:
+            await dl.wait_piece(piece, timeout)
+            if self._closed:
+                raise ValueError("read from a closed TorrentReader")
+        if dl.flushed:
+            data = await asyncio.to_thread(_pread, self.path, offset, length)
+        else:
+            start = self._file_start + offset
+            end = start + length
+            parts = []
+            for piece in pieces:
+                buf = await dl.piece_bytes(piece)
+                base = piece * dl.piece_size
+                parts.append(buf[max(0, start - base) : min(len(buf), end - base)])
+            data = b"".join(parts)
+        self._position = offset + len(data)
+        dl.refresh()
+        return data
+
+    def open_sync(self, loop: asyncio.AbstractEventLoop, timeout: float | None = None) -> SyncReader:
+        """A blocking file object for a worker thread (PyAV); never use it on the loop's thread."""
+        return SyncReader(self, loop, timeout)
+
+    # --- closing ------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Releases this reader's deadlines; the download carries on for the other readers."""
+        if self._closed:
+            return
+        self._closed = True
+        self.download.engine.release(self)
+
+    def detach(self) -> None:
+        self._closed = True
+        self.download.readers.discard(self)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def __aenter__(self) -> TorrentReader:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self.close()
+
+
+def _pread(path: Path, offset: int, length: int) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.pread(fd, length, offset)
+    finally:
+        os.close(fd)
+
+
+class SyncReader(io.RawIOBase):
+    """File object over a TorrentReader whose reads block on the event loop (for PyAV in a thread)."""
+
+    def __init__(self, reader: TorrentReader, loop: asyncio.AbstractEventLoop, timeout: float | None = None):
+        super().__init__()
+        self._reader = reader
+        self._loop = loop
+        self._timeout = timeout
+        self._pos = 0
+        self.name = reader.name
+
+    @property
+    def size(self) -> int:
+        return self._reader.size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == 0x10000:  # AVSEEK_SIZE: FFmpeg asking for the size
+            return self._reader.size
+        if whence == io.SEEK_SET:
+            pos = offset
+        elif whence == io.SEEK_CUR:
+            pos = self._pos + offset
+        elif whence == io.SEEK_END:
+            pos = self._reader.size + offset
+        else:
+            raise ValueError(f"bad whence {whence}")
+        if pos < 0:
+            raise OSError("negative seek position")
+        self._pos = pos
+        return pos
+
+    def _fetch(self, n: int) -> bytes:
+        if self.closed:
+            raise ValueError("I/O on a closed file")
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            raise RuntimeError("SyncReader used on the event loop's thread: it would wait for itself")
+        future = asyncio.run_coroutine_threadsafe(self._reader.read(self._pos, n), self._loop)
+        try:
+            data = future.result(self._timeout)
+        except TorrentError as exc:
+            raise OSError(exc.message) from exc
+        except TimeoutError as exc:
+            future.cancel()
+            raise OSError("timed out waiting for the film's data") from exc
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._fetch(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = max(0, self._reader.size - self._pos)
+        return self._fetch(size)
+
+    def readall(self) -> bytes:
+        return self.read(-1)

@@ -1,0 +1,93 @@
+"""What stays on disk: the janitor deletes films nobody watched for a while and keeps under the quota."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+import asyncpg
+
+from hypertube.torrent.engine import Engine
+
+log = logging.getLogger(__name__)
+SWEEP_EVERY = 3600.0
+FIRST_SWEEP_AFTER = 60.0
+
+
+def disk_usage(path: Path) -> int:
+    """Bytes actually allocated under `path` (sparse, half-downloaded files count what they hold)."""
+    total = 0
+    if path.is_file():
+        return path.stat().st_blocks * 512
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+async def _downloads_by_age(pool: asyncpg.Pool, unwatched_days: int) -> list[asyncpg.Record]:
+    """Every download with the last time anyone watched its film, oldest first, and whether that is
+    longer ago than `unwatched_days`."""
+    return await pool.fetch(
+        """SELECT d.info_hash, d.movie_id, d.save_path,
+                  greatest(d.last_watched_at, max(w.watched_at)) < now() - make_interval(days => $1)
+                      AS expired
+           FROM downloads d LEFT JOIN watches w ON w.movie_id = d.movie_id
+           GROUP BY d.info_hash
+           ORDER BY greatest(d.last_watched_at, max(w.watched_at)), d.info_hash""",
+        unwatched_days,
+    )
+
+
+async def sweep(
+    engine: Engine, pool: asyncpg.Pool, *, unwatched_days: int, quota_bytes: int = 0
+) -> list[str]:
+    """Deletes films unwatched for `unwatched_days`, then the oldest-watched ones while the downloads
+    exceed `quota_bytes` (0: no quota). A film with an open reader is never deleted. Returns the
+    info hashes removed."""
+    removed: list[str] = []
+    rows = await _downloads_by_age(pool, unwatched_days)
+    expired = {r["info_hash"] for r in rows if r["expired"] and unwatched_days > 0}
+    kept = []
+    for row in rows:
+        if row["info_hash"] in expired and engine.open_readers(row["movie_id"]) == 0:
+            if await engine.remove(row["info_hash"]):
+                log.info(
+                    "deleted film %s (%s): not watched for %s days",
+                    row["movie_id"],
+                    row["info_hash"],
+                    unwatched_days,
+                )
+                removed.append(row["info_hash"])
+                continue
+        kept.append(row)
+    if quota_bytes > 0 and kept:
+        sizes = await asyncio.to_thread(lambda: [disk_usage(Path(r["save_path"])) for r in kept])
+        total = sum(sizes)
+        for row, size in zip(kept, sizes, strict=True):
+            if total <= quota_bytes:
+                break
+            if engine.open_readers(row["movie_id"]):
+                continue
+            if await engine.remove(row["info_hash"]):
+                log.info(
+                    "deleted film %s (%s) to stay under the disk quota", row["movie_id"], row["info_hash"]
+                )
+                removed.append(row["info_hash"])
+                total -= size
+    return removed
+
+
+async def janitor_loop(engine: Engine, pool: asyncpg.Pool, unwatched_days: int, quota_gb: float) -> None:
+    await asyncio.sleep(FIRST_SWEEP_AFTER)
+    while True:
+        try:
+            await sweep(engine, pool, unwatched_days=unwatched_days, quota_bytes=int(quota_gb * 1024**3))
+        except Exception:
+            log.exception("the download janitor failed; trying again later")
+        await asyncio.sleep(SWEEP_EVERY)

@@ -1,0 +1,134 @@
+"""Every page of the site in a real browser, at 360 px and 1280 px wide: no horizontal scrolling, the
+header/main/footer landmarks, no console error or warning, and no serious accessibility violation."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hypertube.keys import POOL
+from tests.fixtures.browser import WIDTHS, LiveServer, expect_error_status, no_horizontal_overflow, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+# Not pages: files, JSON, streams, sockets, and the OAuth hops that leave for the provider.
+NOT_PAGES = re.compile(r"^/(static|api|stream|socket\.io|media|healthz|favicon\.ico|auth/)")
+PUBLIC_ONLY = ("/login", "/register", "/password/")
+
+
+async def sample_movie(server: LiveServer) -> int:
+    return await server.app[POOL].fetchval(
+        """INSERT INTO movies (title, year, rating, runtime, genres, summary, director)
+           VALUES ('Night of the Test Pattern', 1968, 7.9, 96, '{Horror}', 'A film for page checks.', 'Ann Other')
+           RETURNING id"""
+    )
+
+
+async def site_pages(server: LiveServer, username: str) -> list[str]:
+    """GET pages of the router, dynamic parts filled with real values (a user, a film, a dead token)."""
+    values = {"username": username, "token": "expired-or-unknown-token", "name": username}
+    paths: list[str] = []
+    for resource in server.app.router.resources():
+        if not any(route.method in ("GET", "*") for route in resource):
+            continue
+        info = resource.get_info()
+        path = info.get("path") or info.get("formatter")
+        if not path or NOT_PAGES.match(path):
+            continue
+        if "{" in path:
+            names = re.findall(r"{(\w+)(?::[^}]*)?}", path)
+            if any(n in ("id", "movie_id") for n in names):
+                values.setdefault("id", str(await sample_movie(server)))
+                values["movie_id"] = values["id"]
+            if not all(n in values for n in names):
+                continue
+            path = re.sub(r"{(\w+)(?::[^}]*)?}", lambda m: values[m.group(1)], path)
+        paths.append(path)
+    return sorted(set(paths))
+
+
+async def check_page(page, path: str) -> int:
+    response = await page.goto(path)
+    assert response is not None
+    await page.wait_for_load_state("load")
+    if "text/html" not in (response.headers.get("content-type") or ""):
+        return response.status  # a file served under a page path (e.g. a word list), not a page
+    scroll_width, inner_width = await no_horizontal_overflow(page)
+    assert scroll_width <= inner_width, f"{path}: {scroll_width}px wide in a {inner_width}px window"
+    for landmark in ("header.site-header", "main#main", "footer.site-footer"):
+        assert await page.locator(landmark).count() == 1, f"{path}: {landmark}"
+    assert await page.locator("h1").count() >= 1, f"{path}: no heading"
+    return response.status
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+async def test_every_page_fits_and_is_clean(open_page, live_server, width):
+    user = await live_server.create_user()
+    pages = await site_pages(live_server, user.username)
+    assert "/" in pages
+
+    visitor = await open_page(width=width, height=720)
+    for status in (400, 403, 404, 410):
+        expect_error_status(visitor, status)  # the 404 page itself, a dead reset link
+    for path in [p for p in pages if p.startswith(PUBLIC_ONLY)] + ["/no-such-page"]:
+        await check_page(visitor, path)
+
+    member = await open_page(width=width, height=720)
+    await sign_in(member, live_server, user)
+    statuses = {}
+    for path in pages:
+        if path.startswith(PUBLIC_ONLY):
+            continue
+        statuses[path] = await check_page(member, path)
+    assert statuses["/"] == 200
+    assert all(status < 500 for status in statuses.values()), statuses
+
+
+async def test_long_words_and_many_toasts_do_not_overflow_a_small_screen(open_page, live_server):
+    page = await open_page(width=360)
+    user = await live_server.create_user(
+        "W" * 30, first_name="Wolfeschlegelsteinhausenbergerdorff" + "x" * 20
+    )
+    await sign_in(page, live_server, user)
+    await page.goto("/")
+    await page.evaluate(
+        """import('/static/js/app.js').then((m) => {
+             for (let i = 0; i < 4; i++) m.toast('A very long notification ' + 'x'.repeat(120), 'error');
+           })"""
+    )
+    await page.locator(".toast").nth(3).wait_for()
+    scroll_width, inner_width = await no_horizontal_overflow(page)
+    assert scroll_width <= inner_width
+
+
+async def test_no_serious_accessibility_violations(open_page, live_server):
+    from axe_playwright_python.async_playwright import Axe
+
+    axe = Axe()
+    user = await live_server.create_user()
+    pages = await site_pages(live_server, user.username)
+    public = [p for p in pages if p.startswith(PUBLIC_ONLY)] + ["/no-such-page"]
+    private = [p for p in pages if not p.startswith(PUBLIC_ONLY)]
+    found = {}
+    for scheme in ("dark", "light"):
+        page = await open_page(color_scheme=scheme)
+        for status in (400, 403, 404, 410):
+            expect_error_status(page, status)
+        for path in public + ["SIGN-IN"] + private:
+            if path == "SIGN-IN":
+                await sign_in(page, live_server, user)
+                continue
+            response = await page.goto(path)
+            if response is None or "text/html" not in (response.headers.get("content-type") or ""):
+                continue
+            results = await axe.run(page)
+            assert results.response["testEngine"]["name"] == "axe-core"
+            serious = [
+                f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+                for v in results.response["violations"]
+                if v["impact"] in ("serious", "critical")
+            ]
+            if serious:
+                found[f"{scheme} {path}"] = serious
+    assert not found, found

@@ -1,0 +1,134 @@
+"""The library and a film page in a real browser: search, infinite scroll, filters, sort, opening a film,
+and posting, editing and deleting a comment, with no console error or warning."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import pytest_asyncio
+
+from hypertube.keys import POOL
+from tests.fixtures.browser import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+FILMS = 61  # two full pages of 24 and a last one of 13
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def library(open_page, live_server):
+    rows = [
+        (
+            f"Film {i:02d}",
+            1950 + i,
+            round(1 + (i % 9) + 0.5, 1),
+            ["Comedy"] if i % 3 == 0 else ["Drama"],
+            float(i * 7 % 50),
+        )
+        for i in range(1, FILMS + 1)
+    ]
+    rows.append(("The General", 1926, 8.1, ["Action", "Comedy"], 1.0))
+    await live_server.app[POOL].executemany(
+        """INSERT INTO movies (title, year, rating, genres, popularity, summary, details_at)
+           VALUES ($1, $2, $3, $4, $5, 'A film.', now())""",
+        rows,
+    )
+    page = await open_page()
+    await sign_in(page, live_server, await live_server.create_user())
+    return page
+
+
+async def card_titles(page) -> list[str]:
+    return await page.locator(".movie-card-title").all_inner_texts()
+
+
+async def test_scrolling_loads_every_film_once_then_stops(library):
+    page = library
+    await page.goto("/")
+    assert await page.locator(".movie-card").count() == 24
+    assert await page.locator("a:has-text('More films')").count() == 0  # no visible next-page link
+    for _ in range(10):
+        if await page.locator("[data-end]").is_visible():
+            break
+        await page.locator(".movie-card").last.scroll_into_view_if_needed()
+        await page.mouse.wheel(0, 5000)
+        await page.wait_for_timeout(300)
+    await page.locator("[data-end]").wait_for(state="visible")
+    ids = await page.locator(".movie-card").evaluate_all("cards => cards.map(c => c.dataset.movieId)")
+    assert len(ids) == FILMS + 1 == len(set(ids))
+    await page.mouse.wheel(0, 5000)
+    await page.wait_for_timeout(300)
+    assert await page.locator(".movie-card").count() == FILMS + 1
+
+
+async def test_search_with_a_typo_finds_the_film(library):
+    page = library
+    await page.goto("/")
+    await page.fill("#lib-q", "the generl")
+    await page.press("#lib-q", "Enter")
+    await page.wait_for_url(re.compile(r"q=the\+generl"))
+    assert (await card_titles(page))[0] == "The General"
+
+
+async def test_filters_and_sort_are_in_the_url(library):
+    page = library
+    await page.goto("/")
+    await page.select_option("#lib-genre", "Comedy")
+    await page.fill("#lib-year-min", "1960")
+    await page.fill("#lib-year-max", "1975")
+    await page.select_option("#lib-sort", "year")
+    await page.select_option("#lib-order", "asc")
+    await page.click(".library-filters button[type=submit]")
+    await page.wait_for_url(re.compile(r"genre=Comedy"))
+    assert "year_min=1960" in page.url and "year_max=1975" in page.url and "sort=year" in page.url
+    titles = await card_titles(page)
+    expected = [f"Film {i:02d}" for i in range(10, 26) if i % 3 == 0]
+    assert titles == expected
+    # The URL alone gives the same page (shareable).
+    shared = page.url
+    await page.goto("/")
+    await page.goto(shared)
+    assert await card_titles(page) == expected
+    await page.select_option("#lib-order", "desc")
+    await page.click(".library-filters button[type=submit]")
+    await page.wait_for_url(re.compile(r"order=desc"))
+    assert await card_titles(page) == expected[::-1]
+
+
+async def test_open_a_film_and_comment_on_it(library):
+    page = library
+    page.on("dialog", lambda dialog: dialog.accept())
+    await page.goto("/?q=general")
+    await page.click(".movie-card >> text=The General")
+    await page.wait_for_url(re.compile(r"/movies/\d+$"))
+    assert await page.locator("h1").inner_text() == "The General (1926)"
+
+    await page.fill("#comment-new", "What a <b>train</b> chase!")
+    await page.click("[data-comment-form] button[type=submit]")
+    await page.wait_for_url(re.compile(r"/movies/\d+#comments$"))
+    body = page.locator(".comment .comment-body").first
+    assert await body.inner_text() == "What a <b>train</b> chase!"
+
+    await page.click(".comment-edit summary")
+    edit = page.locator(".comment-edit textarea").first
+    await edit.fill("Best train chase ever.")
+    await page.click(".comment-edit button[type=submit]")
+    await page.wait_for_url(re.compile(r"#comment-\d+$"))
+    assert await page.locator(".comment .comment-body").first.inner_text() == "Best train chase ever."
+    assert await page.locator(".comment-edited").count() == 1
+
+    await page.click(".comment-delete button")
+    await page.wait_for_url(re.compile(r"#comments$"))
+    assert await page.locator(".comment").count() == 0
+    assert await page.locator("[data-no-comments]").is_visible()
+
+
+async def test_narrow_screen_has_no_sideways_scroll(open_page, live_server, library):
+    from tests.fixtures.browser import no_horizontal_overflow
+
+    page = await open_page(width=360)
+    await sign_in(page, live_server, await live_server.create_user())
+    await page.goto("/")
+    width, inner = await no_horizontal_overflow(page)
+    assert width <= inner

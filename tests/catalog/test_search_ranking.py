@@ -1,0 +1,109 @@
+"""Search over a few thousand stored films: typo tolerance, ranking, name order, filters and keyset pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from hypertube.catalog.search import LibraryQuery, decode_cursor, parse_query, search_page
+from hypertube.db import connect_pool
+from tests.fixtures.catalog import insert_generated_films
+
+COUNT = 3000
+
+
+@pytest.fixture
+async def pool(database_url, db):
+    await insert_generated_films(db, COUNT)
+    pool = await connect_pool(database_url, min_size=1, max_size=4)
+    yield pool
+    await pool.close()
+
+
+async def titles(pool, **params) -> list[str]:
+    page = await search_page(pool, parse_query(params), limit=10)
+    return [m["title"] for m in page.movies]
+
+
+@pytest.mark.parametrize(
+    "q, expected",
+    [
+        ("the matrix", "The Matrix"),
+        ("matrix", "The Matrix"),
+        ("matirx", "The Matrix"),
+        ("teh matrix", "The Matrix"),
+        ("godfathr", "The Godfather"),
+        ("jurasic park", "Jurassic Park"),
+        ("star wors", "Star Wars"),
+        ("NOSFERATU", "Nosferatu"),
+        ("metropolis", "Metropolis"),
+    ],
+)
+async def test_best_match_first_even_with_typos(pool, q, expected):
+    found = await titles(pool, q=q, sort="relevance")
+    assert found and found[0] == expected, found
+
+
+async def test_whole_words_rank_all_parts_of_a_series(pool):
+    found = await titles(pool, q="matrix", sort="relevance")
+    assert found[:3] == ["The Matrix", "The Matrix Reloaded", "The Matrix Revolutions"]
+    found = await titles(pool, q="godfather part", sort="relevance")
+    assert found[0] == "The Godfather Part II"
+
+
+async def test_search_results_are_sorted_by_name_by_default(pool):
+    query = parse_query({"q": "silent river"})
+    assert query.filters.sort == "name" and query.filters.order == "asc"
+    page = await search_page(pool, query, limit=50)
+    names = [m["title"].lower() for m in page.movies]
+    assert len(names) >= 5 and names == sorted(names)
+    assert all("silent" in n or "river" in n for n in names)
+
+
+async def test_unrelated_words_find_nothing(pool):
+    assert await titles(pool, q="xylophone quartz") == []
+
+
+async def test_browse_is_by_popularity(pool):
+    page = await search_page(pool, parse_query({}), limit=30)
+    pops = [m["id"] for m in page.movies]
+    assert len(pops) == 30
+    found = await pool.fetch("SELECT id FROM movies ORDER BY popularity DESC, id DESC LIMIT 30")
+    assert pops == [r["id"] for r in found]
+
+
+@pytest.mark.parametrize(
+    "params, order_sql",
+    [
+        ({"sort": "name"}, "lower(title), id"),
+        ({"sort": "name", "order": "desc"}, "lower(title) DESC, id DESC"),
+        ({"sort": "year", "genre": "Comedy"}, "coalesce(year, 0) DESC, id DESC"),
+        (
+            {"sort": "rating", "order": "asc", "year_min": "1990", "year_max": "2000"},
+            "coalesce(rating, 0), id",
+        ),
+        ({"sort": "popularity", "rating_min": "8"}, "popularity DESC, id DESC"),
+        ({"q": "iron", "sort": "relevance"}, None),
+    ],
+)
+async def test_keyset_pages_cover_everything_once(pool, params, order_sql):
+    query: LibraryQuery = parse_query(params)
+    seen: list[int] = []
+    after = None
+    for _ in range(200):
+        page = await search_page(pool, query, after, limit=97)
+        seen += [m["id"] for m in page.movies]
+        if page.next_cursor is None:
+            break
+        after = decode_cursor(page.next_cursor, query.filters.sort)
+    assert len(seen) == len(set(seen)) and seen
+    if order_sql:
+        f = query.filters
+        where = ["TRUE"]
+        if f.genre:
+            where.append(f"'{f.genre}' = ANY(genres)")
+        if f.year_min:
+            where.append(f"year BETWEEN {f.year_min} AND {f.year_max}")
+        if f.rating_min:
+            where.append(f"rating >= {f.rating_min}")
+        expected = await pool.fetch(f"SELECT id FROM movies WHERE {' AND '.join(where)} ORDER BY {order_sql}")
+        assert seen == [r["id"] for r in expected]

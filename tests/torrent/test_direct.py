@@ -1,0 +1,96 @@
+"""Direct play over a real loopback swarm: byte ranges match the source file byte for byte."""
+
+from __future__ import annotations
+
+import random
+
+from tests.conftest import login_as
+
+
+async def _client_for(aiohttp_client, make_app, make_user, **overrides):
+    client = await aiohttp_client(make_app(**overrides))
+    user = await make_user()
+    login_as(client, user)
+    return client, user
+
+
+async def test_byte_ranges_match_source(
+    aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films, db
+):
+    source = generated_films["mp4"]
+    data = source.read_bytes()
+    size = len(data)
+    seeded = make_seeder().seed(source)
+    movie_id = await add_film(magnet=seeded.magnet, info_hash=seeded.info_hash)
+    client, user = await _client_for(aiohttp_client, make_app, make_user)
+
+    resp = await client.get(f"/stream/{movie_id}/file", headers={"Range": "bytes=0-99"})
+    assert resp.status == 206
+    assert resp.headers["Content-Range"] == f"bytes 0-99/{size}"
+    assert resp.headers["Accept-Ranges"] == "bytes"
+    assert resp.headers["Content-Type"] == "video/mp4"
+    assert await resp.read() == data[:100]
+
+    rng = random.Random(4)
+    for _ in range(5):
+        a = rng.randrange(size)
+        b = min(size - 1, a + rng.randrange(1, 300_000))
+        resp = await client.get(f"/stream/{movie_id}/file", headers={"Range": f"bytes={a}-{b}"})
+        assert resp.status == 206
+        assert resp.headers["Content-Range"] == f"bytes {a}-{b}/{size}"
+        assert await resp.read() == data[a : b + 1]
+
+    a = size - 12345
+    resp = await client.get(f"/stream/{movie_id}/file", headers={"Range": f"bytes={a}-"})
+    assert resp.status == 206 and await resp.read() == data[a:]
+    resp = await client.get(f"/stream/{movie_id}/file", headers={"Range": "bytes=-500"})
+    assert resp.status == 206 and resp.headers["Content-Range"] == f"bytes {size - 500}-{size - 1}/{size}"
+    assert await resp.read() == data[-500:]
+    resp = await client.get(f"/stream/{movie_id}/file", headers={"Range": f"bytes=10-{size * 2}"})
+    assert resp.status == 206 and await resp.read() == data[10:]
+
+    resp = await client.get(f"/stream/{movie_id}/file")
+    assert resp.status == 200 and int(resp.headers["Content-Length"]) == size
+    assert await resp.read() == data
+
+    for bad in (
+        f"bytes={size}-",
+        f"bytes={size + 10}-{size + 20}",
+        "bytes=50-10",
+        "bytes=-0",
+        "bytes=abc",
+        "bytes=-",
+        "bytes=99999999999999999999999-",
+    ):
+        resp = await client.get(f"/stream/{movie_id}/file", headers={"Range": bad})
+        assert resp.status == 416, bad
+        assert resp.headers["Content-Range"] == f"bytes */{size}"
+        assert (await resp.json())["error"]["code"] == "range_not_satisfiable"
+
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM watches WHERE user_id = $1 AND movie_id = $2", user.id, movie_id
+        )
+        == 1
+    )
+
+
+async def test_client_disconnect_frees_the_reader(
+    aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films
+):
+    from hypertube.torrent import TORRENTS
+    from tests.fixtures.torrent import wait_until
+
+    source = generated_films["mp4"]
+    seeded = make_seeder(upload_rate=96 * 1024).seed(source)
+    movie_id = await add_film(magnet=seeded.magnet)
+    client, _ = await _client_for(aiohttp_client, make_app, make_user)
+    engine = client.app[TORRENTS]
+    resp = await client.get(f"/stream/{movie_id}/file")
+    assert resp.status == 200
+    first = await resp.content.readany()
+    assert first == source.read_bytes()[: len(first)]
+    assert engine.open_readers(movie_id) == 1
+    resp.close()  # the browser navigates away mid-film
+    await wait_until(lambda: engine.open_readers(movie_id) == 0, 10)
+    assert not engine.downloads[seeded.info_hash]._deadlines

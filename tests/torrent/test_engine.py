@@ -1,0 +1,160 @@
+"""The engine on a real loopback swarm: partial reads, peers that vanish, restarts, corrupt data."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from hypertube.torrent import TORRENTS, PeersTimeout
+from tests.fixtures.torrent import wait_until
+
+
+async def test_read_at_70_percent_does_not_wait_for_the_whole_file(
+    aiohttp_client, make_app, make_seeder, add_film, generated_films
+):
+    source = generated_films["mp4"]
+    data = source.read_bytes()
+    seeded = make_seeder(upload_rate=256 * 1024).seed(source)
+    movie_id = await add_film(magnet=seeded.magnet)
+    client = await aiohttp_client(make_app())
+    engine = client.app[TORRENTS]
+    async with await engine.open_reader(movie_id) as reader:
+        assert reader.size == len(data) and reader.name == source.name
+        offset = int(len(data) * 0.7)
+        chunk = await reader.read(offset, 40_000)
+        assert chunk == data[offset : offset + 40_000]
+        status = await engine.download_status(movie_id)
+        assert status["progress"] < 0.5, status
+        assert status["state"] in ("downloading", "waiting_for_peers")
+        # past the end: short read, then nothing
+        assert await reader.read(len(data) - 10, 100) == data[-10:]
+        assert await reader.read(len(data), 100) == b""
+
+
+async def test_several_readers_share_one_download_and_release_it(
+    aiohttp_client, make_app, make_seeder, add_film, generated_films
+):
+    source = generated_films["mp4"]
+    seeded = make_seeder().seed(source)
+    movie_id = await add_film(magnet=seeded.magnet)
+    client = await aiohttp_client(make_app())
+    engine = client.app[TORRENTS]
+    first, second = await asyncio.gather(engine.open_reader(movie_id), engine.open_reader(movie_id))
+    assert first.download is second.download and len(engine.downloads) == 1
+    assert engine.open_readers(movie_id) == 2
+    first.close()
+    second.close()
+    assert engine.open_readers(movie_id) == 0
+    assert not first.download._deadlines
+
+
+async def test_sync_reader_for_pyav_threads(aiohttp_client, make_app, make_seeder, add_film, generated_films):
+    import av
+
+    source = generated_films["mp4"]
+    seeded = make_seeder().seed(source)
+    movie_id = await add_film(magnet=seeded.magnet)
+    client = await aiohttp_client(make_app())
+    loop = asyncio.get_running_loop()
+    async with await client.app[TORRENTS].open_reader(movie_id) as reader:
+
+        def probe():
+            with reader.open_sync(loop) as raw, av.open(raw) as container:
+                return float(container.duration or 0) / 1_000_000, [s.type for s in container.streams]
+
+        duration, kinds = await asyncio.to_thread(probe)
+        raw = reader.open_sync(loop)
+        try:
+            raw.read(1)
+        except RuntimeError as exc:
+            assert "loop" in str(exc)
+        else:
+            raise AssertionError("a blocking read on the loop thread must refuse")
+    assert 3.5 < duration < 4.5 and "video" in kinds and "audio" in kinds
+
+
+async def test_seeder_drop_and_return(aiohttp_client, make_app, make_seeder, add_film, generated_films):
+    source = generated_films["mp4"]
+    data = source.read_bytes()
+    seeder = make_seeder(upload_rate=128 * 1024)
+    seeded = seeder.seed(source)
+    movie_id = await add_film(magnet=seeded.magnet)
+    client = await aiohttp_client(make_app())
+    engine = client.app[TORRENTS]
+    async with await engine.open_reader(movie_id) as reader:
+        assert await reader.read(0, 1000) == data[:1000]
+        seeder.stop()
+        await wait_until(lambda: reader.download.status()["state"] == "waiting_for_peers", 15)
+        assert (await engine.download_status(movie_id))["peers"] == 0
+        offset = len(data) // 2
+        pending = asyncio.ensure_future(reader.read(offset, 20_000))
+        await asyncio.sleep(1.0)
+        assert not pending.done()
+        seeder.start()
+        assert await asyncio.wait_for(pending, 20) == data[offset : offset + 20_000]
+        assert (await engine.download_status(movie_id))["state"] in ("downloading", "finished")
+
+
+async def test_read_times_out_clearly_without_peers(
+    aiohttp_client, make_app, make_seeder, add_film, generated_films
+):
+    source = generated_films["mp4"]
+    seeder = make_seeder(upload_rate=64 * 1024)
+    seeded = seeder.seed(source)
+    movie_id = await add_film(magnet=seeded.magnet)
+    client = await aiohttp_client(make_app())
+    engine = client.app[TORRENTS]
+    async with await engine.open_reader(movie_id) as reader:
+        seeder.stop()
+        engine.read_timeout = 1.0
+        try:
+            await reader.read(reader.size - 5000, 5000)
+        except PeersTimeout as exc:
+            assert "peer" in exc.message
+        else:
+            raise AssertionError("expected a timeout")
+
+
+async def test_restart_resumes_from_resume_data(
+    tmp_path, aiohttp_client, make_app, make_seeder, add_film, generated_films, db
+):
+    source = generated_films["mp4"]
+    data = source.read_bytes()
+    seeder = make_seeder(upload_rate=512 * 1024)
+    seeded = seeder.seed(source)
+    movie_id = await add_film(magnet=seeded.magnet)
+    client = await aiohttp_client(make_app())
+    engine = client.app[TORRENTS]
+    async with await engine.open_reader(movie_id) as reader:
+        assert await reader.read(0, 300_000) == data[:300_000]
+    before = (await engine.download_status(movie_id))["progress"]
+    assert 0 < before < 1
+    await client.close()
+    seeder.stop()  # what the new engine has comes from disk and its resume data
+    assert (await db.fetchval("SELECT progress FROM downloads WHERE movie_id = $1", movie_id)) > 0
+
+    client = await aiohttp_client(make_app())
+    engine = client.app[TORRENTS]
+    assert seeded.info_hash in engine.downloads
+    dl = engine.downloads[seeded.info_hash]
+    await wait_until(lambda: dl.status()["progress"] >= before, 10)
+    engine.read_timeout = 3
+    async with await engine.open_reader(movie_id) as reader:
+        assert await reader.read(0, 300_000) == data[:300_000]
+
+
+async def test_corrupt_and_truncated_data_is_downloaded_again(
+    aiohttp_client, make_app, make_seeder, add_film, generated_films, settings
+):
+    source = generated_films["mp4"]
+    data = source.read_bytes()
+    seeded = make_seeder().seed(source)
+    movie_id = await add_film(magnet=seeded.magnet)
+    broken = bytearray(data[: len(data) * 2 // 3])
+    broken[1000:5000] = os.urandom(4000)
+    target = settings.download_dir / seeded.info_hash / source.name
+    target.parent.mkdir(parents=True)
+    target.write_bytes(bytes(broken))
+    client = await aiohttp_client(make_app())
+    async with await client.app[TORRENTS].open_reader(movie_id) as reader:
+        assert await reader.read(0, len(data)) == data
