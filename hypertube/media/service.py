@@ -70,6 +70,9 @@ class MediaService:
         self._files[movie_id] = Path(path)
         self._infos.pop(movie_id, None)
 
+    def is_local(self, movie_id: int) -> bool:
+        return movie_id in self._files
+
     async def open_reader(self, movie_id: int) -> FilmReader:
         path = self._files.get(movie_id)
         if path is not None:
