@@ -9,9 +9,9 @@ async def mark_watched(
     pool: asyncpg.Pool, user_id: int, movie_id: int, position_s: float | None = None
 ) -> None:
     await pool.execute(
-        """INSERT INTO watches (user_id, movie_id, position_s) VALUES ($1, $2, coalesce($3, 0))
+        """INSERT INTO watches (user_id, movie_id, position_s) VALUES ($1, $2, coalesce($3::float8, 0))
            ON CONFLICT (user_id, movie_id) DO UPDATE
-           SET watched_at = now(), position_s = coalesce($3, watches.position_s)""",
+           SET watched_at = now(), position_s = coalesce($3::float8, watches.position_s)""",
         user_id,
         movie_id,
         position_s,

@@ -304,3 +304,21 @@ async def test_archive_film_unknown_to_the_archive_keeps_what_is_known(film_clie
     resp = await client.get(f"/movies/{movie_id}")
     assert resp.status == 200 and "Gone Film" in await resp.text()
     assert await db.fetchval("SELECT count(*) FROM torrents WHERE movie_id = $1", movie_id) == 1
+
+
+async def test_watch_position_keeps_fractions_of_a_second(db, database_url, make_user):
+    """A resume position of 12.5 s comes back as 12.5 s, not rounded to a whole second."""
+    import asyncpg
+
+    from hypertube.catalog.watch import last_position, mark_watched
+
+    user = await make_user()
+    movie_id = await db.fetchval("INSERT INTO movies (title) VALUES ('Fractions') RETURNING id")
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+    try:
+        await mark_watched(pool, user.id, movie_id, 12.5)
+        assert await last_position(pool, user.id, movie_id) == 12.5
+        await mark_watched(pool, user.id, movie_id)
+        assert await last_position(pool, user.id, movie_id) == 12.5
+    finally:
+        await pool.close()
