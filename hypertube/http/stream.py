@@ -13,7 +13,14 @@ from hypertube.catalog.watch import mark_watched
 from hypertube.http.auth import require_user
 from hypertube.http.errors import ApiError
 from hypertube.keys import POOL
-from hypertube.torrent import TORRENTS, TorrentError, TorrentReader, torrent_engine, torrent_janitor
+from hypertube.torrent import (
+    TORRENTS,
+    TorrentError,
+    TorrentReader,
+    torrent_demo,
+    torrent_engine,
+    torrent_janitor,
+)
 from hypertube.torrent.files import content_type
 
 log = logging.getLogger(__name__)
@@ -153,4 +160,5 @@ def setup(app: web.Application) -> None:
     """Adds /stream/{movie_id}/file and opens the torrent engine in a cleanup context."""
     app.cleanup_ctx.append(torrent_engine)
     app.cleanup_ctx.append(torrent_janitor)
+    app.cleanup_ctx.append(torrent_demo)
     app.router.add_get(r"/stream/{movie_id}/file", stream_file, name="stream_file")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from aiohttp import web
 
 from hypertube.events import EVENTS, movie_room
 from hypertube.keys import HTTP, POOL, SETTINGS
+from hypertube.torrent.demo import DemoSwarm, default_generator
 from hypertube.torrent.engine import Download, Engine
 from hypertube.torrent.errors import (
     BadTorrent,
@@ -20,8 +24,10 @@ from hypertube.torrent.files import TorrentFile, pick_main_file
 from hypertube.torrent.reader import SyncReader, TorrentReader
 
 TORRENTS = web.AppKey("torrents", Engine)
+DEMO = web.AppKey("torrent_demo", DemoSwarm)
 
 __all__ = [
+    "DEMO",
     "TORRENTS",
     "BadTorrent",
     "Download",
@@ -36,6 +42,7 @@ __all__ = [
     "TorrentReader",
     "TorrentUnreachable",
     "pick_main_file",
+    "torrent_demo",
     "torrent_engine",
     "torrent_janitor",
 ]
@@ -60,8 +67,6 @@ async def torrent_engine(app: web.Application):
 
 async def torrent_janitor(app: web.Application):
     """Cleanup context: the janitor that deletes unwatched films and keeps the disk quota."""
-    import asyncio
-
     from hypertube.torrent.storage import janitor_loop
 
     settings = app[SETTINGS]
@@ -72,3 +77,30 @@ async def torrent_janitor(app: web.Application):
     yield
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+async def torrent_demo(app: web.Application):
+    """Cleanup context (with `--demo`): generates the demo films in the background, seeds them on
+    loopback and writes the manifest the catalog reads; the server answers meanwhile."""
+    settings = app[SETTINGS]
+    if not settings.demo:
+        yield
+        return
+    swarm = DemoSwarm(settings.data_dir, default_generator)
+    app[DEMO] = swarm
+    engine = app[TORRENTS]
+
+    async def prepare() -> None:
+        try:
+            await swarm.start()
+        except Exception:
+            logging.getLogger(__name__).exception("the demo films could not be prepared")
+            return
+        if swarm.seeder is not None:
+            engine.local_peers.append(("127.0.0.1", swarm.seeder.port))
+
+    task = asyncio.create_task(prepare(), name="torrent-demo")
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    swarm.stop()

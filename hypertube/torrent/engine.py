@@ -309,6 +309,8 @@ class Engine:
         self.read_timeout = 60.0
         self.fetch_timeout = 20.0
         self.session: lt.session | None = None
+        # Peers every download tries (the demo seeder on loopback), besides the magnet's own hints.
+        self.local_peers: list[tuple[str, int]] = []
         self.downloads: dict[str, Download] = {}
         self._by_movie: dict[int, str] = {}
         self._adding: dict[int, asyncio.Future[Download]] = {}
@@ -484,8 +486,8 @@ class Engine:
         params.flags &= ~lt.torrent_flags.upload_mode
         handle = self.session.add_torrent(params)
         dl = Download(self, info_hash, movie_id, handle, Path(params.save_path))
-        if source.startswith("magnet:"):
-            dl.hints = _peer_hints(source)
+        hints = _peer_hints(source) if source.startswith("magnet:") else []
+        dl.hints = list(dict.fromkeys(hints + self.local_peers))
         self.downloads[info_hash] = dl
         self._by_movie[movie_id] = info_hash
         for host, port in dl.hints:

@@ -1,0 +1,82 @@
+"""The demo swarm: films made into torrents, seeded on loopback, listed in the manifest; cached on disk."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from hypertube.torrent import TORRENTS
+from hypertube.torrent.demo import DemoSwarm
+
+KEYS = {"id", "title", "year", "runtime", "genres", "summary", "rating", "director", "cast", "quality", "size",
+        "info_hash", "magnet", "cover_url"}  # fmt: skip
+
+
+@dataclass
+class Film:
+    slug: str
+    title: str
+    directory: Path
+    video: Path
+
+
+def small_generator(source: Path):
+    calls = []
+
+    def generate(folder: Path) -> list[Film]:
+        calls.append(folder)
+        films = []
+        for slug, name in (("big-buck-pattern", "film.mp4"), ("elephants-avi", "film.mp4")):
+            directory = folder / slug
+            directory.mkdir(parents=True, exist_ok=True)
+            if not (directory / name).exists():
+                shutil.copy(source, directory / name)
+            if slug == "elephants-avi":
+                (directory / "film.fr.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nBonjour\n")
+            films.append(Film(slug, slug.replace("-", " ").title(), directory, directory / name))
+        return films
+
+    return generate, calls
+
+
+async def test_demo_swarm_seeds_films_listed_in_the_manifest(
+    aiohttp_client, make_app, add_film, generated_films, settings
+):
+    generate, _ = small_generator(generated_films["mp4"])
+    swarm = DemoSwarm(settings.data_dir, generate)
+    try:
+        entries = await swarm.start()
+        manifest = orjson.loads(swarm.manifest.read_bytes())
+        assert [e["id"] for e in manifest] == ["demo-mp4", "demo-avi"]
+        for entry in manifest:
+            assert set(entry) == KEYS
+            assert entry["cover_url"] is None and entry["quality"] == "240p"
+            assert f"x.pe=127.0.0.1:{swarm.seeder.port}" in entry["magnet"]
+            assert entry["info_hash"] in entry["magnet"]
+        avi = manifest[1]
+        assert avi["size"] == generated_films["mp4"].stat().st_size + len(
+            "1\n00:00:01,000 --> 00:00:02,000\nBonjour\n"
+        )
+
+        movie_id = await add_film(magnet=avi["magnet"], info_hash=avi["info_hash"])
+        client = await aiohttp_client(make_app())
+        engine = client.app[TORRENTS]
+        async with await engine.open_reader(movie_id) as reader:
+            assert await reader.read(0, reader.size) == generated_films["mp4"].read_bytes()
+        assert sorted(f.kind for f in await engine.list_files(movie_id)) == ["subtitle", "video"]
+        torrent = Path(entries[0]["_torrent"])
+        made_at = torrent.stat().st_mtime_ns  # noqa: ASYNC240
+        port = swarm.seeder.port
+    finally:
+        swarm.stop()
+
+    again = DemoSwarm(settings.data_dir, generate)
+    try:
+        await again.start()
+        assert torrent.stat().st_mtime_ns == made_at  # cached, not made again  # noqa: ASYNC240
+        assert again.seeder.port == port  # same port: magnets already in the catalog stay valid
+    finally:
+        again.stop()
