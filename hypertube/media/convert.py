@@ -87,7 +87,7 @@ Opener = Callable[[], Any]  # returns a path string or a seekable binary file ob
 def _open(source: Opener) -> av.container.InputContainer:
     target = source()
     try:
-        return av.open(target, "r", options={"probesize": "5000000"}, metadata_errors="ignore")
+        return av.open(target, "r", metadata_errors="ignore")
     except (av.error.InvalidDataError, av.error.EOFError) as exc:
         raise MediaError("the video file is corrupt or in a format we cannot read.") from exc
     except av.FFmpegError as exc:

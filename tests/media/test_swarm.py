@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import av
@@ -105,9 +106,12 @@ async def test_subtitle_files_inside_the_torrent(
 
 async def test_a_film_nobody_seeds_gives_a_clear_error(aiohttp_client, make_app, make_user, add_film):
     client = await _signed_in(aiohttp_client, make_app, make_user)
-    client.server.app[TORRENTS].metadata_timeout = 1.0
-    movie_id = await add_film(magnet="magnet:?xt=urn:btih:" + "ab" * 20 + "&dn=nobody", info_hash="ab" * 20)
-    resp = await client.get(f"/stream/{movie_id}")
-    assert resp.status in (502, 504)
-    body = await resp.json()
-    assert body["error"]["code"] in ("metadata_timeout", "peers_timeout", "waiting_for_peers")
+    engine = client.server.app[TORRENTS]
+    engine.metadata_timeout = 1.5
+    engine.fetch_timeout = 1.0
+    movie_id = await add_film(magnet="magnet:?xt=urn:btih:" + "ab" * 20 + "&x.pe=127.0.0.1:9")
+    resp = await asyncio.wait_for(client.get(f"/stream/{movie_id}"), 30)
+    assert resp.status == 504
+    assert (await resp.json())["error"]["code"] == "metadata_timeout"
+    resp = await asyncio.wait_for(client.get(f"/stream/{movie_id}/hls/0.ts"), 30)
+    assert resp.status == 504
