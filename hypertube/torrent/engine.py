@@ -40,7 +40,10 @@ ALERT_MASK = (
     | lt.alert_category.piece_progress
 )
 PIECE_CACHE_BYTES = 16 * 1024 * 1024  # recently read pieces kept per download (readers share them)
-RESUME_EVERY = 30.0  # seconds between periodic resume-data saves
+RESUME_EVERY = 30.0
+# Staggered piece deadlines: the piece under the read position first, the next ones a step later each.
+DEADLINE_FIRST_MS = 0
+DEADLINE_STEP_MS = 40  # seconds between periodic resume-data saves
 
 
 def _peer_hints(magnet: str) -> list[tuple[str, int]]:
@@ -80,6 +83,7 @@ class Download:
         self._applied: list[int] | None = None
         self._base: list[int] | None = None
         self.last_peer_seen = time.monotonic()
+        self.last_touch = time.monotonic()
         self._last_hint = 0.0
         self._last_announce = 0.0
         self.last_status: dict[str, Any] | None = None
@@ -222,7 +226,7 @@ class Download:
             self._applied = priorities
         for piece in sorted(missing, key=missing.__getitem__):
             if piece not in self._deadlines:
-                self.handle.set_piece_deadline(piece, missing[piece] * 40)
+                self.handle.set_piece_deadline(piece, DEADLINE_FIRST_MS + missing[piece] * DEADLINE_STEP_MS)
                 self._deadlines.add(piece)
         for piece in list(self._deadlines):
             if piece not in missing:
@@ -242,6 +246,7 @@ class Download:
             progress = done[main.index] / main.size if main.size else 1.0
         if st.num_peers:
             self.last_peer_seen = time.monotonic()
+        self.last_touch = time.monotonic()
         if not self.metadata.is_set():
             state = "metadata"
         elif st.state in (lt.torrent_status.checking_files, lt.torrent_status.checking_resume_data):
@@ -691,6 +696,12 @@ class Engine:
             dl.nudge_peers()
         previous = dl.last_status
         dl.last_status = status
+        if dl.readers and time.monotonic() - dl.last_touch >= 60:
+            # A film being watched stays young for the janitor, however long the viewing lasts.
+            dl.last_touch = time.monotonic()
+            await self.pool.execute(
+                "UPDATE downloads SET last_watched_at = now() WHERE info_hash = $1", dl.info_hash
+            )
         if active and self.publish is not None:
             payload = {
                 "movie_id": dl.movie_id,
