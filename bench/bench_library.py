@@ -136,6 +136,12 @@ async def _client(
                 out.setdefault("next page", []).append((time.perf_counter() - t0) * 1000 if ok else -1)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _row(kind: str, samples: list[float], seconds: float) -> dict:
     good = sorted(s for s in samples if s >= 0)
     pick = lambda p: good[min(len(good) - 1, int(p * len(good)))] if good else float("nan")  # noqa: E731
@@ -211,6 +217,7 @@ async def run() -> list[dict]:
                 ("saturation", SATURATION, 0.0, 2000),
             ):
                 results: dict[str, list[float]] = {}
+                cpu_before = _cpu_seconds(server.pid)
                 started = time.monotonic()
                 stop = started + duration
                 await asyncio.gather(
@@ -220,10 +227,19 @@ async def run() -> list[dict]:
                     )
                 )
                 seconds = time.monotonic() - started
+                cpu = _cpu_seconds(server.pid) - cpu_before
                 for kind, samples in sorted(results.items()):
                     rows.append({"phase": phase, **_row(kind, samples, seconds)})
+                every = [s for v in results.values() for s in v]
                 rows.append(
-                    {"phase": phase, **_row("all", [s for v in results.values() for s in v], seconds)}
+                    {
+                        "phase": phase,
+                        **_row("all", every, seconds),
+                        # CPU the server process spent per request (database work not included): a
+                        # figure that depends less on what else this machine is doing.
+                        "server_cpu_ms": 1000 * cpu / max(1, len(every)),
+                        "server_cpu_share": cpu / seconds,
+                    }
                 )
         return rows
     finally:

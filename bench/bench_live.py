@@ -63,6 +63,7 @@ async def receive(urls: list[str], token: str, count: int, movie_id: int, messag
     import aiohttp
 
     latencies: list[float] = []
+    per_message: dict[str, list[float]] = {}
     done = asyncio.Event()
     joined = 0
     expected = count * messages
@@ -90,7 +91,9 @@ async def receive(urls: list[str], token: str, count: int, movie_id: int, messag
                     ready.set()
                 elif data.startswith('42["chat:message"'):
                     now = time.monotonic()
-                    latencies.append(now - float(json.loads(data[2:])[1]["text"]))
+                    sent = float(json.loads(data[2:])[1]["text"])
+                    latencies.append(now - sent)
+                    per_message.setdefault(f"{sent:.3f}", []).append(now - sent)
                     if len(latencies) >= expected:
                         done.set()
                 if done.is_set():
@@ -107,6 +110,14 @@ async def receive(urls: list[str], token: str, count: int, movie_id: int, messag
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), messages * MESSAGE_GAP + 20)
     print(json.dumps({"latencies": latencies, "expected": expected}), flush=True)
+    if os.environ.get("BENCH_LIVE_VERBOSE"):
+        for sent, values in sorted(per_message.items()):
+            values.sort()
+            first, median, last = values[0] * 1000, values[len(values) // 2] * 1000, values[-1] * 1000
+            print(
+                f"message {sent}: first {first:.1f} ms, median {median:.1f} ms, last {last:.1f} ms",
+                file=sys.stderr,
+            )
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -124,11 +135,12 @@ async def _database():
 
     admin = os.environ.get("HYPERTUBE_BENCH_DATABASE_URL") or os.environ.get("HYPERTUBE_TEST_DATABASE_URL")
     if not admin:
-        async with database_url(None, Path(tempfile.mkdtemp(prefix="ht-bench-live-"))) as url:
-            conn = await asyncpg.connect(url)
-            await apply_migrations(conn)
-            await conn.close()
-            yield url
+        with tempfile.TemporaryDirectory(prefix="ht-bench-live-", ignore_cleanup_errors=True) as folder:
+            async with database_url(None, Path(folder)) as url:
+                conn = await asyncpg.connect(url)
+                await apply_migrations(conn)
+                await conn.close()
+                yield url
         return
     name = f"ht_bench_live_{secrets.token_hex(4)}"
     base, _, query = admin.partition("?")
@@ -194,20 +206,42 @@ async def _stop(proc) -> None:
 
 
 async def _scenario(db_url: str, redis_url: str | None, servers: int, clients: int, messages: int) -> dict:
+    sender_id, viewer_id, movie_id = await _seed(db_url)
+    prefix = f"htbench:{secrets.token_hex(4)}:"
+    with tempfile.TemporaryDirectory(prefix="ht-bench-live-", ignore_cleanup_errors=True) as data_dir:
+        env = {
+            **os.environ,
+            "HYPERTUBE_DATABASE_URL": db_url,
+            "HYPERTUBE_SECRET_KEY": SECRET,
+            "HYPERTUBE_DATA_DIR": data_dir,
+            "HYPERTUBE_SOURCES": "",
+            "BENCH_REDIS_PREFIX": prefix,
+            "PYTHONPATH": str(ROOT),
+        }
+        try:
+            return await _measure(env, redis_url, servers, clients, messages, sender_id, viewer_id, movie_id)
+        finally:
+            if redis_url:
+                await _forget(redis_url, prefix)
+
+
+async def _forget(redis_url: str, prefix: str) -> None:
+    import redis.asyncio as redis
+
+    conn = redis.from_url(redis_url)
+    try:
+        keys = [k async for k in conn.scan_iter(match=prefix + "*", count=500)]
+        if keys:
+            await conn.delete(*keys)
+    finally:
+        await conn.aclose()
+
+
+async def _measure(env, redis_url, servers, clients, messages, sender_id, viewer_id, movie_id) -> dict:
     import socketio
 
     from hypertube.accounts.tokens import issue_access_token
 
-    sender_id, viewer_id, movie_id = await _seed(db_url)
-    env = {
-        **os.environ,
-        "HYPERTUBE_DATABASE_URL": db_url,
-        "HYPERTUBE_SECRET_KEY": SECRET,
-        "HYPERTUBE_DATA_DIR": tempfile.mkdtemp(prefix="ht-bench-live-"),
-        "HYPERTUBE_SOURCES": "",
-        "BENCH_REDIS_PREFIX": f"htbench:{secrets.token_hex(4)}:",
-        "PYTHONPATH": str(ROOT),
-    }
     env.pop("HYPERTUBE_REDIS_URL", None)
     if redis_url:
         env["HYPERTUBE_REDIS_URL"] = redis_url

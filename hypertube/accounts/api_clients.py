@@ -5,9 +5,11 @@ secret that cannot be guessed), and checks compare digests in constant time."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -142,15 +144,27 @@ def _owner_key(client_id: str) -> str:
     return f"api:client:{client_id}"
 
 
-async def token_owner(
-    pool: asyncpg.Pool, cache: Cache | None, secret_key: str, token: str
-) -> tuple[int, str]:
-    """(user id, client id) for a valid API token whose client is still active; raises InvalidToken."""
+@functools.lru_cache(maxsize=4096)
+def _verified(secret_key: str, token: str) -> tuple[int, str, int]:
+    """(user id, client id, expiry) of a token whose signature and claims check out.
+
+    Verifying a JWT costs far more than the rest of a cached API request, and a verified token's claims
+    never change, so they are remembered; expiry is compared on every use and revocation is checked
+    by the caller. Refused tokens raise and are not remembered."""
     claims = decode_access_token(secret_key, token, audience=AUDIENCE)
     client_id = claims.get("cid")
     if not isinstance(client_id, str) or not client_id:
         raise InvalidToken("no client")
-    user_id = int(claims["sub"])
+    return int(claims["sub"]), client_id, int(claims["exp"])
+
+
+async def token_owner(
+    pool: asyncpg.Pool, cache: Cache | None, secret_key: str, token: str
+) -> tuple[int, str]:
+    """(user id, client id) for a valid API token whose client is still active; raises InvalidToken."""
+    user_id, client_id, expires = _verified(secret_key, token)
+    if expires <= time.time():
+        raise InvalidToken("expired")
     owner = await cache.get(_owner_key(client_id)) if cache is not None else None
     if owner is None:
         owner = await pool.fetchval(

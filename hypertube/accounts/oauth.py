@@ -299,9 +299,26 @@ async def resolve(pool: asyncpg.Pool, identity: Identity) -> User | NeedsUsernam
 
 async def create_account(pool: asyncpg.Pool, identity: Identity, username: str, language: str = "en") -> User:
     """A new account for a provider user, linked to it, in one transaction (no half-made account)."""
-    assert identity.email
+    if not identity.email:
+        raise OAuthError("no_email", identity.provider)
     first = identity.first_name or username
     last = identity.last_name or username
+    try:
+        return await _insert_account(pool, identity, username, first, last, language)
+    except (IdentityTaken, users.DuplicateField) as exc:
+        # A parallel callback for the same provider user may have just made the account: use it.
+        winner = await linked_user(pool, identity)
+        if winner is not None:
+            return winner
+        if isinstance(exc, users.DuplicateField):
+            raise
+        raise OAuthError("provider", "identity vanished") from None
+
+
+async def _insert_account(
+    pool: asyncpg.Pool, identity: Identity, username: str, first: str, last: str, language: str
+) -> User:
+    assert identity.email
     async with pool.acquire() as conn, conn.transaction():
         user = await users.create_user(
             conn,
@@ -313,10 +330,18 @@ async def create_account(pool: asyncpg.Pool, identity: Identity, username: str, 
             language=language,
             email_verified=identity.email_verified,
         )
-        await conn.execute(
-            "INSERT INTO oauth_identities (provider, subject, user_id) VALUES ($1, $2, $3)",
-            identity.provider,
-            identity.subject,
-            user.id,
-        )
+        try:
+            await conn.execute(
+                "INSERT INTO oauth_identities (provider, subject, user_id) VALUES ($1, $2, $3)",
+                identity.provider,
+                identity.subject,
+                user.id,
+            )
+        except asyncpg.UniqueViolationError:
+            # A parallel callback for the same provider user won; this transaction's account is rolled back.
+            raise IdentityTaken() from None
     return user
+
+
+class IdentityTaken(Exception):
+    """The provider user was linked by a concurrent sign-in while this one was creating an account."""

@@ -158,3 +158,7 @@ async def set_password(
         password_hash,
         email_verified,
     )
+
+
+async def email_verified(db: Executor, user_id: int) -> bool:
+    return bool(await db.fetchval("SELECT email_verified FROM users WHERE id = $1", user_id))

@@ -37,6 +37,7 @@ class Enrichment:
 
 class TmdbEnricher:
     name = "tmdb"
+    label = "TMDB"
 
     def __init__(self, fetcher: JsonFetcher, base_url: str, key: str):
         self.fetcher = fetcher
@@ -102,6 +103,7 @@ class TmdbEnricher:
 
 class OmdbEnricher:
     name = "omdb"
+    label = "OMDb"
 
     def __init__(self, fetcher: JsonFetcher, base_url: str, key: str):
         self.fetcher = fetcher

@@ -242,8 +242,20 @@ def _card(row: Any) -> dict[str, Any]:
         "year": row["year"],
         "rating": float(row["rating"]) if row["rating"] is not None else None,
         "cover_url": row["cover_url"],
+        "initial": initial(row["title"]),
         "watched": False,
     }
+
+
+ARTICLES = {"the", "a", "an", "le", "la", "les", "l'", "un", "une", "der", "die", "das", "el", "il"}
+
+
+def initial(title: str) -> str:
+    """The letter shown on a card without a cover: the first of the title, past a leading article."""
+    words = title.split()
+    if len(words) > 1 and words[0].lower() in ARTICLES:
+        words = words[1:]
+    return (words[0][:1] if words else title[:1]).upper()
 
 
 async def local_count(pool: asyncpg.Pool, query: LibraryQuery, cap: int) -> int:

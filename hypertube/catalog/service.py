@@ -16,15 +16,19 @@ from hypertube.catalog.enrich import Enrichment, OmdbEnricher, TmdbEnricher
 from hypertube.catalog.fetch import JsonFetcher
 from hypertube.catalog.records import FilmRecord, Source, SourceUnavailable
 from hypertube.catalog.search import LibraryQuery, Page, local_count, search_page
+from hypertube.catalog.sources.demo import DemoSource
 from hypertube.catalog.store import store_details, store_records
-from hypertube.i18n import gettext
+from hypertube.i18n import N_, gettext
 
 log = logging.getLogger(__name__)
 THIN = 12  # fewer stored matches than this and the sources are asked
 REFRESH_TTL = 600  # the same search asks the sources again after this long
+MAX_SOURCE_PAGES = 10  # pages asked from each source per search while scrolling
 HOT_TTL = 20  # first pages of searches are kept this long (cleared when new films are stored)
 DETAILS_RETRY = 300
 SOURCE_TIMEOUT = 4.0
+# Names of sources that may have stored films even when they are no longer enabled.
+KNOWN_LABELS = {"yts": "YTS", "archive": "Internet Archive", "demo": N_("Demo films")}
 
 
 @dataclass
@@ -51,13 +55,38 @@ class Catalog:
         self.enrichers = enrichers
         self.wait = wait
         self._tasks: set[asyncio.Task] = set()
+        self._watchers: list[asyncio.Task] = []
         self._inflight: dict[str, asyncio.Task] = {}
         self.generation = 0
 
     async def close(self) -> None:
-        for task in list(self._tasks):
+        tasks = [*self._tasks, *self._watchers]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def start(self) -> None:
+        """Starts the background work: storing the demo films as soon as their manifest appears."""
+        demo = next((s for s in self.sources if isinstance(s, DemoSource)), None)
+        if demo is not None:
+            self._watchers.append(asyncio.ensure_future(self._follow_demo(demo)))
+
+    async def _follow_demo(self, demo: DemoSource, interval: float = 1.0) -> None:
+        # The demo seeder writes its manifest while the server starts; store the films when it does
+        # (and again whenever it changes) so they are in the library without waiting for a search.
+        seen: float | None = None
+        while True:
+            version = demo.version()
+            if version is not None and version != seen:
+                seen = version
+                try:
+                    records = await demo.all()
+                    if records:
+                        await store_records(self.pool, records)
+                        self.generation += 1
+                except Exception:
+                    log.exception("storing the demo films failed")
+            await asyncio.sleep(interval)
 
     async def settle(self) -> None:
         """Waits for the source requests still running in the background."""
@@ -72,7 +101,8 @@ class Catalog:
 
     def label(self, name: str) -> str:
         """The source's name for people, in the language of the current request."""
-        return gettext(next((s.label for s in self.sources if s.name == name), name))
+        labels = {**KNOWN_LABELS, **{s.name: s.label for s in [*self.sources, *self.enrichers]}}
+        return gettext(labels.get(name, name))
 
     async def unavailable(self) -> list[str]:
         names = [s.name for s in self.sources] + [e.name for e in self.enrichers]
@@ -91,26 +121,50 @@ class Catalog:
             page = Page(cached["movies"], cached["next"])
         else:
             page = await search_page(self.pool, query, after)
+            if page.next_cursor is None and after is not None and self.sources:
+                # The stored films run out while scrolling: ask the sources for their next page.
+                searching = await self._ask_pages(query, more=True)
+                page = await search_page(self.pool, query, after)
             if not searching:
                 await self.cache.set(hot_key, {"movies": page.movies, "next": page.next_cursor}, HOT_TTL)
         return LibraryResult(page, await self.unavailable() if self.sources else [], searching)
 
     async def _refresh_if_thin(self, query: LibraryQuery) -> list[str]:
-        """Asks the sources for this search when few films match locally; waits a bounded time, lets
-        slow sources finish in the background. Returns the labels of the sources still being asked."""
-        marker = "asked:" + query.cache_key()
-        if await self.cache.get(marker) is not None:
+        """Asks the sources for this search when few films match locally. Returns the labels of the
+        sources still being asked."""
+        if await self.cache.get(self._asked_key(query)) is not None:
             return []
         if await local_count(self.pool, query, THIN) >= THIN:
+            await self.cache.set(self._asked_key(query), 0, REFRESH_TTL)
             return []
-        await self.cache.set(marker, 1, REFRESH_TTL)
-        tasks = {s.name: self._spawn(self._ask(s, query)) for s in self.sources}
+        return await self._ask_pages(query, more=False)
+
+    def _asked_key(self, query: LibraryQuery) -> str:
+        return "asked:" + query.cache_key()
+
+    async def _ask_pages(self, query: LibraryQuery, *, more: bool) -> list[str]:
+        """Asks every source for the next page of this search it has not given yet (page 1 first);
+        waits a bounded time and lets slow sources finish in the background."""
+        key = self._asked_key(query)
+        asked = await self.cache.get(key)
+        page = (asked if isinstance(asked, int) else 0) + 1 if more else 1
+        if page > MAX_SOURCE_PAGES:
+            return []
+        # A source that failed a moment ago is left alone until its note expires, so that pages stay
+        # fast while it is down (what it answered before is still served from the cache). The search
+        # is not marked as asked then, so it is asked once the sources are back.
+        problems = await asyncio.gather(*(self.fetcher.problem(s.name) for s in self.sources))
+        healthy = [s for s, problem in zip(self.sources, problems, strict=True) if not problem]
+        if not healthy:
+            return []
+        await self.cache.set(key, page, REFRESH_TTL)
+        tasks = {s.name: self._spawn(self._ask(s, query, page)) for s in healthy}
         done, pending = await asyncio.wait(tasks.values(), timeout=self.wait)
         return [self.label(name) for name, t in tasks.items() if t in pending]
 
-    async def _ask(self, source: Source, query: LibraryQuery) -> int:
+    async def _ask(self, source: Source, query: LibraryQuery, page: int = 1) -> int:
         try:
-            records = await source.search(query.q, 1, query.filters)
+            records = await source.search(query.q, page, query.filters)
         except SourceUnavailable as exc:
             log.warning("source %s", exc)
             await self.fetcher.note_health(source.name, exc.reason)
@@ -123,10 +177,6 @@ class Catalog:
             await store_records(self.pool, records)
             self.generation += 1  # new films: earlier cached pages are out of date
         return len(records)
-
-    async def refresh_popular(self) -> None:
-        """Fills an empty catalog with the sources' popular films (used at start)."""
-        await self._refresh_if_thin(LibraryQuery())
 
     # -- one film -----------------------------------------------------------------------------
 
@@ -195,7 +245,7 @@ class Catalog:
                 elif isinstance(got, BaseException):
                     if not isinstance(got, SourceUnavailable):
                         log.error("enrichment from %s failed", enricher.name, exc_info=got)
-                    failed.append(enricher.name.upper())
+                    failed.append(self.label(enricher.name))
         await store_details(self.pool, movie["id"], records, extra, done=not failed)
         if failed:
             # Keep what was found; try again later instead of on every view.

@@ -1,5 +1,6 @@
-"""Stores source records: one `movies` row per film (merged by IMDb id), one `movie_sources` row per
-source record, torrents deduplicated by info hash (or .torrent URL). Re-fetching never duplicates."""
+"""Stores source records: one `movies` row per film (merged by IMDb id, or by title and year when a
+source has no IMDb id), one `movie_sources` row per source record, torrents deduplicated by info hash
+(or .torrent URL). Re-fetching never duplicates."""
 
 from __future__ import annotations
 
@@ -37,6 +38,16 @@ async def _store_one(conn: asyncpg.Connection, r: FilmRecord) -> int:
     )
     if movie_id is None and r.imdb_id:
         movie_id = await conn.fetchval("SELECT id FROM movies WHERE imdb_id = $1", r.imdb_id)
+    if movie_id is None and r.year:
+        # Sources without IMDb ids (most Archive items): the same title in the same year is the same
+        # film, unless two stored films already share them, or the stored one has another IMDb id.
+        same = await conn.fetch(
+            """SELECT id, imdb_id FROM movies WHERE lower(title) = lower($1) AND year = $2 LIMIT 2""",
+            r.title[:500],
+            r.year,
+        )
+        if len(same) == 1 and (same[0]["imdb_id"] is None or r.imdb_id is None):
+            movie_id = same[0]["id"]
     values = (
         r.title[:500],
         r.year,

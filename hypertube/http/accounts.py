@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import logging
 import re
@@ -15,7 +16,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from hypertube import i18n
-from hypertube.accounts import avatars, mail, oauth, reset, sessions, users
+from hypertube.accounts import avatars, mail, oauth, passwords, reset, sessions, users, verification
 from hypertube.accounts.mail import MailSender
 from hypertube.accounts.messages import N_
 from hypertube.accounts.passwords import hash_password, password_problem, verify_password
@@ -56,8 +57,8 @@ OAUTH_MESSAGES = {
     "provider": N_("The provider could not complete the sign-in. Please try again later."),
     "no_email": N_("The provider did not share a verified email address with us, so no account can be made."),
     "email_in_use": N_(
-        "An account already uses this email address. Log in with your password; the provider can be "
-        "linked once your email is confirmed through a password reset."
+        "An account already uses this email address. Log in with your password and confirm the address "
+        "from your profile; then this sign-in method can be linked to it."
     ),
     "expired": N_("The sign-up took too long. Please start again."),
     "not_configured": N_("This sign-in method is not available."),
@@ -67,7 +68,24 @@ NOTICES = {
     "logged_out": N_("You are logged out."),
     "saved": N_("Your profile has been saved."),
     "password_changed": N_("Your password has been changed."),
+    "email_verified": N_("Your email address is confirmed."),
+    "verification_sent": N_("We sent a confirmation link to your email address."),
+    "verify_invalid": N_(
+        "This confirmation link is invalid or expired. Ask for a new one from your profile."
+    ),
 }
+NOTICE_KINDS = {"verify_invalid": "error"}
+
+
+def notice_of(request: web.Request) -> dict[str, str]:
+    """The page's one-line notice from `?notice=` (known codes only) and its kind for the toast."""
+    code = request.query.get("notice", "")
+    if code not in NOTICES:
+        return {"notice": "", "notice_kind": "info"}
+    return {"notice": _(NOTICES[code]), "notice_kind": NOTICE_KINDS.get(code, "success")}
+
+
+TOO_MANY = N_("Too many attempts. Please wait a moment and try again.")
 
 # (limit, window seconds) per key kind
 LIMITS = {
@@ -79,6 +97,7 @@ LIMITS = {
     "forgot_account": (3, 900),
     "reset_ip": (20, 900),
     "reset_account": (10, 900),
+    "verify_account": (3, 3600),
 }
 
 
@@ -173,11 +192,13 @@ async def register(request: web.Request) -> web.StreamResponse:
                     password_hash=hashed,
                     language=i18n.current_language(),
                 )
+                await send_verification(request, user, conn)
                 await open_session(request, user, conn)
         except users.DuplicateField as exc:
             request.pop(auth.PENDING_COOKIES, None)
             errors = {exc.field: exc.message}
         else:
+            wake_mail(request.app)
             raise web.HTTPSeeOther(safe_next(request.query.get("next")) or "/")
     context["errors"] = {k: _(v) for k, v in errors.items()}
     return render(request, "accounts/register.html", context, status=400)
@@ -191,13 +212,7 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     code = request.query.get("oauth_error", "")
     if code in OAUTH_MESSAGES:
         errors["form"] = _(OAUTH_MESSAGES[code])
-    notice = request.query.get("notice", "")
-    context = {
-        "values": {},
-        "errors": errors,
-        "next": next_url or "",
-        "notice": _(NOTICES[notice]) if notice in NOTICES else "",
-    }
+    context = {"values": {}, "errors": errors, "next": next_url or "", **notice_of(request)}
     return render(request, "accounts/login.html", context, status=400 if errors else 200)
 
 
@@ -230,6 +245,63 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     await auth.close_session(request)
     raise web.HTTPSeeOther("/login?notice=logged_out")
+
+
+# --- email confirmation --------------------------------------------------------------------------
+
+
+def _link(request: web.Request, path: str) -> str:
+    return f"{request.app[SETTINGS].base_url.rstrip('/')}{path}"
+
+
+async def send_verification(request: web.Request, user: users.User, conn) -> None:
+    """Queues a confirmation mail for the user's current address (inside the caller's transaction)."""
+    token = await verification.create_verification(conn, user.id, user.email)
+    subject, body = _mail_text(
+        user,
+        N_("Confirm your Hypertube email address"),
+        [
+            (N_("Hello %(name)s,"), {"name": user.first_name}),
+            (
+                N_("Please confirm that %(email)s is the address of the Hypertube account %(username)s:"),
+                {"email": user.email, "username": user.username},
+            ),
+        ],
+        _link(request, f"/email/verify/{token}"),
+        N_("If you did not create this account, ignore this mail."),
+    )
+    await mail.enqueue(conn, user.email, subject, body)
+
+
+async def verify_email(request: web.Request) -> web.StreamResponse:
+    user_id = await verification.confirm_email(request.app[POOL], request.match_info["token"])
+    notice = "email_verified" if user_id is not None else "verify_invalid"
+    # Either way the reader lands on a page they know, with the outcome in a notice.
+    raise web.HTTPSeeOther(f"/profile?notice={notice}" if request.get(USER) else f"/login?notice={notice}")
+
+
+async def resend_verification(request: web.Request) -> web.StreamResponse:
+    user = require_user(request)
+    wait = await limited(request, ("verify_account", str(user.id)))
+    if wait:
+        raise ApiError(429, TOO_MANY, headers={"Retry-After": str(wait)})
+    if not await users.email_verified(request.app[POOL], user.id):
+        async with request.app[POOL].acquire() as conn, conn.transaction():
+            await send_verification(request, user, conn)
+        wake_mail(request.app)
+    raise web.HTTPSeeOther("/profile?notice=verification_sent")
+
+
+def _mail_text(
+    user: users.User, subject: str, lines: list[tuple[str, dict]], link: str, footer: str
+) -> tuple[str, str]:
+    """A plain-text mail in the user's language."""
+    previous = i18n.set_language(user.language)
+    try:
+        body = [_(text, **values) for text, values in lines] + ["", link, "", _(footer)]
+        return _(subject), "\n".join([body[0], "", *body[1:]])
+    finally:
+        i18n.reset_language(previous)
 
 
 # --- password reset ------------------------------------------------------------------------------
@@ -348,9 +420,9 @@ def _profile_context(user: users.User, **extra) -> dict[str, Any]:
 async def profile_page(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     fresh = await users.by_id(request.app[POOL], user.id) or user
-    notice = request.query.get("notice", "")
-    context = _profile_context(fresh, notice=_(NOTICES[notice]) if notice in NOTICES else "")
+    context = _profile_context(fresh, **notice_of(request))
     context["has_password"] = await users.password_hash_of(request.app[POOL], user.id) is not None
+    context["email_verified"] = await users.email_verified(request.app[POOL], user.id)
     return render(request, "accounts/profile.html", context)
 
 
@@ -407,19 +479,23 @@ async def update_profile(request: web.Request) -> web.StreamResponse:
         old_name = None
         try:
             async with pool.acquire() as conn, conn.transaction():
-                await users.update_profile(conn, user.id, **values)
+                updated = await users.update_profile(conn, user.id, **values)
                 if new_name:
                     old_name = await users.set_picture(conn, user.id, new_name)
+                if updated.email.lower() != user.email.lower():
+                    await send_verification(request, updated, conn)
         except users.DuplicateField as exc:
             await avatars.delete_picture(folder, new_name)
             errors = {exc.field: exc.message}
         else:
             await avatars.delete_picture(folder, old_name)
+            wake_mail(request.app)
             raise web.HTTPSeeOther("/profile?notice=saved")
     context = _profile_context(user)
     context["values"] = values
     context["errors"] = {k: _(v) for k, v in errors.items()}
     context["has_password"] = await users.password_hash_of(pool, user.id) is not None
+    context["email_verified"] = await users.email_verified(pool, user.id)
     return render(request, "accounts/profile.html", context, status=400)
 
 
@@ -451,7 +527,12 @@ async def change_password(request: web.Request) -> web.StreamResponse:
             await sessions.revoke_all(conn, user.id, "password_change")
             await open_session(request, user, conn)
         raise web.HTTPSeeOther("/profile?notice=password_changed")
-    context = _profile_context(user, password_errors=errors, has_password=existing is not None)
+    context = _profile_context(
+        user,
+        password_errors=errors,
+        has_password=existing is not None,
+        email_verified=await users.email_verified(pool, user.id),
+    )
     return render(request, "accounts/profile.html", context, status=429 if wait else 400, retry_after=None)
 
 
@@ -478,14 +559,17 @@ async def avatar(request: web.Request) -> web.StreamResponse:
     )
 
 
+@functools.cache
+def _long_common_passwords() -> str:
+    return "\n".join(sorted(w for w in passwords.common_passwords() if len(w) >= passwords.MIN_LENGTH))
+
+
 async def common_passwords(request: web.Request) -> web.StreamResponse:
     """The common-password list (only entries long enough to matter), for the live checks in the form."""
-    from hypertube.accounts.passwords import MIN_LENGTH
-    from hypertube.accounts.passwords import common_passwords as words
-
-    text = "\n".join(sorted(w for w in words() if len(w) >= MIN_LENGTH))
     return web.Response(
-        text=text, content_type="text/plain", headers={"Cache-Control": "public, max-age=86400"}
+        text=_long_common_passwords(),
+        content_type="text/plain",
+        headers={"Cache-Control": "public, max-age=86400"},
     )
 
 
@@ -618,6 +702,7 @@ async def janitor(app: web.Application):
                 pool = app[POOL]
                 await sessions.purge_expired(pool)
                 await reset.purge_old(pool)
+                await verification.purge_old(pool)
                 await mail.purge_sent(pool)
             except Exception:
                 log.exception("accounts janitor failed")
@@ -645,6 +730,8 @@ def setup(app: web.Application) -> None:
     r.add_get("/password/reset/{token}", reset_page, name="reset")
     r.add_post("/password/reset/{token}", reset_password)
     r.add_get("/password/common.txt", common_passwords)
+    r.add_get("/email/verify/{token}", verify_email, name="verify_email")
+    r.add_post("/email/verify", resend_verification)
     r.add_get("/profile", profile_page, name="profile")
     r.add_post("/profile", update_profile)
     r.add_post("/profile/password", change_password)

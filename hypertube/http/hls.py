@@ -20,6 +20,7 @@ from hypertube.media.convert import MediaError
 from hypertube.media.opensubtitles import OpenSubtitles
 from hypertube.media.service import MediaService, NoFilm, SubtitleFile, WaitingForPeers, maybe_await
 from hypertube.media.subtitles import convert_to_vtt
+from hypertube.torrent import TORRENTS
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,7 @@ LANGUAGE_LABELS = {"en": "English", "fr": "Français", "es": "Español", "de": "
 
 
 def _torrent_engine(app: web.Application) -> Any:
-    """The torrent engine when the torrent area has registered one."""
-    try:
-        from hypertube.torrent import TORRENTS  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+    """The process's torrent engine (absent only while the app is starting or stopping)."""
     return app.get(TORRENTS)
 
 
@@ -113,6 +110,8 @@ async def _guard(coro):
 
 async def download_status(app: web.Application, movie_id: int) -> dict[str, Any]:
     engine = _torrent_engine(app)
+    if app[MEDIA].is_local(movie_id):
+        engine = None  # a film played from a file on disk is complete
     if engine is not None and hasattr(engine, "download_status"):
         try:
             status = await maybe_await(engine.download_status(movie_id))
@@ -123,7 +122,7 @@ async def download_status(app: web.Application, movie_id: int) -> dict[str, Any]
             return status
         if status is not None and hasattr(status, "__dict__"):
             return {k: v for k, v in vars(status).items() if not k.startswith("_")}
-    return {"progress": 1.0, "peers": 0, "rate": 0, "ready": True}
+    return {"progress": 1.0, "peers": 0, "rate": 0, "ready": True, "state": "finished"}
 
 
 # --- subtitles -------------------------------------------------------------------------------------

@@ -9,7 +9,14 @@ from aiohttp import web
 from markupsafe import Markup
 
 from hypertube.catalog import comments, watch
-from hypertube.catalog.search import BadCursor, LibraryQuery, decode_cursor, known_genres, parse_query
+from hypertube.catalog.search import (
+    BadCursor,
+    LibraryQuery,
+    decode_cursor,
+    initial,
+    known_genres,
+    parse_query,
+)
 from hypertube.catalog.service import CATALOG, LibraryResult, build_catalog
 from hypertube.events import EVENTS
 from hypertube.http.auth import login_required, require_user
@@ -36,6 +43,7 @@ GENRES = (
 async def catalog_ctx(app: web.Application):
     catalog = build_catalog(app[POOL], app[CACHE], app[HTTP], app[SETTINGS])
     app[CATALOG] = catalog
+    catalog.start()
     yield
     await catalog.close()
 
@@ -157,7 +165,10 @@ async def _movie_page(
     pool = request.app[POOL]
     context = {
         "movie": movie,
-        "torrents": await catalog.torrents(movie_id),
+        "initial": initial(movie["title"]),
+        "torrents": [
+            {**t, "source_label": catalog.label(t["source"])} for t in await catalog.torrents(movie_id)
+        ],
         "comments": await comments.list_comments(pool, movie_id=movie_id, limit=200),
         "comment_count": await comments.count_comments(pool, movie_id),
         "watched": bool(await watch.watched_ids(pool, user.id, [movie_id])),

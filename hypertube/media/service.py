@@ -27,6 +27,7 @@ from hypertube.media.subtitles import MAX_SUBTITLE_BYTES, SUBTITLE_EXTENSIONS, c
 log = logging.getLogger(__name__)
 
 WORKERS = 2  # PyAV threads: the machine's cores are shared with the torrent engine and the web server
+TAIL_PREFETCH = 256 * 1024
 READ_TIMEOUT_S = 90.0  # longer than the engine's own wait for a piece, so its clearer error wins
 
 
@@ -68,6 +69,9 @@ class MediaService:
         """Plays `movie_id` from a finished file on disk instead of asking the torrent engine."""
         self._files[movie_id] = Path(path)
         self._infos.pop(movie_id, None)
+
+    def is_local(self, movie_id: int) -> bool:
+        return movie_id in self._files
 
     async def open_reader(self, movie_id: int) -> FilmReader:
         path = self._files.get(movie_id)
@@ -138,6 +142,10 @@ class MediaService:
             if stored and stored.get("film") == ident:
                 info = MediaInfo.from_json(stored["info"])
             else:
+                # Matroska Cues, AVI idx1 and a late MP4 moov sit at the end: ask for the tail first, so
+                # that the download starts there instead of behind the head's readahead window.
+                tail = min(reader.size, TAIL_PREFETCH)
+                await asyncio.wait_for(reader.read(reader.size - tail, tail), self.timeout)
                 info = await self._blocking(reader, convert.probe)
                 await asyncio.to_thread(_write_json, path, {"film": ident, "info": info.to_json()})
         finally:

@@ -13,6 +13,11 @@ HISTORY = 50
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+def N_(message: str) -> str:
+    """Marks a message for extraction; it is translated where it is shown."""
+    return message
+
+
 class ChatError(ValueError):
     """Bad chat input; `code` is machine-readable and the message is meant for the user."""
 
@@ -29,14 +34,14 @@ class MovieNotFound(LookupError):
 def clean_text(text: object) -> str:
     """One line of plain text, 1–500 characters; control and bidi-override characters removed."""
     if not isinstance(text, str):
-        raise ChatError("bad_payload", "A chat message must be text.")
+        raise ChatError("bad_payload", N_("A chat message must be text."))
     if len(text) > MAX_LENGTH * 4:
-        raise ChatError("too_long", f"A chat message can be at most {MAX_LENGTH} characters long.")
+        raise ChatError("too_long", N_("A chat message can be at most 500 characters long."))
     cleaned = _CONTROL.sub("", text.replace("\r\n", " ").replace("\n", " ").replace("\t", " ")).strip()
     if not cleaned:
-        raise ChatError("empty", "A chat message cannot be empty.")
+        raise ChatError("empty", N_("A chat message cannot be empty."))
     if len(cleaned) > MAX_LENGTH:
-        raise ChatError("too_long", f"A chat message can be at most {MAX_LENGTH} characters long.")
+        raise ChatError("too_long", N_("A chat message can be at most 500 characters long."))
     return cleaned
 
 

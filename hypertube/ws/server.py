@@ -21,10 +21,10 @@ from hypertube.accounts.models import User
 from hypertube.accounts.tokens import ALGORITHM, InvalidToken, decode_access_token
 from hypertube.catalog.comments import list_comments
 from hypertube.events import movie_room
-from hypertube.http.auth import ACCESS_COOKIE, user_from_access_token
+from hypertube.http.auth import ACCESS_COOKIE, LANG_COOKIE, user_from_access_token
 from hypertube.http.errors import json_error
 from hypertube.i18n import gettext as _
-from hypertube.i18n import set_language
+from hypertube.i18n import negotiate, set_language
 from hypertube.keys import POOL, SETTINGS, USER
 from hypertube.ws import chat
 from hypertube.ws.store import LiveStore
@@ -193,6 +193,9 @@ class LiveServer:
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or len(token) > 4096:
             token = _cookie(environ, ACCESS_COOKIE)
+        # A refusal is shown to someone we do not know yet: in the language their pages use.
+        lang = _cookie(environ, LANG_COOKIE) or negotiate(environ.get("HTTP_ACCEPT_LANGUAGE"))
+        set_language(lang or "en")
         try:
             user, expires_at = await self.authenticate(token)
         except LiveError as exc:
@@ -335,9 +338,14 @@ class LiveServer:
                 raise LiveError("too_many_rooms", _("Too many films open at once."))
             if not await pool.fetchval("SELECT 1 FROM movies WHERE id = $1", movie_id):
                 raise LiveError("not_found", _("This film does not exist."))
+            if self.clients.get(sid) is not client:
+                raise LiveError("gone", "disconnected")  # the socket closed while the film was looked up
             await self.sio.enter_room(sid, room)
             client.movies.add(movie_id)
             await self.store.presence_add(room, sid, client.member)
+            if self.clients.get(sid) is not client:  # closed meanwhile: its disconnect missed this entry
+                await self.store.presence_remove(room, sid)
+                raise LiveError("gone", "disconnected")
             self._presence_changed(movie_id)
 
         party_state = None
@@ -447,7 +455,9 @@ class LiveServer:
 
     # --- watch together ---------------------------------------------------------------------------
 
-    async def _party_change(self, sid: str, client: Client, data: dict[str, Any], playing: bool | None):
+    async def _party_change(
+        self, sid: str, client: Client, data: dict[str, Any], action: str, playing: bool | None
+    ):
         movie_id = self._joined(client, data)
         code = client.parties.get(movie_id)
         if not code:
@@ -460,6 +470,7 @@ class LiveServer:
         state = {
             "movie_id": movie_id,
             "party": code,
+            "action": action,
             "playing": playing,
             "position": position,
             "at": time.time(),
@@ -470,13 +481,13 @@ class LiveServer:
         return {"ok": True, "state": state}
 
     async def party_play(self, sid: str, client: Client, data: dict[str, Any]):
-        return await self._party_change(sid, client, data, True)
+        return await self._party_change(sid, client, data, "play", True)
 
     async def party_pause(self, sid: str, client: Client, data: dict[str, Any]):
-        return await self._party_change(sid, client, data, False)
+        return await self._party_change(sid, client, data, "pause", False)
 
     async def party_seek(self, sid: str, client: Client, data: dict[str, Any]):
-        return await self._party_change(sid, client, data, None)
+        return await self._party_change(sid, client, data, "seek", None)
 
     # --- download progress ------------------------------------------------------------------------
 

@@ -423,6 +423,8 @@ document.addEventListener("submit", (event) => {
   const button = event.submitter || form.querySelector("[type=submit]");
   if (button instanceof HTMLButtonElement) {
     setBusy(button, true);
+    // A response that does not replace the page (a download, a 204) must not leave it stuck.
+    setTimeout(() => setBusy(button, false), 15000);
   }
 });
 

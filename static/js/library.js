@@ -35,7 +35,7 @@ if (grid && sentinel) {
         grid.append(card);
         added += 1;
       }
-      if (statusBox) statusBox.textContent = `${seen.size}`;
+      if (statusBox && added) statusBox.textContent = statusBox.dataset.countText.replace("{n}", String(seen.size));
       next = page.next;
       if (!next) finish();
       else if (added === 0) setTimeout(load, 0);

@@ -112,9 +112,15 @@ socket.on("connect_error", async (err) => {
   }
 });
 
-socket.on("auth:expired", (data) => setStatus(data?.message || t("expired"), "error"));
+let expiredMessage = null;
+socket.on("auth:expired", (data) => {
+  expiredMessage = data?.message || t("expired");
+  setStatus(expiredMessage, "error");
+});
 socket.on("disconnect", (reason) => {
-  if (reason !== "io client disconnect") setStatus(t("reconnecting"), "warn");
+  // The server closing the socket (flood, expired session) is final; anything else reconnects by itself.
+  if (reason === "io server disconnect") setStatus(expiredMessage || t("stopped"), "error");
+  else if (reason !== "io client disconnect") setStatus(t("reconnecting"), "warn");
 });
 let onChatError = null;
 socket.on("error", (error) => {
@@ -432,7 +438,7 @@ if (panel) {
   socket.on("party:state", (s) => {
     if (s?.movie_id !== movieId || s.party !== state.party) return;
     remember(s);
-    const key = s.playing ? "played" : "paused";
+    const key = { play: "played", pause: "paused", seek: "seeked" }[s.action] || (s.playing ? "played" : "paused");
     partyNote.textContent = t(key, { name: s.by, time: formatTime(s.position) });
     applyParty();
   });
@@ -462,6 +468,7 @@ if (panel) {
     state.party = newCode();
     history.replaceState(null, "", partyLink());
     party.last = null;
+    showParty();
     join();
     panel.querySelector("[data-party-link]").focus();
   });
@@ -470,6 +477,7 @@ if (panel) {
     party.last = null;
     partyNote.textContent = "";
     history.replaceState(null, "", partyLink());
+    showParty();
     join();
     partyStart.focus();
   });

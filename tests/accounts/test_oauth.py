@@ -227,3 +227,19 @@ async def test_oauth_sign_in_sets_session_cookies(oauth_client, fake_providers):
     resp = await oauth_round_trip(oauth_client, "ft")
     assert cookie(oauth_client, "access_token") and cookie(oauth_client, "refresh_token")
     assert any(h.startswith("ht_oauth=") and "Max-Age=0" in h for h in resp.headers.getall("Set-Cookie"))
+
+
+async def test_parallel_first_sign_ins_make_one_account(oauth_client, db):
+    import asyncio
+
+    from hypertube.accounts import oauth
+    from hypertube.keys import POOL
+
+    identity = oauth.Identity("github", "777", "twin@example.org", True, "twin", "Twin", "Peaks")
+    pool = oauth_client.app[POOL]
+    first, second = await asyncio.gather(
+        oauth.create_account(pool, identity, "twin"), oauth.create_account(pool, identity, "twin")
+    )
+    assert first.id == second.id
+    assert await db.fetchval("SELECT count(*) FROM users") == 1
+    assert await db.fetchval("SELECT count(*) FROM oauth_identities") == 1

@@ -182,3 +182,12 @@ async def test_register_is_rate_limited_per_account(accounts_client, db):
     assert statuses[:5] == [400] * 5 and statuses[-1] == 429
     assert int(resp.headers["Retry-After"]) > 0
     assert "Too many attempts" in await resp.text()
+
+
+async def test_the_form_gets_the_same_common_list(accounts_client):
+    resp = await accounts_client.get("/password/common.txt")
+    words = set((await resp.text()).split("\n"))
+    assert resp.status == 200 and "max-age" in resp.headers["Cache-Control"]
+    assert "password123" in words and "qwertyuiop" in words
+    assert all(len(w) >= 10 for w in words)  # shorter ones fail the length rule anyway
+    assert words <= common_passwords()

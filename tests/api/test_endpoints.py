@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 
 import pytest
@@ -73,8 +74,19 @@ async def picture_server(aiohttp_server):
     async def text(request):
         return web.Response(text="<html>not a picture</html>", content_type="text/html")
 
+    noise = io.BytesIO()
+    Image.frombytes("RGB", (700, 700), os.urandom(700 * 700 * 3)).save(noise, format="PNG")
+
+    async def big(request):  # about 1.5 MB: arrives in many reads
+        return web.Response(body=noise.getvalue(), content_type="image/png")
+
+    async def huge(request):
+        return web.Response(body=os.urandom(6 * 1024 * 1024), content_type="image/png")
+
     app = web.Application()
     app.router.add_get("/me.png", image)
+    app.router.add_get("/big.png", big)
+    app.router.add_get("/huge.png", huge)
     app.router.add_get("/text", text)
     return await aiohttp_server(app)
 
@@ -110,7 +122,11 @@ async def test_you_can_change_your_own_account(
     resp = await as_alice.patch(f"/api/v1/users/{alice.id}", json={"picture_url": None})
     assert resp.data["picture_url"] == "/static/img/avatar.svg"
     assert not stored.exists()
-    for path in ("/text", "/gone"):
+    resp = await as_alice.patch(
+        f"/api/v1/users/{alice.id}", json={"picture_url": str(picture_server.make_url("/big.png"))}
+    )
+    assert resp.status == 200, resp.data
+    for path in ("/text", "/gone", "/huge.png"):
         resp = await as_alice.patch(
             f"/api/v1/users/{alice.id}", json={"picture_url": str(picture_server.make_url(path))}
         )
@@ -180,11 +196,11 @@ async def test_empty_patch_is_refused(two):
 # ---- movies ---------------------------------------------------------------------------------------
 
 
-async def test_movies_front_page_sorts_filters_and_pages(api, make_user, make_movie, api_token):
+async def test_movies_front_page_sorts_filters_and_pages(api, make_user, api_movie, api_token):
     me = api.as_(await api_token(api.client, await make_user()))
-    a = await make_movie("Alien", year=1979, rating=8.5, popularity=10)
-    b = await make_movie("Blade Runner", year=1982, rating=8.1, popularity=30, genres=["Sci-Fi"])
-    c = await make_movie("Casablanca", year=1942, rating=8.5, popularity=20)
+    a = await api_movie("Alien", year=1979, rating=8.5, popularity=10)
+    b = await api_movie("Blade Runner", year=1982, rating=8.1, popularity=30, genres=["Sci-Fi"])
+    c = await api_movie("Casablanca", year=1942, rating=8.5, popularity=20)
     resp = await me.get("/api/v1/movies")
     assert [m["id"] for m in resp.data["data"]] == [b, c, a]
     assert resp.data["data"][0] == {"id": b, "name": "Blade Runner", "year": 1982, "rating": 8.1}
@@ -229,9 +245,9 @@ async def test_bad_movie_queries_are_400_with_the_parameter(api, make_user, api_
     assert resp.status == 400 and resp.data["error"]["field"] == field
 
 
-async def test_movie_details(two, make_movie, db):
+async def test_movie_details(two, api_movie, db):
     alice, bob, as_alice, _ = two
-    movie = await make_movie("Metropolis", year=1927, rating=8.3, runtime=153, genres=["Drama", "Sci-Fi"])
+    movie = await api_movie("Metropolis", year=1927, rating=8.3, runtime=153, genres=["Drama", "Sci-Fi"])
     for user in (alice, bob):
         await db.execute(
             "INSERT INTO comments (movie_id, user_id, body) VALUES ($1, $2, 'ok')", movie, user.id
@@ -264,9 +280,9 @@ def live_events(api):
     return seen
 
 
-async def test_comment_lifecycle_with_live_events(two, make_movie, live_events):
+async def test_comment_lifecycle_with_live_events(two, api_movie, live_events):
     alice, _, as_alice, _ = two
-    movie = await make_movie()
+    movie = await api_movie()
     created = await as_alice.post(
         "/api/v1/comments", json={"comment": "<b>Great</b> film", "movie_id": movie}
     )
@@ -292,9 +308,9 @@ async def test_comment_lifecycle_with_live_events(two, make_movie, live_events):
     assert live_events[0][1]["author"] == "alice" and live_events[0][1]["content"] == "<b>Great</b> film"
 
 
-async def test_comment_on_a_film_by_its_path(two, make_movie, live_events):
+async def test_comment_on_a_film_by_its_path(two, api_movie, live_events):
     _, _, as_alice, _ = two
-    movie = await make_movie()
+    movie = await api_movie()
     assert (await as_alice.get(f"/api/v1/movies/{movie}")).data["comments_count"] == 0
     resp = await as_alice.post(f"/api/v1/movies/{movie}/comments", json={"comment": "Nice"})
     assert resp.status == 201 and resp.data["movie_id"] == movie
@@ -308,9 +324,9 @@ async def test_comment_on_a_film_by_its_path(two, make_movie, live_events):
     assert missing.status == 404 and missing.data["error"]["field"] == "movie_id"
 
 
-async def test_only_the_author_edits_or_deletes(two, make_movie, live_events):
+async def test_only_the_author_edits_or_deletes(two, api_movie, live_events):
     _, _, as_alice, as_bob = two
-    movie = await make_movie()
+    movie = await api_movie()
     cid = (await as_alice.post("/api/v1/comments", json={"comment": "mine", "movie_id": movie})).data["id"]
     resp = await as_bob.patch(f"/api/v1/comments/{cid}", json={"comment": "now mine"})
     assert resp.status == 403 and resp.data["error"]["code"] == "forbidden"
@@ -334,17 +350,17 @@ async def test_only_the_author_edits_or_deletes(two, make_movie, live_events):
         ({"comment": "ok", "movie_id": 1, "author_id": 1}, "author_id"),
     ],
 )
-async def test_bad_comment_bodies_name_the_field(two, make_movie, body, field):
+async def test_bad_comment_bodies_name_the_field(two, api_movie, body, field):
     _, _, as_alice, _ = two
-    body = {"movie_id": await make_movie(), **body} if "movie_id" not in body else body
+    body = {"movie_id": await api_movie(), **body} if "movie_id" not in body else body
     resp = await as_alice.post("/api/v1/comments", json=body)
     assert resp.status == 422, resp.data
     assert resp.data["error"]["field"] == field
 
 
-async def test_latest_comments_newest_first_with_a_cursor(two, make_movie):
+async def test_latest_comments_newest_first_with_a_cursor(two, api_movie):
     _, _, as_alice, as_bob = two
-    m1, m2 = await make_movie(), await make_movie()
+    m1, m2 = await api_movie(), await api_movie()
     ids = []
     for i, (who, movie) in enumerate([(as_alice, m1), (as_bob, m2), (as_alice, m2)]):
         ids.append(
@@ -358,3 +374,30 @@ async def test_latest_comments_newest_first_with_a_cursor(two, make_movie):
     assert [c["id"] for c in only_m2.data["data"]] == [ids[2], ids[1]]
     first = page.data["data"][0]
     assert set(first) == {"id", "movie_id", "author", "content", "created_at", "updated_at"}
+
+
+async def test_movie_subtitles_come_from_the_media_area_once_the_film_is_known(two, api_movie, tmp_path):
+    from hypertube.http.hls import MEDIA
+    from hypertube.media.generate import generate_film, sample_cues
+
+    _, _, as_alice, _ = two
+    video = generate_film(
+        tmp_path / "subs.mkv",
+        container="mkv",
+        video_codec="h264",
+        audio_codec="aac",
+        duration_s=2,
+        width=160,
+        height=90,
+        fps=10,
+        subtitles={"en": sample_cues(2, "en"), "fr": sample_cues(2, "fr")},
+        subtitle_codec="srt",
+    )
+    media = as_alice.client.app[MEDIA]
+    played, unplayed = await api_movie(), await api_movie()
+    media.register_file(played, video)
+    media.register_file(unplayed, video)
+    await media.info(played)  # what playing the film does first
+    assert (await as_alice.get(f"/api/v1/movies/{played}")).data["subtitles"] == ["en", "fr"]
+    # Never opened: looking its tracks up would start the download, so none are listed yet.
+    assert (await as_alice.get(f"/api/v1/movies/{unplayed}")).data["subtitles"] == []

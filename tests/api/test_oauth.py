@@ -116,6 +116,19 @@ async def test_token_endpoint_wants_a_form(api, make_user, make_api_client):
     assert resp.status == 413 and resp.data["error"] == "invalid_request"
 
 
+async def test_token_form_may_arrive_in_pieces(api, make_user, make_api_client):
+    cid, secret = await make_api_client(await make_user())
+    form = f"grant_type=client_credentials&client_id={cid}&client_secret={secret}&pad=" + "x" * 5000
+
+    async def pieces():
+        for i in range(0, len(form), 700):
+            yield form[i : i + 700].encode()
+            await asyncio.sleep(0)
+
+    resp = await api.post(TOKEN, data=pieces(), headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.status == 200, resp.data
+
+
 async def test_token_endpoint_only_takes_post(api):
     resp = await api.get(TOKEN, check=False)
     assert resp.status == 405 and resp.headers["Allow"] == "POST"

@@ -48,7 +48,7 @@ async def site_pages(server: LiveServer, username: str) -> list[str]:
     return sorted(set(paths))
 
 
-async def check_page(page, path: str) -> int:
+async def check_page(page, path: str, lang: str | None = None) -> int:
     response = await page.goto(path)
     assert response is not None
     await page.wait_for_load_state("load")
@@ -59,28 +59,32 @@ async def check_page(page, path: str) -> int:
     for landmark in ("header.site-header", "main#main", "footer.site-footer"):
         assert await page.locator(landmark).count() == 1, f"{path}: {landmark}"
     assert await page.locator("h1").count() >= 1, f"{path}: no heading"
+    if lang:
+        assert await page.get_attribute("html", "lang") == lang, path
     return response.status
 
 
+@pytest.mark.parametrize("lang", ["en", "fr"])
 @pytest.mark.parametrize("width", WIDTHS)
-async def test_every_page_fits_and_is_clean(open_page, live_server, width):
-    user = await live_server.create_user()
+async def test_every_page_fits_and_is_clean(open_page, live_server, width, lang):
+    user = await live_server.create_user(language=lang)
     pages = await site_pages(live_server, user.username)
     assert "/" in pages
 
-    visitor = await open_page(width=width, height=720)
+    locale = {"en": "en-US", "fr": "fr-FR"}[lang]
+    visitor = await open_page(width=width, height=720, locale=locale)
     for status in (400, 403, 404, 410):
         expect_error_status(visitor, status)  # the 404 page itself, a dead reset link
     for path in [p for p in pages if p.startswith(PUBLIC_ONLY)] + ["/no-such-page"]:
-        await check_page(visitor, path)
+        await check_page(visitor, path, lang)
 
-    member = await open_page(width=width, height=720)
+    member = await open_page(width=width, height=720, locale=locale)
     await sign_in(member, live_server, user)
     statuses = {}
     for path in pages:
         if path.startswith(PUBLIC_ONLY):
             continue
-        statuses[path] = await check_page(member, path)
+        statuses[path] = await check_page(member, path, lang)
     assert statuses["/"] == 200
     assert all(status < 500 for status in statuses.values()), statuses
 

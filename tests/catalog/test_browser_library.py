@@ -57,6 +57,7 @@ async def test_scrolling_loads_every_film_once_then_stops(library):
     await page.locator("[data-end]").wait_for(state="visible")
     ids = await page.locator(".movie-card").evaluate_all("cards => cards.map(c => c.dataset.movieId)")
     assert len(ids) == FILMS + 1 == len(set(ids))
+    assert await page.locator("[data-results-status]").inner_text() == f"{FILMS + 1} films shown"
     await page.mouse.wheel(0, 5000)
     await page.wait_for_timeout(300)
     assert await page.locator(".movie-card").count() == FILMS + 1

@@ -66,7 +66,7 @@ async def test_archive_details_give_the_torrent_file_and_hash(film_client, upstr
     await client.get("/", params={"q": "sherlock"})
     movie_id = await stored_id(db, "Sherlock Jr.")
     html = await (await client.get(f"/movies/{movie_id}")).text()
-    assert "Buster Keaton" in html and "67 min" in html
+    assert "Buster Keaton" in html and "67 min" in html and "<td>Internet Archive</td>" in html
     rows = await db.fetch(
         "SELECT info_hash, torrent_url, magnet, size_bytes FROM torrents WHERE movie_id = $1", movie_id
     )
@@ -232,3 +232,75 @@ async def test_details_are_fetched_once_even_with_many_viewers(film_client, upst
     await client.app[CATALOG].settle()
     assert upstreams.hits["yts"] == before + 1
     assert re.search(r"Crowded", await pages[0].text())
+
+
+@pytest.mark.parametrize("broken", ["tmdb", "omdb"])
+async def test_enrichment_down_still_shows_the_film(film_client, upstreams, db, broken):
+    upstreams.yts_movies = [yts_movie(8, "Alien", year=1979, imdb="tt0078748")]
+    upstreams.tmdb["tt0078748"] = tmdb_movie(348, "tt0078748", "Alien")
+    upstreams.omdb["tt0078748"] = omdb_movie("tt0078748", "Alien")
+    upstreams.mode[broken] = "garbage"
+    client = await film_client(keys=True, sources=("yts",))
+    await client.get("/", params={"q": "alien"})
+    movie_id = await stored_id(db, "Alien")
+    resp = await client.get(f"/movies/{movie_id}")
+    assert resp.status == 200
+    html = await resp.text()
+    assert (
+        "Alien" in html and {"tmdb": "TMDB", "omdb": "OMDb"}[broken] in html and "could not be loaded" in html
+    )
+    # What the working enricher said is kept; the film is tried again later.
+    row = await db.fetchrow("SELECT director, details_at FROM movies WHERE id = $1", movie_id)
+    assert row["director"] and row["details_at"] is None
+
+
+async def test_editing_with_bad_text_shows_the_message_at_that_comment(film_client, db):
+    client = await film_client(sources=())
+    movie_id = await db.fetchval(
+        "INSERT INTO movies (title, details_at) VALUES ('Edits', now()) RETURNING id"
+    )
+    token = await csrf_for(client, f"/movies/{movie_id}")
+    await client.post(f"/movies/{movie_id}/comments", data={"comment": "first", "csrf_token": token})
+    comment_id = await db.fetchval("SELECT id FROM comments")
+    resp = await client.post(
+        f"/movies/{movie_id}/comments/{comment_id}", data={"comment": "y" * 2001, "csrf_token": token}
+    )
+    assert resp.status == 422
+    html = await resp.text()
+    assert f'id="comment-edit-error-{comment_id}"' in html and "at most 2000" in html
+    assert await db.fetchval("SELECT body FROM comments") == "first"
+
+
+@pytest.mark.parametrize("comment_path", ["abc", "0", "99999999999999999999999", "1.0"])
+async def test_odd_comment_ids_are_404(film_client, db, comment_path):
+    client = await film_client(sources=())
+    movie_id = await db.fetchval("INSERT INTO movies (title, details_at) VALUES ('Ids', now()) RETURNING id")
+    token = await csrf_for(client, f"/movies/{movie_id}")
+    for suffix in ("", "/delete"):
+        resp = await client.post(
+            f"/movies/{movie_id}/comments/{comment_path}{suffix}", data={"comment": "x", "csrf_token": token}
+        )
+        assert resp.status == 404
+
+
+async def test_comment_on_another_films_comment_path_is_404(film_client, db):
+    client = await film_client(sources=())
+    first = await db.fetchval("INSERT INTO movies (title, details_at) VALUES ('One', now()) RETURNING id")
+    second = await db.fetchval("INSERT INTO movies (title, details_at) VALUES ('Two', now()) RETURNING id")
+    token = await csrf_for(client, f"/movies/{first}")
+    await client.post(f"/movies/{first}/comments", data={"comment": "on one", "csrf_token": token})
+    comment_id = await db.fetchval("SELECT id FROM comments")
+    resp = await client.post(f"/movies/{second}/comments/{comment_id}/delete", data={"csrf_token": token})
+    assert resp.status == 404
+    assert await db.fetchval("SELECT count(*) FROM comments") == 1
+
+
+async def test_archive_film_unknown_to_the_archive_keeps_what_is_known(film_client, upstreams, db):
+    doc = archive_doc("gone_item", "Gone Film")
+    upstreams.archive_docs = [doc]  # listed by search, but metadata/{id} answers {}
+    client = await film_client(sources=("archive",))
+    await client.get("/", params={"q": "gone"})
+    movie_id = await stored_id(db, "Gone Film")
+    resp = await client.get(f"/movies/{movie_id}")
+    assert resp.status == 200 and "Gone Film" in await resp.text()
+    assert await db.fetchval("SELECT count(*) FROM torrents WHERE movie_id = $1", movie_id) == 1

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
+import pytest_asyncio
 
 from hypertube.catalog.search import LibraryQuery, decode_cursor, parse_query, search_page
 from hypertube.db import connect_pool
 from tests.fixtures.catalog import insert_generated_films
 
 COUNT = 3000
+# The generated catalog is read-only here: built once for the module, emptied at its end.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest.fixture
-async def pool(database_url, db):
-    await insert_generated_films(db, COUNT)
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def pool(database_url):
+    conn = await asyncpg.connect(database_url)
+    await conn.execute("TRUNCATE movies RESTART IDENTITY CASCADE")
+    await insert_generated_films(conn, COUNT)
     pool = await connect_pool(database_url, min_size=1, max_size=4)
     yield pool
     await pool.close()
+    await conn.execute("TRUNCATE movies RESTART IDENTITY CASCADE")
+    await conn.close()
 
 
 async def titles(pool, **params) -> list[str]:

@@ -140,6 +140,19 @@ async def test_merge_by_imdb_and_no_duplicates_on_refetch(pool, db):
     assert await db.fetchval("SELECT count(*) FROM torrents WHERE info_hash IS NULL") == 0
 
 
+async def test_archive_film_without_imdb_joins_the_same_title_and_year(pool, db):
+    yts = FilmRecord("yts", "5", "Nosferatu", imdb_id="tt0013442", year=1922, popularity=3)
+    archive = FilmRecord("archive", "nosferatu", "NOSFERATU", year=1922, popularity=900)
+    remake = FilmRecord("archive", "nosferatu1979", "Nosferatu", year=1979)
+    ids = await store_records(pool, [archive, yts, remake])
+    assert ids[0] == ids[1] != ids[2]
+    row = await db.fetchrow("SELECT imdb_id, popularity FROM movies WHERE id = $1", ids[0])
+    assert row["imdb_id"] == "tt0013442" and row["popularity"] == 900
+    # A film with another IMDb id is another film, even with the same title and year.
+    other = await store_records(pool, [FilmRecord("yts", "6", "Nosferatu", imdb_id="tt9999999", year=1922)])
+    assert other[0] not in ids
+
+
 async def test_films_without_imdb_stay_apart(pool, db):
     await store_records(
         pool, [FilmRecord("archive", "a1", "Same Name"), FilmRecord("archive", "a2", "Same Name")]
@@ -260,3 +273,23 @@ async def test_redis_cache_serves_sources_and_stale_copies(http, upstreams):
         if keys:
             await r.delete(*keys)
         await cache.close()
+
+
+async def test_demo_films_are_stored_as_soon_as_the_manifest_appears(aiohttp_client, make_app, settings, db):
+    client = await aiohttp_client(make_app(sources=("demo",)))
+    assert await db.fetchval("SELECT count(*) FROM movies") == 0
+    folder = settings.data_dir / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    entry = {
+        "id": "demo-late",
+        "title": "Late Demo",
+        "info_hash": "e" * 40,
+        "magnet": "magnet:?xt=urn:btih:" + "e" * 40,
+    }
+    (folder / "manifest.json").write_bytes(orjson.dumps([entry]))
+    for _ in range(40):
+        if await db.fetchval("SELECT count(*) FROM movies"):
+            break
+        await asyncio.sleep(0.1)
+    assert await db.fetchval("SELECT title FROM movies") == "Late Demo"
+    assert client.app is not None

@@ -71,6 +71,12 @@ async def test_refuses_other_origins_and_accepts_cookie_or_auth_token(served, ma
     assert by_cookie.sio.connected and by_auth.sio.connected
 
 
+async def test_refusal_is_in_the_pages_language(served):
+    reason = await _refused(served.url, headers={"Cookie": "lang=fr"})
+    assert reason == "Connectez-vous pour voir les mises à jour en direct."
+    assert "Connectez-vous" in await _refused(served.url, headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+
+
 async def test_deleted_user_is_refused(served, make_user, db):
     user = await make_user()
     token = live_token(user)

@@ -85,6 +85,16 @@ class DemoSource:
             has_details=True,
         )
 
+    def version(self) -> float | None:
+        """When the manifest last changed (None while there is none)."""
+        try:
+            return self.manifest.stat().st_mtime
+        except OSError:
+            return None
+
+    async def all(self) -> list[FilmRecord]:
+        return await self._load()
+
     async def search(self, query: str, page: int, filters: SearchFilters) -> list[FilmRecord]:
         if page > 1:
             return []

@@ -12,7 +12,7 @@ from hypertube.http.api.oauth import token
 from hypertube.http.api.openapi import TOKEN_PATH, build_spec
 from hypertube.http.api.pictures import PICTURE_FETCH, PictureFetch
 from hypertube.http.errors import ApiError
-from hypertube.keys import SETTINGS
+from hypertube.keys import CSRF_NEW, SETTINGS
 
 SPEC_PATH = f"{API_PREFIX}/openapi.json"
 SPEC = web.AppKey("api_spec", bytes)
@@ -54,8 +54,19 @@ def _allowed_origin(request: web.Request) -> str | None:
 
 
 @web.middleware
-async def cors_preflight(request: web.Request, handler):
-    """Answers CORS preflight requests for /api/v1; the router has no OPTIONS routes."""
+async def api_middleware(request: web.Request, handler):
+    """Answers CORS preflight requests for /api/v1 (the router has no OPTIONS routes) and keeps API
+    responses free of cookies: the page shell's context may have minted a CSRF cookie for this request."""
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    request[CSRF_NEW] = False
+    try:
+        return await _api(request, handler)
+    finally:
+        request[CSRF_NEW] = False
+
+
+async def _api(request: web.Request, handler):
     if (
         request.method == "OPTIONS"
         and request.path.startswith(API_PREFIX + "/")
@@ -101,6 +112,6 @@ def setup(app: web.Application) -> None:
     app.router.add_route("GET", SPEC_PATH, openapi_json)
     for op in OPERATIONS:
         app.router.add_route(op.method, op.path, endpoint(op))
-    app.middlewares.append(cors_preflight)
+    app.middlewares.append(api_middleware)
     app.on_response_prepare.append(cors_headers)
     pages.setup(app)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
+import asyncio
+import logging
 from typing import Any
 
 from hypertube.accounts import avatars, sessions, users, validation
@@ -26,9 +27,11 @@ from hypertube.http.api.core import (
 from hypertube.http.api.pictures import PictureUnavailable, fetch_picture
 from hypertube.http.api.schema import ID, nullable, obj, string
 from hypertube.http.errors import ApiError
+from hypertube.http.hls import MEDIA, available_subtitles
 from hypertube.i18n import gettext as _
 from hypertube.keys import CACHE, POOL, SETTINGS
 
+log = logging.getLogger(__name__)
 USER_REF = "#/components/schemas/User"
 MOVIE_REF = "#/components/schemas/Movie"
 COMMENT_REF = "#/components/schemas/Comment"
@@ -227,22 +230,27 @@ async def list_movies(call: Call) -> Reply:
     return Reply(page)
 
 
+SUBTITLE_LOOKUP_S = 3.0
+
+
 async def subtitle_languages(app, movie_id: int) -> list[str]:
-    """Languages with subtitles, from the media area when it provides them."""
+    """Languages `/stream/{id}/subtitles/{lang}.vtt` can serve, for films whose media is already known.
+
+    Finding the tracks of a film that was never opened would start its download, which reading the
+    API must not do: such films list no subtitles until someone plays them."""
+    media = app.get(MEDIA)
+    if media is None:
+        return []
+    probed = media.movie_dir(movie_id) / "info.json"
+    if not await asyncio.to_thread(probed.is_file):
+        return []
     try:
-        module = importlib.import_module("hypertube.media.subtitles")
-    except ImportError:
+        async with asyncio.timeout(SUBTITLE_LOOKUP_S):
+            found = await available_subtitles(app, movie_id)
+    except Exception:  # subtitles are a nice-to-have in this answer, never a reason to fail it
+        log.info("subtitle lookup failed for film %s", movie_id, exc_info=True)
         return []
-    finder = getattr(module, "available_subtitles", None)
-    if finder is None:
-        return []
-    found = await finder(app, movie_id)
-    languages = []
-    for item in found or []:
-        lang = item if isinstance(item, str) else (item.get("language") or item.get("lang"))
-        if isinstance(lang, str) and lang not in languages:
-            languages.append(lang)
-    return languages
+    return [lang for lang in found if isinstance(lang, str)]
 
 
 def _movie_key(movie_id: int) -> str:

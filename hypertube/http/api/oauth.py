@@ -66,9 +66,14 @@ async def _read_form(request: web.Request) -> dict[str, str]:
         raise OAuthError(400, "invalid_request", "Send the parameters as application/x-www-form-urlencoded.")
     if request.content_length is not None and request.content_length > MAX_FORM:
         raise OAuthError(413, "invalid_request", "The request body is too large.")
-    raw = await request.content.read(MAX_FORM + 1)
-    if len(raw) > MAX_FORM:
-        raise OAuthError(413, "invalid_request", "The request body is too large.")
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(4096):
+        size += len(chunk)
+        if size > MAX_FORM:
+            raise OAuthError(413, "invalid_request", "The request body is too large.")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
         pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
     except (UnicodeDecodeError, ValueError):

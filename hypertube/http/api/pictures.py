@@ -62,7 +62,14 @@ async def fetch_picture(app: web.Application, url: str) -> bytes:
         ) as resp:
             if resp.status != 200:
                 raise PictureUnavailable(f"The picture's server answered {resp.status}.")
-            data = await resp.content.read(avatars.MAX_BYTES + 1)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in resp.content.iter_chunked(65536):
+                size += len(chunk)
+                if size > avatars.MAX_BYTES:
+                    raise avatars.PictureError(avatars.TOO_BIG)
+                chunks.append(chunk)
+            data = b"".join(chunks)
     except (aiohttp.ClientError, TimeoutError, ValueError):
         raise PictureUnavailable("The picture could not be downloaded.") from None
     return await avatars.convert_picture(data)

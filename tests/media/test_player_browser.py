@@ -1,0 +1,109 @@
+"""The player in chromium: each demo film plays from a loopback swarm, seeks to 70 %, loads its subtitles,
+and the page logs no console error or warning."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from hypertube.keys import POOL
+from hypertube.media.generate import generate_demo_films
+from tests.fixtures.browser import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+# (demo slug, plan kind, subtitle languages offered to a French-speaking user)
+EXPECTED = {
+    "big-buck-pattern": ("direct", ["en"]),
+    "sintel-bars": ("hls", ["en", "fr"]),
+    "tears-of-hevc": ("hls", []),
+    "elephants-avi": ("hls", ["fr"]),
+}
+
+
+@pytest.fixture(scope="session")
+def demo_films(tmp_path_factory):
+    return generate_demo_films(tmp_path_factory.mktemp("demo"), duration_s=12, width=320, height=180)
+
+
+async def _until(page, script: str, limit: float = 40.0):
+    """Polls a page expression (the CSP forbids the string-eval that wait_for_function needs)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + limit
+    while True:
+        value = await page.evaluate(script)
+        if value:
+            return value
+        if loop.time() > end:
+            state = await page.evaluate(
+                "() => [document.querySelector('video').currentTime,"
+                " document.querySelector('[data-error]').textContent,"
+                " document.querySelector('[data-state]').textContent]"
+            )
+            raise AssertionError(f"{script} never became true; player state {state}")
+        await asyncio.sleep(0.1)
+
+
+async def test_each_demo_film_plays_seeks_and_shows_subtitles(
+    live_server, open_page, make_seeder, demo_films
+):
+    pool = live_server.app[POOL]
+    seeder = make_seeder()
+    user = await live_server.create_user(language="fr")
+    page = await open_page(locale="fr-FR")
+    await sign_in(page, live_server, user)
+    for film in demo_films:
+        seeded = await asyncio.to_thread(seeder.seed, film.directory)
+        movie_id = await pool.fetchval(
+            "INSERT INTO movies (title, year) VALUES ($1, 2024) RETURNING id", film.title
+        )
+        await pool.execute(
+            """INSERT INTO torrents (movie_id, source, quality, info_hash, magnet, seeders)
+               VALUES ($1, 'demo', '360p', $2, $3, 1)""",
+            movie_id,
+            seeded.info_hash,
+            seeded.magnet,
+        )
+        kind, languages = EXPECTED[film.slug]
+        await page.goto(f"/movies/{movie_id}")
+        await page.click("[data-start]")
+        await _until(page, "() => document.querySelector('video').currentTime > 0.5")
+        plan = await page.evaluate("() => document.querySelector('[data-player]').player.plan")
+        assert plan["kind"] == kind, film.slug
+        assert abs(plan["duration"] - 12) <= 0.5
+        # Seek with the seek bar itself to 70 %, then playback carries on from there.
+        await page.evaluate(
+            """() => { const s = document.querySelector('[data-seek]'); s.value = '700';
+                       s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change')); }"""
+        )
+        await _until(
+            page,
+            "() => { const v = document.querySelector('video'); const d = v.closest('[data-player]').player.duration();"
+            " return !v.seeking && v.currentTime > d * 0.7 + 0.5 && !v.paused; }",
+        )
+        langs = await page.evaluate(
+            "() => Array.from(document.querySelectorAll('video track')).map(t => t.srclang)"
+        )
+        assert langs == languages, film.slug
+        if languages:
+            # The French track shows by default for this user; every track loads its cues.
+            await _until(
+                page,
+                "() => Array.from(document.querySelector('video').textTracks)"
+                ".every(t => t.mode !== 'disabled' && t.cues && t.cues.length > 0)",
+            )
+            modes = await page.evaluate(
+                "() => Array.from(document.querySelector('video').textTracks).map(t => [t.language, t.mode])"
+            )
+            assert ("fr", "showing") in [tuple(m) for m in modes] or "fr" not in languages
+        # Keyboard: m mutes, k pauses; the film was marked watched when it started.
+        await page.focus("[data-player]")
+        await page.keyboard.press("m")
+        assert await page.evaluate("() => document.querySelector('video').muted")
+        await page.keyboard.press("k")
+        await _until(page, "() => document.querySelector('video').paused")
+        watched = await pool.fetchval(
+            "SELECT count(*) FROM watches WHERE user_id = $1 AND movie_id = $2", user.id, movie_id
+        )
+        assert watched == 1
