@@ -322,6 +322,7 @@ class Engine:
         self._resume_waiters: dict[str, asyncio.Future[None]] = {}
         self._tasks: list[asyncio.Task] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._alert_r = self._alert_w = -1
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -341,7 +342,15 @@ class Engine:
             "user_agent": "Hypertube/0.1",
         }
         self.session = lt.session(pack)  # type: ignore[call-overload]
-        self.session.set_alert_notify(self._notify)
+        # libtorrent writes a byte to this pipe when alerts are waiting; the loop watches it. A Python
+        # callback (`set_alert_notify`) would run on libtorrent's thread with its alert lock held and
+        # need the GIL, while the loop thread holds the GIL inside a libtorrent call that waits for
+        # that thread: a deadlock seen in the tests. A file descriptor needs no Python at all.
+        self._alert_r, self._alert_w = os.pipe()
+        os.set_blocking(self._alert_r, False)
+        os.set_blocking(self._alert_w, False)
+        self.session.set_alert_fd(self._alert_w)
+        self._loop.add_reader(self._alert_r, self._on_alert_fd)
         self.port = self.session.listen_port()
         await self._restore()
         self._tasks = [
@@ -362,23 +371,28 @@ class Engine:
         saved = time.monotonic()
         session = self.session
         if session is not None:
-            session.set_alert_notify(lambda: None)
             self.session = None
+            if self._loop is not None and self._alert_r >= 0:
+                self._loop.remove_reader(self._alert_r)
             await asyncio.to_thread(_close_session, session)
+            del session
+            for fd in (self._alert_r, self._alert_w):
+                if fd >= 0:
+                    os.close(fd)
+            self._alert_r = self._alert_w = -1
         log.debug(
             "torrent engine closed: resume data saved in %.2f s, session closed in %.2f s",
             saved - started,
             time.monotonic() - saved,
         )
 
-    def _notify(self) -> None:
-        # Called on libtorrent's thread: only hand the work over to the loop.
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            try:
-                loop.call_soon_threadsafe(self._drain)
-            except RuntimeError:
+    def _on_alert_fd(self) -> None:
+        try:
+            while os.read(self._alert_r, 4096):
                 pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        self._drain()
 
     def _drain(self) -> None:
         if self.session is None:
