@@ -69,7 +69,9 @@ class Download:
         self.hints: list[tuple[str, int]] = []
         self.metadata = asyncio.Event()
         self.finished = asyncio.Event()
-        self.flushed = False  # the complete file is on disk, so reads may bypass libtorrent
+        # Reads always go through libtorrent (read_piece): a read straight from the file right after
+        # the download finished returned stale bytes now and then, flush request or not.
+        self.flushed = False
         self.error: str | None = None
         self.readers: set[TorrentReader] = set()
         self.files: list[TorrentFile] = []
@@ -432,8 +434,6 @@ class Engine:
         elif isinstance(alert, lt.save_resume_data_alert):
             info_hash = str(alert.handle.info_hashes().v1)
             data = lt.write_resume_data_buf(alert.params)
-            if dl and dl.finished.is_set():
-                dl.flushed = True
             asyncio.ensure_future(self._write_resume(info_hash, data))
         elif isinstance(alert, lt.save_resume_data_failed_alert):
             if handle is not None and handle.is_valid():
