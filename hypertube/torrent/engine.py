@@ -40,7 +40,10 @@ ALERT_MASK = (
     | lt.alert_category.piece_progress
 )
 PIECE_CACHE_BYTES = 16 * 1024 * 1024  # recently read pieces kept per download (readers share them)
-RESUME_EVERY = 30.0  # seconds between periodic resume-data saves
+RESUME_EVERY = 30.0
+# Staggered piece deadlines: the piece under the read position first, the next ones a step later each.
+DEADLINE_FIRST_MS = 0
+DEADLINE_STEP_MS = 40  # seconds between periodic resume-data saves
 
 
 def _peer_hints(magnet: str) -> list[tuple[str, int]]:
@@ -66,7 +69,9 @@ class Download:
         self.hints: list[tuple[str, int]] = []
         self.metadata = asyncio.Event()
         self.finished = asyncio.Event()
-        self.flushed = False  # the complete file is on disk, so reads may bypass libtorrent
+        # Reads always go through libtorrent (read_piece): a read straight from the file right after
+        # the download finished returned stale bytes now and then, flush request or not.
+        self.flushed = False
         self.error: str | None = None
         self.readers: set[TorrentReader] = set()
         self.files: list[TorrentFile] = []
@@ -80,6 +85,7 @@ class Download:
         self._applied: list[int] | None = None
         self._base: list[int] | None = None
         self.last_peer_seen = time.monotonic()
+        self.last_touch = time.monotonic()
         self._last_hint = 0.0
         self._last_announce = 0.0
         self.last_status: dict[str, Any] | None = None
@@ -222,7 +228,7 @@ class Download:
             self._applied = priorities
         for piece in sorted(missing, key=missing.__getitem__):
             if piece not in self._deadlines:
-                self.handle.set_piece_deadline(piece, missing[piece] * 40)
+                self.handle.set_piece_deadline(piece, DEADLINE_FIRST_MS + missing[piece] * DEADLINE_STEP_MS)
                 self._deadlines.add(piece)
         for piece in list(self._deadlines):
             if piece not in missing:
@@ -242,6 +248,7 @@ class Download:
             progress = done[main.index] / main.size if main.size else 1.0
         if st.num_peers:
             self.last_peer_seen = time.monotonic()
+        self.last_touch = time.monotonic()
         if not self.metadata.is_set():
             state = "metadata"
         elif st.state in (lt.torrent_status.checking_files, lt.torrent_status.checking_resume_data):
@@ -317,6 +324,7 @@ class Engine:
         self._resume_waiters: dict[str, asyncio.Future[None]] = {}
         self._tasks: list[asyncio.Task] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._alert_r = self._alert_w = -1
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -336,7 +344,15 @@ class Engine:
             "user_agent": "Hypertube/0.1",
         }
         self.session = lt.session(pack)  # type: ignore[call-overload]
-        self.session.set_alert_notify(self._notify)
+        # libtorrent writes a byte to this pipe when alerts are waiting; the loop watches it. A Python
+        # callback (`set_alert_notify`) would run on libtorrent's thread with its alert lock held and
+        # need the GIL, while the loop thread holds the GIL inside a libtorrent call that waits for
+        # that thread: a deadlock seen in the tests. A file descriptor needs no Python at all.
+        self._alert_r, self._alert_w = os.pipe()
+        os.set_blocking(self._alert_r, False)
+        os.set_blocking(self._alert_w, False)
+        self.session.set_alert_fd(self._alert_w)
+        self._loop.add_reader(self._alert_r, self._on_alert_fd)
         self.port = self.session.listen_port()
         await self._restore()
         self._tasks = [
@@ -357,23 +373,28 @@ class Engine:
         saved = time.monotonic()
         session = self.session
         if session is not None:
-            session.set_alert_notify(lambda: None)
             self.session = None
+            if self._loop is not None and self._alert_r >= 0:
+                self._loop.remove_reader(self._alert_r)
             await asyncio.to_thread(_close_session, session)
+            del session
+            for fd in (self._alert_r, self._alert_w):
+                if fd >= 0:
+                    os.close(fd)
+            self._alert_r = self._alert_w = -1
         log.debug(
             "torrent engine closed: resume data saved in %.2f s, session closed in %.2f s",
             saved - started,
             time.monotonic() - saved,
         )
 
-    def _notify(self) -> None:
-        # Called on libtorrent's thread: only hand the work over to the loop.
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            try:
-                loop.call_soon_threadsafe(self._drain)
-            except RuntimeError:
+    def _on_alert_fd(self) -> None:
+        try:
+            while os.read(self._alert_r, 4096):
                 pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        self._drain()
 
     def _drain(self) -> None:
         if self.session is None:
@@ -413,8 +434,6 @@ class Engine:
         elif isinstance(alert, lt.save_resume_data_alert):
             info_hash = str(alert.handle.info_hashes().v1)
             data = lt.write_resume_data_buf(alert.params)
-            if dl and dl.finished.is_set():
-                dl.flushed = True
             asyncio.ensure_future(self._write_resume(info_hash, data))
         elif isinstance(alert, lt.save_resume_data_failed_alert):
             if handle is not None and handle.is_valid():
@@ -691,6 +710,12 @@ class Engine:
             dl.nudge_peers()
         previous = dl.last_status
         dl.last_status = status
+        if dl.readers and time.monotonic() - dl.last_touch >= 60:
+            # A film being watched stays young for the janitor, however long the viewing lasts.
+            dl.last_touch = time.monotonic()
+            await self.pool.execute(
+                "UPDATE downloads SET last_watched_at = now() WHERE info_hash = $1", dl.info_hash
+            )
         if active and self.publish is not None:
             payload = {
                 "movie_id": dl.movie_id,

@@ -15,7 +15,9 @@ from hypertube.torrent.files import TorrentFile
 if TYPE_CHECKING:
     from hypertube.torrent.engine import Download
 
-READAHEAD_BYTES = 8 * 1024 * 1024
+# Pieces with deadlines ahead of the read position. Kept short on purpose: with a long window
+# libtorrent fetches the deadline pieces out of order and the first 2 MiB take 3–4x the bound.
+READAHEAD_BYTES = 1024 * 1024
 HEAD_BYTES = 1  # the first piece: container headers (MP4 ftyp/moov when fast-started, MKV EBML)
 TAIL_BYTES = 1  # the last piece: MP4 moov at the end, Matroska Cues
 EARLY_ORDER = 8  # head and tail come right after the first 8 pieces of the read window
@@ -77,7 +79,11 @@ class TorrentReader:
         pieces = dl.piece_range(self.file, offset, length)
         timeout = dl.engine.read_timeout
         for piece in pieces:
-            await dl.wait_piece(piece, timeout)
+            if not dl.has(piece):
+                # A long read moves the window along with it, or the pieces past it would never come.
+                self._position = max(offset, piece * dl.piece_size - self._file_start)
+                dl.refresh()
+                await dl.wait_piece(piece, timeout)
             if self._closed:
                 raise ValueError("read from a closed TorrentReader")
         if dl.flushed:

@@ -158,3 +158,16 @@ async def test_corrupt_and_truncated_data_is_downloaded_again(
     client = await aiohttp_client(make_app())
     async with await client.app[TORRENTS].open_reader(movie_id) as reader:
         assert await reader.read(0, len(data)) == data
+
+
+async def test_one_read_longer_than_the_readahead_window(
+    aiohttp_client, make_app, make_seeder, add_film, generated_films
+):
+    source = generated_films["mp4"]
+    data = source.read_bytes()
+    seeded = make_seeder(upload_rate=4 * 1024 * 1024).seed(source, piece_size=16 * 1024)
+    movie_id = await add_film(magnet=seeded.magnet)
+    client = await aiohttp_client(make_app())
+    async with await client.app[TORRENTS].open_reader(movie_id) as reader:
+        assert reader.readahead_pieces * 16 * 1024 < len(data)  # the read outgrows the window
+        assert await reader.read(0, len(data)) == data

