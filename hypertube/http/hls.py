@@ -11,6 +11,7 @@ import orjson
 from aiohttp import web
 
 from hypertube.catalog.watch import last_position, mark_watched
+from hypertube.events import EVENTS
 from hypertube.http.auth import require_user
 from hypertube.http.errors import ApiError
 from hypertube.i18n import LANGUAGE_NAMES
@@ -40,7 +41,15 @@ async def media_service(app: web.Application):
     service = MediaService(app[SETTINGS].data_dir / "hls", lambda: _torrent_engine(app))
     app[MEDIA] = service
     app[OPENSUBTITLES_FILES] = {}
+
+    async def on_event(event: str, payload: dict, room: str | None) -> None:
+        # The janitor deleted the download: its converted segments go with it.
+        if event == "download:deleted":
+            await asyncio.to_thread(service.forget, int(payload["movie_id"]))
+
+    app[EVENTS].subscribe(on_event)
     yield
+    app[EVENTS].unsubscribe(on_event)
     await service.close()
 
 

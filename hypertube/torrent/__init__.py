@@ -70,8 +70,13 @@ async def torrent_janitor(app: web.Application):
     from hypertube.torrent.storage import janitor_loop
 
     settings = app[SETTINGS]
+    events = app[EVENTS]
+
+    async def removed(movie_id: int) -> None:
+        await events.publish("download:deleted", {"movie_id": movie_id})
+
     task = asyncio.create_task(
-        janitor_loop(app[TORRENTS], app[POOL], settings.unwatched_days, settings.disk_quota_gb),
+        janitor_loop(app[TORRENTS], app[POOL], settings.unwatched_days, settings.disk_quota_gb, removed),
         name="torrent-janitor",
     )
     yield

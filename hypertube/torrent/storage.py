@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -45,11 +46,16 @@ async def _downloads_by_age(pool: asyncpg.Pool, unwatched_days: int) -> list[asy
 
 
 async def sweep(
-    engine: Engine, pool: asyncpg.Pool, *, unwatched_days: int, quota_bytes: int = 0
+    engine: Engine,
+    pool: asyncpg.Pool,
+    *,
+    unwatched_days: int,
+    quota_bytes: int = 0,
+    on_removed: Callable[[int], Awaitable[None]] | None = None,
 ) -> list[str]:
     """Deletes films unwatched for `unwatched_days`, then the oldest-watched ones while the downloads
     exceed `quota_bytes` (0: no quota). A film with an open reader is never deleted. Returns the
-    info hashes removed."""
+    info hashes removed; `on_removed(movie_id)` lets other parts drop what they derived from a film."""
     removed: list[str] = []
     rows = await _downloads_by_age(pool, unwatched_days)
     expired = {r["info_hash"] for r in rows if r["expired"] and unwatched_days > 0}
@@ -64,6 +70,8 @@ async def sweep(
                     unwatched_days,
                 )
                 removed.append(row["info_hash"])
+                if on_removed is not None:
+                    await on_removed(row["movie_id"])
                 continue
         kept.append(row)
     if quota_bytes > 0 and kept:
@@ -80,14 +88,28 @@ async def sweep(
                 )
                 removed.append(row["info_hash"])
                 total -= size
+                if on_removed is not None:
+                    await on_removed(row["movie_id"])
     return removed
 
 
-async def janitor_loop(engine: Engine, pool: asyncpg.Pool, unwatched_days: int, quota_gb: float) -> None:
+async def janitor_loop(
+    engine: Engine,
+    pool: asyncpg.Pool,
+    unwatched_days: int,
+    quota_gb: float,
+    on_removed: Callable[[int], Awaitable[None]] | None = None,
+) -> None:
     await asyncio.sleep(FIRST_SWEEP_AFTER)
     while True:
         try:
-            await sweep(engine, pool, unwatched_days=unwatched_days, quota_bytes=int(quota_gb * 1024**3))
+            await sweep(
+                engine,
+                pool,
+                unwatched_days=unwatched_days,
+                quota_bytes=int(quota_gb * 1024**3),
+                on_removed=on_removed,
+            )
         except Exception:
             log.exception("the download janitor failed; trying again later")
         await asyncio.sleep(SWEEP_EVERY)

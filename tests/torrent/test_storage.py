@@ -75,3 +75,27 @@ async def test_quota_evicts_oldest_watched_first(aiohttp_client, make_app, add_f
         "1" * 40,
         "3" * 40,
     ]
+
+
+async def test_deleting_a_download_drops_its_converted_segments(
+    aiohttp_client, make_app, add_film, db, settings
+):
+    from hypertube.events import EVENTS
+    from hypertube.http.hls import MEDIA
+
+    client = await aiohttp_client(make_app())
+    engine = client.app[TORRENTS]
+    old, kept = await add_film(title="Old"), await add_film(title="Kept")
+    await _fake_download(db, settings, old, "d" * 40, 1_000, 40)
+    await _fake_download(db, settings, kept, "e" * 40, 1_000, 1)
+    media = client.app[MEDIA]
+    for movie_id in (old, kept):
+        media.movie_dir(movie_id).mkdir(parents=True, exist_ok=True)
+        (media.movie_dir(movie_id) / "0.ts").write_bytes(b"segment")
+
+    async def removed(movie_id: int) -> None:
+        await client.app[EVENTS].publish("download:deleted", {"movie_id": movie_id})
+
+    assert await sweep(engine, engine.pool, unwatched_days=30, on_removed=removed) == ["d" * 40]
+    assert not media.movie_dir(old).exists()
+    assert (media.movie_dir(kept) / "0.ts").read_bytes() == b"segment"
