@@ -312,8 +312,30 @@ if (panel) {
     head.append(author, " ", time);
     if (comment.edited) head.append(" ", el("span", "comment-edited", t("edited")));
     main.append(head, el("p", "comment-body", comment.text ?? comment.content));
+    const list = commentList();
+    if (list && String(comment.author_id) === list.dataset.userId) main.append(...ownerTools(comment));
     item.append(avatar, main);
     return item;
+  }
+  // Edit and delete controls for the viewer's own comments, cloned from the page's <template>.
+  function ownerTools(comment) {
+    const template = document.querySelector("template[data-comment-tools]");
+    if (!template) return [];
+    const id = String(Number(comment.id));
+    const tools = template.content.cloneNode(true);
+    for (const node of tools.querySelectorAll("*")) {
+      for (const attr of [...node.attributes]) {
+        if (attr.value.includes("__ID__")) node.setAttribute(attr.name, attr.value.replaceAll("__ID__", id));
+      }
+    }
+    const area = tools.querySelector("textarea");
+    if (area) area.value = comment.text ?? comment.content;
+    for (const form of tools.querySelectorAll("form[data-confirm]")) {
+      form.addEventListener("submit", (event) => {
+        if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+      });
+    }
+    return [...tools.childNodes];
   }
   function upsertComment(comment) {
     if (!comment || comment.movie_id !== movieId) return;
@@ -321,6 +343,8 @@ if (panel) {
     if (existing) {
       const body = existing.querySelector("[data-comment-body], .comment-body");
       if (body) body.textContent = comment.text ?? comment.content;
+      const area = existing.querySelector(".comment-edit textarea");
+      if (area && document.activeElement !== area) area.value = comment.text ?? comment.content;
       const head = existing.querySelector(".comment-head");
       if (comment.edited && head && !existing.querySelector(".comment-edited")) {
         head.append(" ", el("span", "comment-edited", t("edited")));

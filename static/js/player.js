@@ -19,6 +19,15 @@ function fill(template, values) {
   return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
 }
 
+
+// Icons are symbols of one SVG sprite; a button's icon changes by pointing its <use> at another symbol.
+function setIcon(button, name) {
+  const use = button.querySelector("[data-icon] use");
+  if (!use) return;
+  const href = use.getAttribute("href");
+  use.setAttribute("href", `${href.split("#")[0]}#${name}`);
+}
+
 class Player {
   constructor(root) {
     this.root = root;
@@ -400,7 +409,7 @@ class Player {
     const playing = !this.video.paused;
     const b = this.q("[data-play]");
     b.setAttribute("aria-label", playing ? this.t.tPause : this.t.tPlay);
-    b.querySelector("[data-icon]").textContent = playing ? "❚❚" : "▶";
+    setIcon(b, playing ? "pause" : "play");
   }
 
   renderTime() {
@@ -440,7 +449,7 @@ class Player {
     const b = this.q("[data-mute]");
     b.setAttribute("aria-label", v.muted ? this.t.tUnmute : this.t.tMute);
     b.setAttribute("aria-pressed", String(v.muted));
-    b.querySelector("[data-icon]").textContent = v.muted || v.volume === 0 ? "🔇" : "🔊";
+    setIcon(b, v.muted || v.volume === 0 ? "muted" : "volume");
     this.q("[data-volume]").value = String(v.muted ? 0 : v.volume);
   }
 

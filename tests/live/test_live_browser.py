@@ -95,6 +95,7 @@ async def test_comment_chat_typing_and_presence_reach_the_other_page(film_site, 
     bob = await server.create_user("bob_live")
     pa = await _open_as(open_page, server, alice, f"/movies/{movie_id}")
     pb = await _open_as(open_page, server, bob, f"/movies/{movie_id}", width=360)
+    pa2 = await _open_as(open_page, server, alice, f"/movies/{movie_id}")
     await expect(pa.locator("[data-presence]")).to_contain_text("bob_live")
     await expect(pb.locator("[data-presence]")).to_contain_text("alice_live")
 
@@ -107,6 +108,19 @@ async def test_comment_chat_typing_and_presence_reach_the_other_page(film_site, 
     await expect(item.locator(".comment-head a")).to_have_text("alice_live")
     await expect(pb.locator("[data-no-comments]")).to_have_count(0)
     await expect(pb.locator("[data-comment-count]")).to_have_text("(1)")
+    # Only the author's other tab gets edit and delete controls on the live item, and they work.
+    await expect(item.locator(".comment-edit, .comment-delete")).to_have_count(0)
+    own = pa2.locator("[data-comment-list] [data-comment-id]").first
+    await expect(own.locator(".comment-body")).to_have_text("A <b>live</b> comment")
+    comment_id = await own.get_attribute("data-comment-id")
+    await expect(own.locator("form.comment-delete")).to_have_attribute(
+        "action", f"/movies/{movie_id}/comments/{comment_id}/delete"
+    )
+    await own.locator(".comment-edit summary").click()
+    await expect(own.locator(".comment-edit textarea")).to_have_value("A <b>live</b> comment")
+    await own.locator(".comment-edit textarea").fill("An edited comment")
+    await own.get_by_role("button", name="Save").click()
+    await expect(item.locator(".comment-body")).to_have_text("An edited comment")
 
     # Chat: the typing indicator, then the message with its author on both pages, as text.
     await pa.locator("[data-chat-input]").press_sequentially("hello <img src=x>")
