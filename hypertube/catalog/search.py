@@ -151,6 +151,35 @@ async def search_page(
 ) -> Page:
     f = query.filters
     args: list[Any] = []
+    async with pool.acquire() as conn:
+        # Settings for this connection only: the pool resets them (RESET ALL) when it takes the
+        # connection back, and setting them costs one round trip where a transaction costs three.
+        # Plans made for these values: a generic plan (what a prepared statement falls back to after a
+        # few runs) cannot see how many films a word or a filter matches; for a rare word it reads the
+        # whole table and calls websearch_to_tsquery on every row.
+        await conn.execute(
+            "SET plan_cache_mode = force_custom_plan;"
+            f" SET pg_trgm.word_similarity_threshold = {WORD_SIMILARITY}"
+        )
+        fuzzy = bool(query.q) and await _few_word_matches(conn, query.q.lower())
+        sql = _page_sql(query, fuzzy, after, limit, args)
+        if fuzzy:
+            # The planner underrates the trigram index; reading every title costs far more.
+            await conn.execute("SET enable_seqscan = off")
+        rows = await conn.fetch(sql, *args)
+    movies = [_card(r) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        sort_key = last["sort_key"]
+        next_cursor = encode_cursor(float(sort_key) if f.sort != "name" else sort_key, last["id"])
+    return Page(movies, next_cursor)
+
+
+def _page_sql(
+    query: LibraryQuery, fuzzy: bool, after: tuple[Any, int] | None, limit: int, args: list[Any]
+) -> str:
+    f = query.filters
 
     def arg(value: Any) -> str:
         args.append(value)
@@ -158,11 +187,9 @@ async def search_page(
 
     where = ["TRUE"]
     rank = "0::float8"
-    fuzzy = False
     if query.q:
         q = arg(query.q.lower())
         tsq = f"websearch_to_tsquery('english', {q})"
-        fuzzy = await _few_word_matches(pool, query.q.lower())
         if fuzzy:
             # Few films have these words: look for titles spelt nearly like them too. Two index scans
             # joined by UNION (with OR the planner reads the whole table).
@@ -206,27 +233,12 @@ async def search_page(
     sql = f"""{source} {outer_where}
         ORDER BY sort_key {direction}, id {direction}
         LIMIT {arg(limit + 1)}"""
-    if fuzzy:
-        async with pool.acquire() as conn, conn.transaction():
-            # The planner underrates the trigram index; reading every title costs far more.
-            await conn.execute(
-                f"SET LOCAL pg_trgm.word_similarity_threshold = {WORD_SIMILARITY}; SET LOCAL enable_seqscan = off"
-            )
-            rows = await conn.fetch(sql, *args)
-    else:
-        rows = await pool.fetch(sql, *args)
-    movies = [_card(r) for r in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        sort_key = last["sort_key"]
-        next_cursor = encode_cursor(float(sort_key) if f.sort != "name" else sort_key, last["id"])
-    return Page(movies, next_cursor)
+    return sql
 
 
-async def _few_word_matches(pool: asyncpg.Pool, q: str) -> bool:
+async def _few_word_matches(conn: asyncpg.Connection, q: str) -> bool:
     """True when fewer than FUZZY_BELOW films contain the words of `q` (so typos are worth looking for)."""
-    found = await pool.fetchval(
+    found = await conn.fetchval(
         """SELECT count(*) FROM (SELECT 1 FROM movies
                WHERE search_vector @@ websearch_to_tsquery('english', $1) LIMIT $2) hits""",
         q,
