@@ -17,6 +17,8 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.support import with_database as _with_db
+
 CONCURRENCY = 50
 WARMUP_S = 0.3
 # The machine is shared, so the two servers are measured in alternating slices and each total is
@@ -24,12 +26,6 @@ WARMUP_S = 0.3
 ROUNDS = int(os.environ.get("HYPERTUBE_BENCH_ROUNDS", "4"))
 SLICE_S = 1.5
 MOVIES = 500
-
-
-def _with_db(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    head, _, _ = base.rpartition("/")
-    return f"{head}/{name}" + (f"?{query}" if query else "")
 
 
 async def _serve(db_url: str | None, data_dir: str, ready, stop) -> None:

