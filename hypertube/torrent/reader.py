@@ -18,9 +18,13 @@ if TYPE_CHECKING:
 # Pieces with deadlines ahead of the read position. Kept short on purpose: with a long window
 # libtorrent fetches the deadline pieces out of order and the first 2 MiB take 3–4x the bound.
 READAHEAD_BYTES = 1024 * 1024
-HEAD_BYTES = 1  # the first piece: container headers (MP4 ftyp/moov when fast-started, MKV EBML)
-TAIL_BYTES = 1  # the last piece: MP4 moov at the end, Matroska Cues
+HEAD_BYTES = 1  # the first piece: the EBML header and segment info
+TAIL_BYTES = 1  # the last piece: Matroska keeps its Cues (seek index) there
 EARLY_ORDER = 8  # head and tail come right after the first 8 pieces of the read window
+# Only Matroska/WebM gets its head and tail fetched early: a seek needs the Cues at the end. Other
+# containers' players read the header first anyway, and early pieces would share the peer's
+# bandwidth with the first piece a reader waits for (measured: +0.1-0.3 s on the first 2 MiB).
+EARLY_SUFFIXES = (".mkv", ".webm", ".mka", ".mk3d")
 
 
 class TorrentReader:
@@ -42,7 +46,7 @@ class TorrentReader:
         piece = max(1, download.piece_size)
         self.readahead_pieces = max(4, -(-READAHEAD_BYTES // piece))
         self._early: list[int] = []
-        if self.size:
+        if self.size and self.name.lower().endswith(EARLY_SUFFIXES):
             head = list(download.piece_range(file, 0, HEAD_BYTES))
             tail = list(download.piece_range(file, self.size - TAIL_BYTES, TAIL_BYTES))
             self._early = list(dict.fromkeys(head + tail))
