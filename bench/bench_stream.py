@@ -13,7 +13,6 @@ import asyncio
 import os
 import secrets
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ import aiohttp
 import asyncpg
 
 from bench.support import admin_database_url as _admin_url
-from bench.support import free_port as _free_port
+from bench.support import start_server, wait_healthy
 from bench.support import with_database as _with_db
 from hypertube.accounts.tokens import issue_access_token
 from hypertube.db import apply_migrations
@@ -139,35 +138,13 @@ async def run() -> list[dict]:
             movies[name] = movie_id
         await conn.close()
 
-        port = _free_port()
         data_dir = work / "server"
         data_dir.mkdir()
-        env = {
-            **os.environ,
-            "HYPERTUBE_DATABASE_URL": url,
-            "HYPERTUBE_DATA_DIR": str(data_dir),
-            "HYPERTUBE_SECRET_KEY": SECRET,
-            "HYPERTUBE_SOURCES": "",
-            "HYPERTUBE_LOG_LEVEL": "WARNING",
-        }
-        env.pop("HYPERTUBE_REDIS_URL", None)
-        server = subprocess.Popen(  # noqa: ASYNC220 - started once, before any timing
-            [sys.executable, "-m", "hypertube", "serve", "--port", str(port)], env=env, cwd=data_dir
-        )
-        base = f"http://127.0.0.1:{port}"
+        server, base = start_server(url, data_dir, SECRET)  # noqa: ASYNC220 - started once, before any timing
         token = issue_access_token(SECRET, user_id, 3600)
         rows: list[dict] = []
         async with aiohttp.ClientSession(cookies={"access_token": token}) as session:
-            for _ in range(300):
-                try:
-                    async with session.get(base + "/healthz") as resp:
-                        if resp.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("the server did not start")
+            await wait_healthy(session, base, 30)
 
             for name, fraction in (("at0", 0.0), ("at70", 0.7)):
                 first = int(size * fraction)

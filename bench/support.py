@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
+
+import aiohttp
 
 
 def admin_database_url() -> tuple[str, object | None]:
@@ -31,3 +36,33 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_server(database_url: str, data_dir: Path, secret: str) -> tuple[subprocess.Popen, str]:
+    """`hypertube serve` in its own process on a free port, sources off; returns it and its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "HYPERTUBE_DATABASE_URL": database_url,
+        "HYPERTUBE_DATA_DIR": str(data_dir),
+        "HYPERTUBE_SECRET_KEY": secret,
+        "HYPERTUBE_SOURCES": "",
+        "HYPERTUBE_LOG_LEVEL": "WARNING",
+    }
+    env.pop("HYPERTUBE_REDIS_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hypertube", "serve", "--port", str(port)], env=env, cwd=data_dir
+    )
+    return server, f"http://127.0.0.1:{port}"
+
+
+async def wait_healthy(session: aiohttp.ClientSession, base: str, seconds: float = 30) -> None:
+    for _ in range(int(seconds * 10)):
+        try:
+            async with session.get(base + "/healthz") as resp:
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the server did not start")
