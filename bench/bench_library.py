@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,9 +17,7 @@ from urllib.parse import urlencode
 import aiohttp
 import asyncpg
 
-from bench.support import admin_database_url as _admin_url
-from bench.support import start_server, wait_healthy
-from bench.support import with_database as _with_db
+from bench.support import create_database, drop_database, start_server, stop_server, wait_healthy
 from hypertube.accounts.tokens import issue_access_token
 from hypertube.db import apply_migrations
 
@@ -136,12 +132,7 @@ def _row(kind: str, samples: list[float], seconds: float) -> dict:
 
 
 async def run() -> list[dict]:
-    admin, embedded = _admin_url()
-    name = f"ht_bench_library_{secrets.token_hex(3)}"
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    url = _with_db(admin, name)
+    admin, url, embedded = await create_database("ht_bench_library")
     server = None
     try:
         conn = await asyncpg.connect(url)
@@ -200,14 +191,5 @@ async def run() -> list[dict]:
                 )
         return rows
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
-        if embedded is not None:
-            embedded.cleanup()  # type: ignore[attr-defined]
+        stop_server(server)
+        await drop_database(admin, url, embedded)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -20,9 +18,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from bench.support import admin_database_url as _admin_url
-from bench.support import start_server, wait_healthy
-from bench.support import with_database as _with_db
+from bench.support import create_database, drop_database, start_server, stop_server, wait_healthy
 from hypertube.accounts.tokens import issue_access_token
 from hypertube.db import apply_migrations
 from hypertube.torrent.seeder import PIECE_SIZE, Seeder, make_torrent
@@ -111,12 +107,7 @@ async def run() -> list[dict]:
         seeder = seeders.get(name, free)
         hashes[name] = (seeder.add(torrent, path.parent), seeder, path.name)
 
-    admin, embedded = _admin_url()
-    dbname = f"ht_bench_stream_{secrets.token_hex(3)}"
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{dbname}"')
-    await conn.close()
-    url = _with_db(admin, dbname)
+    admin, url, embedded = await create_database("ht_bench_stream")
     server = None
     try:
         conn = await asyncpg.connect(url)
@@ -215,19 +206,10 @@ async def run() -> list[dict]:
             )
         return rows
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop_server(server)
         for seeder in (*seeders.values(), free):
             seeder.stop()
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-        await conn.close()
-        if embedded is not None:
-            embedded.cleanup()  # type: ignore[attr-defined]
+        await drop_database(admin, url, embedded)
         import shutil
 
         shutil.rmtree(work, ignore_errors=True)

@@ -66,3 +66,36 @@ async def wait_healthy(session: aiohttp.ClientSession, base: str, seconds: float
             pass
         await asyncio.sleep(0.1)
     raise RuntimeError("the server did not start")
+
+
+async def create_database(prefix: str) -> tuple[str, str, object | None]:
+    """A new, empty scratch database: (admin URL, its URL, embedded server to clean up or None)."""
+    import asyncpg
+
+    admin, embedded = admin_database_url()
+    name = f"{prefix}_{os.getpid()}_{os.urandom(3).hex()}"
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    return admin, with_database(admin, name), embedded
+
+
+async def drop_database(admin: str, url: str, embedded: object | None) -> None:
+    import asyncpg
+
+    name = url.partition("?")[0].rpartition("/")[2]
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await conn.close()
+    if embedded is not None:
+        embedded.cleanup()  # type: ignore[attr-defined]
+
+
+def stop_server(server: subprocess.Popen | None) -> None:
+    if server is None:
+        return
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
