@@ -128,6 +128,7 @@ async def stream_file(request: web.Request) -> web.StreamResponse:
             await response.prepare(request)
             await response.write_eof()
             return response
+        reader.expect(first, last + 1)
         try:
             # The first chunk is awaited before the headers go out, so a film that cannot start
             # still gets a clear JSON error instead of a broken response.

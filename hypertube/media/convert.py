@@ -7,6 +7,7 @@ MPEG-TS. Timestamps keep the source's clock (shifted by a constant), so segments
 
 from __future__ import annotations
 
+import bisect
 import io
 import logging
 import math
@@ -53,6 +54,9 @@ class MediaInfo:
     video_action: str  # "copy" or "transcode" (hls only)
     audio_action: str  # "copy", "transcode" or "none"
     segments: list[tuple[float, float]] = field(default_factory=list)  # (start, end) in film seconds
+    # Per segment, the bytes [start, end) it is cut from, when the container's index tells (end -1:
+    # up to the end of the file): the engine asks for those pieces before PyAV reaches them.
+    spans: list[tuple[int, int]] = field(default_factory=list)
     origin: float = 0.0  # source time of the first segment's start
     subtitles: list[SubtitleTrack] = field(default_factory=list)
 
@@ -63,6 +67,7 @@ class MediaInfo:
     def from_json(cls, data: dict[str, Any]) -> MediaInfo:
         data = dict(data)
         data["segments"] = [tuple(s) for s in data.get("segments", [])]
+        data["spans"] = [tuple(s) for s in data.get("spans", [])]
         data["subtitles"] = [SubtitleTrack(**s) for s in data.get("subtitles", [])]
         return cls(**data)
 
@@ -98,25 +103,48 @@ def _close(container, target=None) -> None:
     container.close()
 
 
-def _keyframes(container, stream) -> list[float]:
-    """Keyframe times from the demuxer's index (MKV cues, AVI idx1, MP4 stss); scanning packets otherwise."""
+def _keyframes(container, stream) -> list[tuple[float, int]]:
+    """Keyframes (time, byte position or -1) from the demuxer's index (MKV cues, AVI idx1, MP4 stss);
+    scanning packets otherwise."""
     tb = stream.time_base
     try:
         container.seek(0, stream=stream, backward=True)  # makes the Matroska demuxer read its cues
     except av.FFmpegError:
         pass
-    times = sorted(
-        float(e.timestamp * tb) for e in stream.index_entries if e.is_keyframe and e.timestamp is not None
-    )
-    if len(times) >= 2:
-        return times
+    found = {
+        float(e.timestamp * tb): e.pos if e.pos is not None and e.pos >= 0 else -1
+        for e in stream.index_entries
+        if e.is_keyframe and e.timestamp is not None
+    }
+    if len(found) >= 2:
+        return sorted(found.items())
     # No index (MPEG-TS, MKV without cues): read the packets — not decoded — to find keyframes.
     container.seek(0, stream=stream, backward=True)
-    times = []
     for packet in container.demux(stream):
         if packet.is_keyframe and packet.pts is not None:
-            times.append(float(packet.pts * tb))
-    return sorted(set(times))
+            found.setdefault(float(packet.pts * tb), packet.pos if packet.pos is not None else -1)
+    return sorted(found.items())
+
+
+SPAN_MARGIN = 256 * 1024  # past the next segment's keyframe: the cutter reads that whole packet
+
+
+def segment_spans(
+    segments: list[tuple[float, float]], keyframes: list[tuple[float, int]]
+) -> list[tuple[int, int]]:
+    """The bytes each segment is read from: from the keyframe at or before its start to a little past
+    the first keyframe at or after its end. Empty when the index has no byte positions."""
+    if not keyframes or any(pos < 0 for _, pos in keyframes):
+        return []
+    times = [t for t, _ in keyframes]
+    spans = []
+    for start, end in segments:
+        before = bisect.bisect_right(times, start + 1e-6) - 1
+        after = bisect.bisect_left(times, end - 1e-6)
+        first = keyframes[max(0, before)][1]
+        last = keyframes[after][1] + SPAN_MARGIN if after < len(keyframes) else -1
+        spans.append((first, last))
+    return spans
 
 
 def plan_segments(keyframes: list[float], duration_end: float, *, any_cut: bool) -> list[tuple[float, float]]:
@@ -180,13 +208,17 @@ def probe(source: Opener) -> MediaInfo:
             aaction = "none" if not acodec else ("copy" if acodec in HLS_AUDIO_COPY else "transcode")
         start = container.start_time / av.time_base if container.start_time else 0.0
         segments: list[tuple[float, float]] = []
+        spans: list[tuple[int, int]] = []
         origin = start
         if kind == "hls":
             keyframes = _keyframes(container, video)
             if not keyframes:
                 raise MediaError("the video track has no keyframe: the file is corrupt.")
-            origin = keyframes[0]
-            segments = plan_segments(keyframes, start + duration, any_cut=vaction == "transcode")
+            origin = keyframes[0][0]
+            segments = plan_segments(
+                [t for t, _ in keyframes], start + duration, any_cut=vaction == "transcode"
+            )
+            spans = segment_spans(segments, keyframes)
         return MediaInfo(
             container=fmt,
             video_codec=vcodec,
@@ -198,6 +230,7 @@ def probe(source: Opener) -> MediaInfo:
             video_action=vaction,
             audio_action=aaction,
             segments=segments,
+            spans=spans,
             origin=origin,
             subtitles=subtitles,
         )

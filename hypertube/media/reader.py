@@ -18,6 +18,12 @@ class FilmReader(Protocol):
 
     async def read(self, offset: int, length: int) -> bytes: ...
 
+    def expect(self, start: int, end: int) -> None:
+        """Bytes [start, end) will be read next, in order (a hint: fetch them ahead)."""
+
+    def tail_bytes(self, limit: int) -> int:
+        """How many bytes at the end of the film are cheap to fetch together (at most `limit`)."""
+
     def open_sync(self, loop: asyncio.AbstractEventLoop) -> io.RawIOBase: ...
 
     def close(self) -> None: ...
@@ -73,6 +79,12 @@ class LocalFileReader:
 
     def open_sync(self, loop: asyncio.AbstractEventLoop | None = None) -> io.RawIOBase:
         return CountingFile(self.path, self.bytes_read)
+
+    def expect(self, start: int, end: int) -> None:
+        pass  # on disk already
+
+    def tail_bytes(self, limit: int) -> int:
+        return min(self.size, limit)
 
     def close(self) -> None:
         pass

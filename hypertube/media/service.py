@@ -27,7 +27,7 @@ from hypertube.media.subtitles import MAX_SUBTITLE_BYTES, SUBTITLE_EXTENSIONS, c
 log = logging.getLogger(__name__)
 
 WORKERS = 2  # PyAV threads: the machine's cores are shared with the torrent engine and the web server
-TAIL_PREFETCH = 256 * 1024
+TAIL_PREFETCH = 256 * 1024  # at most: a torrent's reader reads just its last piece's share of the file
 READ_TIMEOUT_S = 90.0  # longer than the engine's own wait for a piece, so its clearer error wins
 
 
@@ -144,7 +144,7 @@ class MediaService:
             else:
                 # Matroska Cues, AVI idx1 and a late MP4 moov sit at the end: ask for the tail first, so
                 # that the download starts there instead of behind the head's readahead window.
-                tail = min(reader.size, TAIL_PREFETCH)
+                tail = min(reader.size, reader.tail_bytes(TAIL_PREFETCH))
                 await asyncio.wait_for(reader.read(reader.size - tail, tail), self.timeout)
                 info = await self._blocking(reader, convert.probe)
                 await asyncio.to_thread(_write_json, path, {"film": ident, "info": info.to_json()})
@@ -184,6 +184,9 @@ class MediaService:
         async def cut() -> Path:
             reader = await self.open_reader(movie_id)
             try:
+                if index < len(info.spans):
+                    start, end = info.spans[index]
+                    reader.expect(start, reader.size if end < 0 else end)
                 data = await self._blocking(reader, lambda opener: convert.make_segment(opener, info, index))
             finally:
                 reader.close()

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 
 # Pieces with deadlines ahead of the read position. Kept short on purpose: with a long window
 # libtorrent fetches the deadline pieces out of order and the first 2 MiB take 3–4x the bound.
+# A reader starts with no readahead (a probe reads a header and jumps to the index: pieces past the
+# header would be wasted bandwidth) and doubles it on each read that follows the previous one; inside
+# a span announced with `expect()` (an HTTP range, a segment's bytes) the window is full at once and
+# stops at the span's end.
 READAHEAD_BYTES = 1024 * 1024
 HEAD_BYTES = 1  # the first piece: the EBML header and segment info
 TAIL_BYTES = 1  # the last piece: Matroska keeps its Cues (seek index) there
@@ -45,6 +49,9 @@ class TorrentReader:
         self._closed = False
         piece = max(1, download.piece_size)
         self.readahead_pieces = max(4, -(-READAHEAD_BYTES // piece))
+        self._ahead = 1  # pieces in the window now (adaptive, up to readahead_pieces)
+        self._next: int | None = None  # where the previous read ended
+        self._span: tuple[int, int] | None = None
         self._early: list[int] = []
         if self.size and self.name.lower().endswith(EARLY_SUFFIXES):
             head = list(download.piece_range(file, 0, HEAD_BYTES))
@@ -57,15 +64,48 @@ class TorrentReader:
         if self._closed or not self.size:
             return []
         wanted: list[tuple[int, int]] = []
-        if self._position is not None and self._position < self.size:
-            window = self.download.piece_range(self.file, self._position, 1)
-            last = self.download.piece_range(self.file, self.size - 1, 1).start
-            first = window.start
-            for i, piece in enumerate(range(first, min(last, first + self.readahead_pieces - 1) + 1)):
-                wanted.append((piece, i))
+        dl = self.download
+        position, span = self._position, self._span
+        last = dl.piece_range(self.file, self.size - 1, 1).start
+        in_span = span is not None and position is not None and span[0] - dl.piece_size <= position < span[1]
+        if position is not None and position < self.size:
+            first = dl.piece_range(self.file, position, 1).start
+            stop, count = last, self._ahead
+            if span is not None and in_span:
+                stop = min(last, dl.piece_range(self.file, span[1] - 1, 1).start)
+                count = self.readahead_pieces
+            wanted.extend((p, i) for i, p in enumerate(range(first, min(stop, first + count - 1) + 1)))
+        if span is not None and not in_span and (position is None or position < span[0]):
+            # Announced but not reached yet (a container header is read first): ask for it already.
+            first = dl.piece_range(self.file, span[0], 1).start
+            stop = min(last, dl.piece_range(self.file, span[1] - 1, 1).start)
+            base = len(wanted)
+            wanted.extend(
+                (p, base + i)
+                for i, p in enumerate(range(first, min(stop, first + self.readahead_pieces - 1) + 1))
+            )
         self._early = [p for p in self._early if not self.download.has(p)]
         wanted.extend((p, EARLY_ORDER + i) for i, p in enumerate(self._early))
         return wanted
+
+    def expect(self, start: int, end: int) -> None:
+        """Announces that bytes [start, end) will be read in order: their pieces are asked for now,
+        with a full readahead window that stops at `end`."""
+        start = max(0, min(start, self.size))
+        end = max(start, min(end, self.size))
+        self._span = (start, end) if end > start else None
+        if not self._closed:
+            self.download.refresh()
+
+    def tail_bytes(self, limit: int) -> int:
+        """The file's bytes in its last piece (at least 16 KiB, at most `limit`): an index at the end
+        of the film then costs one piece, not two."""
+        dl = self.download
+        if not self.size or not dl.piece_size:
+            return min(self.size, limit)
+        last_piece_start = dl.piece_range(self.file, self.size - 1, 1).start * dl.piece_size
+        in_last = self._file_start + self.size - last_piece_start
+        return min(self.size, limit, max(16 * 1024, in_last))
 
     # --- reading ------------------------------------------------------------------------------
     async def read(self, offset: int, length: int) -> bytes:
@@ -78,6 +118,15 @@ class TorrentReader:
             return b""
         length = min(length, self.size - offset)
         dl = self.download
+        if length > dl.piece_size:
+            self._ahead = self.readahead_pieces  # a long read: it wants what lies ahead
+        elif offset == self._next:
+            self._ahead = min(self.readahead_pieces, self._ahead * 2)  # reading on: look further ahead
+        elif self._next is not None:
+            self._ahead = 1  # a jump (a probe looking for an index): no readahead until reads follow
+        if self._span is not None and offset >= self._span[1]:
+            self._ahead = 1  # past the announced bytes: whatever more is read, one piece at a time
+        self._next = offset + length
         self._position = offset
         dl.refresh()
         pieces = dl.piece_range(self.file, offset, length)
