@@ -179,9 +179,11 @@ async def _swarm_first_segment(film: Path, fraction: float, raw_bytes: int = 0) 
             try:
                 t0 = time.perf_counter()
                 if raw_bytes:
-                    # The engine alone: the same amount of bytes read in order, no probing, no cutting.
+                    # The engine alone: the same amount of bytes announced and read in order (as the
+                    # HTTP range handler and the segment cutter do), no probing, no cutting.
                     reader = await engine.open_reader(movie_id)
                     start = int(reader.size * fraction) // PIECE * PIECE
+                    reader.expect(start, start + raw_bytes)
                     got = 0
                     while got < raw_bytes:
                         got += len(await reader.read(start + got, 32 * 1024)) or raw_bytes
@@ -199,7 +201,7 @@ async def _swarm_first_segment(film: Path, fraction: float, raw_bytes: int = 0) 
     size = (await asyncio.to_thread(film.stat)).st_size
     if raw_bytes:
         needed_bytes = raw_bytes
-        label = f"engine alone: {raw_bytes / 2**20:.1f} MiB read in order at {int(fraction * 100)} %"
+        label = f"engine alone: {raw_bytes / 2**20:.1f} MiB announced, read in order at {int(fraction * 100)} %"
     else:
         needed = await asyncio.to_thread(_pieces_needed, film, fraction)
         needed_bytes = sum(min(PIECE, size - p * PIECE) for p in needed)

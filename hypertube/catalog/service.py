@@ -59,6 +59,7 @@ class Catalog:
         self._watchers: list[asyncio.Task] = []
         self._inflight: dict[str, asyncio.Task] = {}
         self.generation = 0
+        self.demo_pending = False  # with --demo: the demo films are not in the library yet
 
     async def close(self) -> None:
         tasks = [*self._tasks, *self._watchers]
@@ -70,6 +71,7 @@ class Catalog:
         """Starts the background work: storing the demo films as soon as their manifest appears."""
         demo = next((s for s in self.sources if isinstance(s, DemoSource)), None)
         if demo is not None:
+            self.demo_pending = True
             self._watchers.append(asyncio.ensure_future(self._follow_demo(demo)))
 
     async def _follow_demo(self, demo: DemoSource, interval: float = 1.0) -> None:
@@ -85,6 +87,7 @@ class Catalog:
                     if records:
                         await store_records(self.pool, records)
                         self.generation += 1
+                        self.demo_pending = False
                 except Exception:
                     log.exception("storing the demo films failed")
             await asyncio.sleep(interval)

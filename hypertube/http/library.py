@@ -124,6 +124,7 @@ async def library(request: web.Request) -> web.StreamResponse:
         "genres": genres,
         "sort_labels": SORT_LABELS,
         "page_title": _("Search: %(q)s", q=query.q) if query.q else _("Library"),
+        "demo_pending": request.app[CATALOG].demo_pending and not result.page.movies and not query.q,
     }
     return aiohttp_jinja2.render_template("library.html", request, context)
 

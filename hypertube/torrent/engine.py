@@ -44,6 +44,7 @@ RESUME_EVERY = 30.0  # seconds between periodic resume-data saves
 # Staggered piece deadlines: the piece under the read position first, the next ones a step later each.
 DEADLINE_FIRST_MS = 0
 DEADLINE_STEP_MS = 40
+KICK_AFTER_S = 10.0  # a piece awaited this long gets its request renewed
 BACKGROUND_AFTER_S = 2.0  # the rest of the film downloads once the readers have wanted nothing this long
 
 
@@ -174,18 +175,38 @@ class Download:
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(piece, []).append(fut)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + limit
         try:
-            await asyncio.wait_for(asyncio.shield(fut), limit)
-        except TimeoutError:
-            raise PeersTimeout(
-                "The film's data did not arrive in time: no peer is sending it right now. Try again later."
-            ) from None
+            while True:
+                left = end - loop.time()
+                if left <= 0:
+                    raise PeersTimeout(
+                        "The film's data did not arrive in time: no peer is sending it right now. Try again later."
+                    )
+                try:
+                    await asyncio.wait_for(asyncio.shield(fut), min(left, KICK_AFTER_S))
+                    return
+                except TimeoutError:
+                    self.kick(piece)
         finally:
             waiters = self._waiters.get(piece)
             if waiters and fut in waiters:
                 waiters.remove(fut)
                 if not waiters:
                     del self._waiters[piece]
+
+    def kick(self, piece: int) -> None:
+        """A piece long awaited: its deadline is set anew (libtorrent asks for its blocks again) and
+        the known peers are tried once more."""
+        if not self.handle.is_valid() or self.has(piece):
+            return
+        log.info("piece %s of %s is late: asking for it again", piece, self.info_hash)
+        self.handle.reset_piece_deadline(piece)
+        self.handle.set_piece_deadline(piece, 0)
+        self._deadlines.add(piece)
+        self._last_hint = 0.0
+        self.nudge_peers()
 
     async def piece_bytes(self, piece: int) -> bytes:
         """A verified piece's bytes, through libtorrent's disk layer (it may not be flushed to the file yet)."""
@@ -379,6 +400,10 @@ class Engine:
             # libtorrent the torrent is then "finished", and by default it hangs up on seeders
             # ("redundant" connections), to reconnect a second later when the window moves on.
             "close_redundant_connections": False,
+            # A block a peer does not send within 10 s is asked for again (libtorrent waits 60 s and
+            # 20 s by default: far too long for a player waiting on that very piece).
+            "request_timeout": 10,
+            "piece_timeout": 10,
             # Outgoing connections use TCP. uTP's delay-based congestion control backs off as soon as
             # the peer's queue grows: from a seeder capped at 2 MiB/s the first 3.3 MiB took 1.4-2.1x
             # the bound over uTP, with idle gaps of up to a second, against 1.1-1.2x over TCP.

@@ -101,6 +101,65 @@ def test_segment_at_70_percent_reads_only_part_of_the_file(long_mkv):
     assert used < reader.size * 0.45, (used, reader.size)
 
 
+class _Recorder(io.RawIOBase):
+    """A film file that records the byte ranges read from it."""
+
+    def __init__(self, path):
+        self._fh = open(path, "rb", buffering=0)  # noqa: SIM115 (closed in close())
+        self.reads: list[tuple[int, int]] = []
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        return self._fh.seek(offset, whence)
+
+    def tell(self):
+        return self._fh.tell()
+
+    def readinto(self, b):
+        pos = self._fh.tell()
+        n = self._fh.readinto(b) or 0
+        if n:
+            self.reads.append((pos, pos + n))
+        return n
+
+    def close(self):
+        self._fh.close()
+        super().close()
+
+
+@pytest.mark.parametrize("name", ["mkv-h264-ac3-subs", "avi-mpeg4-mp3"])
+def test_segment_spans_hold_the_bytes_each_cut_reads(films, long_mkv, name):
+    path = long_mkv if name.startswith("mkv") else films[name]
+    size = path.stat().st_size
+    info = probe(_opener(path))
+    assert len(info.spans) == len(info.segments) > 2
+    header = max(e for s, e in _reads_of(path, probe) if s < size // 4)
+    for index, (start, end) in enumerate(info.spans):
+        end = size if end < 0 else min(end, size)  # a hint: readers clamp it to the file
+        assert 0 <= start < end
+        reads = _reads_of(path, lambda opener, i=index: make_segment(opener, info, i))
+        body = [(s, e) for s, e in reads if s >= header and s < size - 64 * 1024]
+        assert body, index
+        # Every read past the header (and before an index at the very end) falls inside the span.
+        assert all(start <= s and e <= end for s, e in body), (index, (start, end), body)
+
+
+def _reads_of(path, job) -> list[tuple[int, int]]:
+    recorders: list[_Recorder] = []
+
+    def opener():
+        recorders.append(_Recorder(path))
+        return recorders[-1]
+
+    job(opener)
+    return [r for rec in recorders for r in rec.reads]
+
+
 def test_playlist_is_vod_with_real_duration(films):
     info = probe(_opener(films["mkv-h264-ac3-subs"]))
     text = convert.playlist(info, lambda i: f"{i}.ts")

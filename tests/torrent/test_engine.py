@@ -171,3 +171,45 @@ async def test_one_read_longer_than_the_readahead_window(
     async with await client.app[TORRENTS].open_reader(movie_id) as reader:
         assert reader.readahead_pieces * 16 * 1024 < len(data)  # the read outgrows the window
         assert await reader.read(0, len(data)) == data
+
+
+async def test_announced_bytes_arrive_before_they_are_read_and_nothing_past_them(
+    aiohttp_client, make_app, make_seeder, add_film, generated_films
+):
+    source = generated_films["mp4"]
+    data = source.read_bytes()
+    seeded = make_seeder(upload_rate=512 * 1024).seed(source)
+    movie_id = await add_film(magnet=seeded.magnet)
+    client = await aiohttp_client(make_app())
+    async with await client.app[TORRENTS].open_reader(movie_id) as reader:
+        dl = reader.download
+        start = len(data) // 2
+        span = dl.piece_range(reader.file, start, 3 * 16 * 1024)
+        reader.expect(start, start + 3 * 16 * 1024)
+        # Nothing read yet: the announced pieces come anyway, and nothing else is asked for meanwhile
+        # (the rest of the film waits until the reader has wanted nothing for a while).
+        await wait_until(lambda: all(dl.has(p) for p in span), 10)
+        assert not any(dl.has(p) for p in range(dl.num_pieces) if p not in span)
+        assert await reader.read(start, 3 * 16 * 1024) == data[start : start + 3 * 16 * 1024]
+
+
+async def test_a_probe_like_jump_fetches_no_readahead(
+    aiohttp_client, make_app, make_seeder, add_film, generated_films
+):
+    source = generated_films["mp4"]
+    data = source.read_bytes()
+    seeded = make_seeder(upload_rate=512 * 1024).seed(source)
+    movie_id = await add_film(magnet=seeded.magnet)
+    client = await aiohttp_client(make_app())
+    async with await client.app[TORRENTS].open_reader(movie_id) as reader:
+        dl = reader.download
+        # A header, then the index at the end: each read gets its own piece and no window past it.
+        assert await reader.read(0, 1000) == data[:1000]
+        assert await reader.read(len(data) - 1000, 1000) == data[-1000:]
+        await asyncio.sleep(0.3)
+        wanted = {0, dl.num_pieces - 1}
+        assert {p for p in range(dl.num_pieces) if dl.has(p)} == wanted
+        # Reading on from the header grows the window again: the next pieces come without asking.
+        assert await reader.read(1000, 16 * 1024) == data[1000 : 1000 + 16 * 1024]
+        assert await reader.read(1000 + 16 * 1024, 16 * 1024)
+        await wait_until(lambda: all(dl.has(p) for p in range(1, 4)), 10)
