@@ -201,7 +201,9 @@ async def _swarm_first_segment(film: Path, fraction: float, raw_bytes: int = 0) 
     size = (await asyncio.to_thread(film.stat)).st_size
     if raw_bytes:
         needed_bytes = raw_bytes
-        label = f"engine alone: {raw_bytes / 2**20:.1f} MiB announced, read in order at {int(fraction * 100)} %"
+        label = (
+            f"engine alone: {raw_bytes / 2**20:.1f} MiB announced, read in order at {int(fraction * 100)} %"
+        )
     else:
         needed = await asyncio.to_thread(_pieces_needed, film, fraction)
         needed_bytes = sum(min(PIECE, size - p * PIECE) for p in needed)
