@@ -180,12 +180,14 @@ async def _movie_page(
         unavailable = await catalog.ensure_details(movie)
         movie = await catalog.movie(movie_id) or movie
     pool = request.app[POOL]
+    torrents = await catalog.torrents(movie_id)
+    if torrents and request.method == "GET":
+        # The torrent area may fetch the film's metadata and meet its peers while the page is read.
+        await request.app[EVENTS].publish("movie:opened", {"movie_id": movie_id})
     context = {
         "movie": movie,
         "initial": initial(movie["title"]),
-        "torrents": [
-            {**t, "source_label": catalog.label(t["source"])} for t in await catalog.torrents(movie_id)
-        ],
+        "torrents": [{**t, "source_label": catalog.label(t["source"])} for t in torrents],
         "comments": await comments.list_comments(pool, movie_id=movie_id, limit=200),
         "comment_count": await comments.count_comments(pool, movie_id),
         "watched": bool(await watch.watched_ids(pool, user.id, [movie_id])),

@@ -59,9 +59,16 @@ async def torrent_engine(app: web.Application):
     engine = Engine(settings.download_dir, app[POOL], app[HTTP], port=settings.torrent_port, publish=publish)
     await engine.start()
     app[TORRENTS] = engine
+
+    async def on_event(event: str, payload: dict, room: str | None) -> None:
+        if event == "movie:opened":
+            engine.warm(int(payload["movie_id"]))
+
+    events.subscribe(on_event)
     try:
         yield
     finally:
+        events.unsubscribe(on_event)
         await engine.close()
 
 

@@ -44,6 +44,8 @@ RESUME_EVERY = 30.0  # seconds between periodic resume-data saves
 # Staggered piece deadlines: the piece under the read position first, the next ones a step later each.
 DEADLINE_FIRST_MS = 0
 DEADLINE_STEP_MS = 40
+WARM_TTL_S = 600.0  # a torrent added when its film page was opened, and never played, is dropped then
+MAX_WARM = 8  # such torrents at most; the oldest goes first
 KICK_AFTER_S = 10.0  # a piece awaited this long gets its request renewed
 BACKGROUND_AFTER_S = 2.0  # the rest of the film downloads once the readers have wanted nothing this long
 
@@ -93,6 +95,11 @@ class Download:
         self._last_hint = 0.0
         self._last_announce = 0.0
         self.last_status: dict[str, Any] | None = None
+        # Added ahead of play (its film page was opened): metadata and peers only, no piece, no row
+        # in `downloads`, until a reader opens it.
+        self.warm = False
+        self.added_at = time.monotonic()
+        self.source = ""
 
     # --- metadata -----------------------------------------------------------------------------
     def on_metadata(self) -> None:
@@ -247,7 +254,9 @@ class Download:
                 if piece not in wanted or order < wanted[piece]:
                     wanted[piece] = order
         missing = {p: o for p, o in wanted.items() if not self.has(p)}
-        if missing:
+        if self.warm:
+            priorities = [0] * self.num_pieces  # nobody has pressed play yet
+        elif missing:
             priorities = [0] * self.num_pieces
             for piece in missing:
                 priorities[piece] = 7
@@ -370,6 +379,8 @@ class Engine:
         self.metadata_timeout = 30.0
         self.read_timeout = 60.0
         self.fetch_timeout = 20.0
+        self.warm_ttl = WARM_TTL_S
+        self.max_warm = MAX_WARM
         self.session: lt.session | None = None
         # Peers every download tries (the demo seeder on loopback), besides the magnet's own hints.
         self.local_peers: list[tuple[str, int]] = []
@@ -543,7 +554,7 @@ class Engine:
         loop = asyncio.get_running_loop()
         futs = []
         for dl in self.downloads.values():
-            if not dl.handle.is_valid() or not dl.metadata.is_set():
+            if not dl.handle.is_valid() or not dl.metadata.is_set() or dl.warm:
                 continue
             fut = loop.create_future()
             self._resume_waiters[dl.info_hash] = fut
@@ -568,7 +579,9 @@ class Engine:
             self._add_params(params, row["info_hash"], row["movie_id"], row["source"] or "")
 
     # --- adding torrents ----------------------------------------------------------------------
-    def _add_params(self, params: Any, info_hash: str, movie_id: int, source: str) -> Download:
+    def _add_params(
+        self, params: Any, info_hash: str, movie_id: int, source: str, *, warm: bool = False
+    ) -> Download:
         assert self.session is not None
         params.flags &= ~lt.torrent_flags.paused
         params.flags &= ~lt.torrent_flags.auto_managed
@@ -578,6 +591,8 @@ class Engine:
         params.flags |= lt.torrent_flags.upload_mode
         handle = self.session.add_torrent(params)
         dl = Download(self, info_hash, movie_id, handle, Path(params.save_path))
+        dl.warm = warm
+        dl.source = source
         hints = _peer_hints(source) if source.startswith("magnet:") else []
         dl.hints = list(dict.fromkeys(hints + self.local_peers))
         self.downloads[info_hash] = dl
@@ -659,7 +674,49 @@ class Engine:
                 ) from None
         return dl
 
-    async def _add_for_movie(self, movie_id: int) -> Download:
+    def warm(self, movie_id: int) -> None:
+        """Adds the film's torrent ahead of play (its page was opened): the metadata exchange and the
+        peer connections happen while the user reads the page, and pressing play starts at once.
+        Nothing is downloaded and nothing recorded until a reader opens it."""
+        if self.session is None or movie_id in self._by_movie or movie_id in self._adding:
+            return
+        warm = sorted((d for d in self.downloads.values() if d.warm), key=lambda d: d.added_at)
+        for dl in warm[: max(0, len(warm) - self.max_warm + 1)]:
+            self._forget_warm(dl)
+        pending = asyncio.ensure_future(self._add_for_movie(movie_id, warm=True))
+        self._adding[movie_id] = pending
+
+        def done(fut: asyncio.Future[Download]) -> None:
+            self._adding.pop(movie_id, None)
+            if not fut.cancelled() and fut.exception() is not None:
+                log.debug("film %s not prepared ahead: %s", movie_id, fut.exception())
+
+        pending.add_done_callback(done)
+
+    def _forget_warm(self, dl: Download) -> None:
+        if dl.readers or not dl.warm:
+            return
+        dl.fail(PeersTimeout("The download was dropped."))
+        if self.session is not None and dl.handle.is_valid():
+            self.session.remove_torrent(dl.handle)
+        self.downloads.pop(dl.info_hash, None)
+        if self._by_movie.get(dl.movie_id) == dl.info_hash:
+            del self._by_movie[dl.movie_id]
+        # Its folder is empty (nothing was downloaded): removed in a thread.
+        asyncio.ensure_future(asyncio.to_thread(_delete_paths, [dl.save_path], self.download_dir))
+
+    async def _record(self, dl: Download, source: str) -> None:
+        await self.pool.execute(
+            """INSERT INTO downloads (info_hash, movie_id, source, save_path) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (info_hash) DO UPDATE SET movie_id = $2, source = $3, save_path = $4,
+               error = NULL, updated_at = now()""",
+            dl.info_hash,
+            dl.movie_id,
+            source,
+            str(dl.save_path),
+        )
+
+    async def _add_for_movie(self, movie_id: int, *, warm: bool = False) -> Download:
         rows = await self._candidates(movie_id)
         if not rows:
             raise NoTorrent("This film has no torrent to play.")
@@ -686,16 +743,9 @@ class Engine:
                 pass
             params.save_path = str(save_path)
             await asyncio.to_thread(save_path.mkdir, parents=True, exist_ok=True)
-            dl = self._add_params(params, info_hash, movie_id, source)
-            await self.pool.execute(
-                """INSERT INTO downloads (info_hash, movie_id, source, save_path) VALUES ($1, $2, $3, $4)
-                   ON CONFLICT (info_hash) DO UPDATE SET movie_id = $2, source = $3, save_path = $4,
-                   error = NULL, updated_at = now()""",
-                info_hash,
-                movie_id,
-                source,
-                str(save_path),
-            )
+            dl = self._add_params(params, info_hash, movie_id, source, warm=warm)
+            if not warm:
+                await self._record(dl, source)
             return dl
         assert error is not None
         raise error
@@ -716,6 +766,9 @@ class Engine:
             file = main
         else:
             file = dl.file(file_index)
+        if dl.warm:
+            dl.warm = False  # played now: recorded, downloaded, kept
+            await self._record(dl, dl.source)
         reader = TorrentReader(dl, file)
         dl.readers.add(reader)
         dl.refresh()
@@ -776,6 +829,12 @@ class Engine:
     async def _tick(self, dl: Download) -> None:
         if not dl.handle.is_valid():
             return
+        if dl.warm:
+            if time.monotonic() - dl.added_at > self.warm_ttl:
+                self._forget_warm(dl)
+            elif dl.handle.status().num_peers == 0:
+                dl.nudge_peers()
+            return
         dl.wake_all()
         status = dl.status()
         active = bool(dl.readers) or status["state"] not in ("finished", "error")
@@ -812,7 +871,12 @@ class Engine:
         while True:
             await asyncio.sleep(RESUME_EVERY)
             for dl in list(self.downloads.values()):
-                if dl.handle.is_valid() and dl.metadata.is_set() and dl.handle.need_save_resume_data():
+                if (
+                    dl.handle.is_valid()
+                    and dl.metadata.is_set()
+                    and not dl.warm
+                    and dl.handle.need_save_resume_data()
+                ):
                     dl.handle.save_resume_data(lt.save_resume_flags_t.save_info_dict)
 
     async def _save_rows(self) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import os
 
 from hypertube.torrent import TORRENTS, PeersTimeout
+from tests.conftest import login_as
 from tests.fixtures.torrent import wait_until
 
 
@@ -213,3 +214,59 @@ async def test_a_probe_like_jump_fetches_no_readahead(
         assert await reader.read(1000, 16 * 1024) == data[1000 : 1000 + 16 * 1024]
         assert await reader.read(1000 + 16 * 1024, 16 * 1024)
         await wait_until(lambda: all(dl.has(p) for p in range(1, 4)), 10)
+
+
+async def test_opening_a_film_page_prepares_its_torrent_without_downloading(
+    aiohttp_client, make_app, make_seeder, add_film, generated_films, make_user, db
+):
+    source = generated_films["mp4"]
+    data = source.read_bytes()
+    seeder = make_seeder()
+    first = seeder.seed(source)
+    second = seeder.seed(source, piece_size=32 * 1024)
+    third = seeder.seed(source, piece_size=64 * 1024)
+    movies = [
+        await add_film(magnet=s.magnet, title=f"Film {i}") for i, s in enumerate((first, second, third))
+    ]
+    client = await aiohttp_client(make_app())
+    login_as(client, await make_user())
+    engine = client.app[TORRENTS]
+    engine.max_warm = 2
+
+    assert (await client.get(f"/movies/{movies[0]}")).status == 200
+    await wait_until(lambda: first.info_hash in engine.downloads, 5)
+    dl = engine.downloads[first.info_hash]
+    await wait_until(dl.metadata.is_set, 10)
+    await wait_until(lambda: dl.handle.status().num_peers > 0, 10)
+    await asyncio.sleep(0.5)
+    # Metadata and a peer, but not one piece and no row: nobody has pressed play.
+    assert dl.warm and not any(dl.has(p) for p in range(dl.num_pieces))
+    assert await db.fetchval("SELECT count(*) FROM downloads") == 0
+    assert (await engine.download_status(movies[0]))["progress"] == 0
+
+    # Play: the same download is used, recorded, and reads the film.
+    async with await engine.open_reader(movies[0]) as reader:
+        assert reader.download is dl and not dl.warm
+        assert await reader.read(0, len(data)) == data
+    assert await db.fetchval("SELECT info_hash FROM downloads") == first.info_hash
+
+    # At most `max_warm` films are kept prepared; the oldest unplayed one goes first.
+    for movie in movies[1:]:
+        assert (await client.get(f"/movies/{movie}")).status == 200
+        await asyncio.sleep(0.3)
+    await wait_until(lambda: third.info_hash in engine.downloads, 5)
+    assert second.info_hash in engine.downloads
+    engine.max_warm = 1
+    assert (await client.get(f"/movies/{movies[0]}")).status == 200  # played: stays
+    engine.warm(movies[0])
+    fourth = seeder.seed(source, piece_size=128 * 1024)
+    fourth_movie = await add_film(magnet=fourth.magnet, title="Film 4")
+    assert (await client.get(f"/movies/{fourth_movie}")).status == 200
+    await wait_until(lambda: fourth.info_hash in engine.downloads, 5)
+    assert second.info_hash not in engine.downloads and third.info_hash not in engine.downloads
+    assert first.info_hash in engine.downloads
+
+    # A prepared film nobody plays is dropped after `warm_ttl`.
+    engine.warm_ttl = 0.0
+    await wait_until(lambda: fourth.info_hash not in engine.downloads, 5)
+    assert first.info_hash in engine.downloads
