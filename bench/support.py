@@ -56,8 +56,13 @@ def start_server(database_url: str, data_dir: Path, secret: str) -> tuple[subpro
     return server, f"http://127.0.0.1:{port}"
 
 
-async def wait_healthy(session: aiohttp.ClientSession, base: str, seconds: float = 30) -> None:
+async def wait_healthy(
+    session: aiohttp.ClientSession, base: str, seconds: float = 30, server: subprocess.Popen | None = None
+) -> None:
+    """Waits for `/healthz`; fails at once if `server` (the process behind `base`) has exited."""
     for _ in range(int(seconds * 10)):
+        if server is not None and server.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.returncode}")
         try:
             async with session.get(base + "/healthz") as resp:
                 if resp.status == 200:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 
+import pytest
+
 from hypertube.torrent import TORRENTS, PeersTimeout
 from tests.conftest import login_as
 from tests.fixtures.torrent import wait_until
@@ -174,15 +176,24 @@ async def test_one_read_longer_than_the_readahead_window(
         assert await reader.read(0, len(data)) == data
 
 
-async def test_announced_bytes_arrive_before_they_are_read_and_nothing_past_them(
-    aiohttp_client, make_app, make_seeder, add_film, generated_films
-):
-    source = generated_films["mp4"]
-    data = source.read_bytes()
-    seeded = make_seeder(upload_rate=512 * 1024).seed(source)
-    movie_id = await add_film(magnet=seeded.magnet)
-    client = await aiohttp_client(make_app())
-    async with await client.app[TORRENTS].open_reader(movie_id) as reader:
+@pytest.fixture
+def capped_reader(aiohttp_client, make_app, make_seeder, add_film, generated_films):
+    """A reader of the test film from a seeder capped at 512 KiB/s (pieces arrive one by one), and
+    the film's bytes."""
+
+    async def open_one():
+        source = generated_films["mp4"]
+        seeded = make_seeder(upload_rate=512 * 1024).seed(source)
+        movie_id = await add_film(magnet=seeded.magnet)
+        client = await aiohttp_client(make_app())
+        return await client.app[TORRENTS].open_reader(movie_id), source.read_bytes()
+
+    return open_one
+
+
+async def test_announced_bytes_arrive_before_they_are_read_and_nothing_past_them(capped_reader):
+    reader, data = await capped_reader()
+    async with reader:
         dl = reader.download
         start = len(data) // 2
         span = dl.piece_range(reader.file, start, 3 * 16 * 1024)
@@ -194,15 +205,9 @@ async def test_announced_bytes_arrive_before_they_are_read_and_nothing_past_them
         assert await reader.read(start, 3 * 16 * 1024) == data[start : start + 3 * 16 * 1024]
 
 
-async def test_a_probe_like_jump_fetches_no_readahead(
-    aiohttp_client, make_app, make_seeder, add_film, generated_films
-):
-    source = generated_films["mp4"]
-    data = source.read_bytes()
-    seeded = make_seeder(upload_rate=512 * 1024).seed(source)
-    movie_id = await add_film(magnet=seeded.magnet)
-    client = await aiohttp_client(make_app())
-    async with await client.app[TORRENTS].open_reader(movie_id) as reader:
+async def test_a_probe_like_jump_fetches_no_readahead(capped_reader):
+    reader, data = await capped_reader()
+    async with reader:
         dl = reader.download
         # A header, then the index at the end: each read gets its own piece and no window past it.
         assert await reader.read(0, 1000) == data[:1000]

@@ -10,7 +10,6 @@ import io
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ import aiohttp
 import av
 import pytest
 
+from bench.support import free_port, wait_healthy
 from hypertube.media.generate import DEMO_SPECS, generate_demo_films
 
 pytestmark = pytest.mark.timeout(300)
@@ -35,12 +35,6 @@ def _demo_films(data: Path) -> dict[str, Path]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start(port: int, env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
     with open(log, "wb") as out:
         return subprocess.Popen(
@@ -50,22 +44,6 @@ def _start(port: int, env: dict[str, str], cwd: Path, log: Path) -> subprocess.P
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-
-
-async def _healthy(session: aiohttp.ClientSession, base: str, server: subprocess.Popen, log: Path) -> None:
-    for _ in range(1800):
-        if server.poll() is not None:
-            output = await asyncio.to_thread(log.read_text)
-            raise AssertionError(f"the server exited with {server.returncode}:\n{output}")
-        try:
-            async with session.get(base + "/healthz") as resp:
-                if resp.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    output = await asyncio.to_thread(log.read_text)
-    raise AssertionError(f"the server never answered /healthz:\n{output}")
 
 
 async def _register(session: aiohttp.ClientSession, base: str) -> None:
@@ -97,14 +75,17 @@ async def test_serve_demo_starts_from_nothing_and_plays_every_film(tmp_path):
     data = tmp_path / "var"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERTUBE_")}
     env.update(HYPERTUBE_DATA_DIR=str(data), HYPERTUBE_LOG_LEVEL="WARNING", HYPERTUBE_SOURCES="")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
     server = await asyncio.to_thread(_start, port, env, tmp_path, log)
     try:
         jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
         async with aiohttp.ClientSession(cookie_jar=jar) as session:
-            await _healthy(session, base, server, log)
+            try:
+                await wait_healthy(session, base, 180, server)
+            except RuntimeError as exc:
+                raise AssertionError(f"{exc}:\n{await asyncio.to_thread(log.read_text)}") from None
             assert (data / "secret_key").stat().st_mode & 0o777 == 0o600
             await _register(session, base)
 
