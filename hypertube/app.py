@@ -11,7 +11,7 @@ from hypertube import ws
 from hypertube.cache import make_cache
 from hypertube.db import apply_migrations, connect_pool, database_url
 from hypertube.events import EVENTS, EventBus
-from hypertube.http import accounts, api, hls, library, pages, stream
+from hypertube.http import accounts, api, hls, library, pages, session_pages, stream
 from hypertube.http.auth import auth_middleware
 from hypertube.http.errors import error_middleware
 from hypertube.http.security import csrf_middleware, security_headers
@@ -59,6 +59,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_response_prepare.append(security_headers)
     pages.setup(app)
     accounts.setup(app)
+    session_pages.setup(app)
     library.setup(app)
     stream.setup(app)
     hls.setup(app)

@@ -40,18 +40,22 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-async def start_session(db: Executor, user_id: int, ttl: int) -> tuple[uuid.UUID, str]:
+async def start_session(
+    db: Executor, user_id: int, ttl: int, user_agent: str | None = None
+) -> tuple[uuid.UUID, str]:
     """Opens a new family for a fresh sign-in; returns (family id, refresh token)."""
     family = uuid.uuid4()
     raw = new_token()
     await db.execute(
-        """WITH f AS (INSERT INTO session_families (id, user_id) VALUES ($1, $2))
+        """WITH f AS (INSERT INTO session_families (id, user_id, user_agent, last_used_at)
+                      VALUES ($1, $2, $5, now()))
            INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at)
            VALUES ($3, $1, $2, now() + make_interval(secs => $4))""",
         family,
         user_id,
         hash_token(raw),
         float(ttl),
+        (user_agent or "")[:512] or None,
     )
     return family, raw
 
@@ -89,6 +93,9 @@ async def rotate(pool: asyncpg.Pool, raw: str, ttl: int, *, grace: float = REUSE
                 "UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = $1", hash_token(raw)
             )
             await conn.execute(
+                "UPDATE session_families SET last_used_at = now() WHERE id = $1", row["family_id"]
+            )
+            await conn.execute(
                 """INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at)
                    VALUES ($1, $2, $3, now() + make_interval(secs => $4))""",
                 hash_token(fresh),
@@ -124,6 +131,55 @@ async def revoke_all(db: Executor, user_id: int, reason: str) -> int:
         reason,
     )
     return int(status.split()[-1])
+
+
+async def open_sessions(db: Executor, user_id: int) -> list[asyncpg.Record]:
+    """The user's sessions still able to renew themselves, the most recently used first."""
+    return await db.fetch(
+        """SELECT f.id, f.created_at, coalesce(f.last_used_at, f.created_at) AS last_used_at, f.user_agent
+           FROM session_families f
+           WHERE f.user_id = $1 AND f.revoked_at IS NULL
+             AND EXISTS (SELECT 1 FROM refresh_tokens t
+                         WHERE t.family_id = f.id AND t.rotated_at IS NULL AND t.expires_at > now())
+           ORDER BY last_used_at DESC, f.created_at DESC""",
+        user_id,
+    )
+
+
+async def end_session(db: Executor, user_id: int, family_id: uuid.UUID) -> bool:
+    """Ends one of the user's own sessions; False when there is no such open session."""
+    ended = await db.fetchval(
+        """UPDATE session_families SET revoked_at = now(), revoked_reason = 'ended'
+           WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING id""",
+        family_id,
+        user_id,
+    )
+    return ended is not None
+
+
+async def end_other_sessions(db: Executor, user_id: int, keep: uuid.UUID | None) -> int:
+    """Ends every session of the user but `keep` (this browser's); returns how many."""
+    status = await db.execute(
+        """UPDATE session_families SET revoked_at = now(), revoked_reason = 'ended'
+           WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)""",
+        user_id,
+        keep,
+    )
+    return int(status.split()[-1])
+
+
+BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chromium/", "Chromium"),
+            ("Chrome/", "Chrome"), ("Safari/", "Safari"), ("curl/", "curl"))  # fmt: skip
+SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),
+           ("CrOS", "ChromeOS"), ("Mac OS X", "macOS"), ("Linux", "Linux"))  # fmt: skip
+
+
+def device_of(user_agent: str | None) -> tuple[str | None, str | None]:
+    """(browser, system) named from a User-Agent header, each None when not recognised."""
+    ua = user_agent or ""
+    browser = next((name for token, name in BROWSERS if token in ua), None)
+    system = next((name for token, name in SYSTEMS if token in ua), None)
+    return browser, system
 
 
 async def purge_expired(db: Executor) -> None:

@@ -93,16 +93,17 @@ def clear_session_cookies(request: web.Request) -> None:
 async def open_session(request: web.Request, user: User, conn=None) -> None:
     """Signs `user` in on this browser: a new refresh-token family and both cookies."""
     settings = request.app[SETTINGS]
-    family, raw = await sessions.start_session(conn or request.app[POOL], user.id, settings.refresh_token_ttl)
+    family, raw = await sessions.start_session(
+        conn or request.app[POOL], user.id, settings.refresh_token_ttl, request.headers.get("User-Agent")
+    )
     _set_access_cookie(request, user.id, family)
     _set_refresh_cookie(request, raw)
     request[USER] = user
 
 
-async def close_session(request: web.Request, reason: str = "logout") -> None:
-    """Signs this browser out: revokes its refresh-token family and deletes the cookies."""
-    pool = request.app[POOL]
-    family = await sessions.family_of(pool, request.cookies.get(REFRESH_COOKIE, ""))
+async def current_family(request: web.Request) -> uuid.UUID | None:
+    """This browser's session (refresh-token family), from its refresh or access cookie."""
+    family = await sessions.family_of(request.app[POOL], request.cookies.get(REFRESH_COOKIE, ""))
     if family is None:
         try:
             claims = decode_access_token(
@@ -111,6 +112,13 @@ async def close_session(request: web.Request, reason: str = "logout") -> None:
             family = uuid.UUID(str(claims.get("fam"))) if claims.get("fam") else None
         except (InvalidToken, ValueError):
             family = None
+    return family
+
+
+async def close_session(request: web.Request, reason: str = "logout") -> None:
+    """Signs this browser out: revokes its refresh-token family and deletes the cookies."""
+    pool = request.app[POOL]
+    family = await current_family(request)
     if family is not None:
         await sessions.revoke_family(pool, family, reason)
     clear_session_cookies(request)
