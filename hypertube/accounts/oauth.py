@@ -5,22 +5,27 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import re
 import secrets
 import unicodedata
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 import asyncpg
 
-from hypertube.accounts import users
+from hypertube.accounts import avatars, users
 from hypertube.accounts.models import User
 from hypertube.accounts.validation import USERNAME_RE, email_problem
 from hypertube.settings import Settings
 
+log = logging.getLogger(__name__)
+
 PROVIDERS = ("ft", "github", "google")
+PICTURE_TIMEOUT_S = 10.0
 LABELS = {"ft": "42", "github": "GitHub", "google": "Google"}
 
 
@@ -49,6 +54,7 @@ class Identity:
     login: str
     first_name: str
     last_name: str
+    picture_url: str | None = None  # the provider's profile picture, imported when the account has none
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,6 +69,7 @@ class Identity:
             login=str(data.get("login") or ""),
             first_name=str(data.get("first_name") or ""),
             last_name=str(data.get("last_name") or ""),
+            picture_url=_picture_url(data.get("picture_url")),
         )
 
 
@@ -203,6 +210,7 @@ async def fetch_identity(
             _text(me.get("login"), 100),
             _text(me.get("first_name")),
             _text(me.get("last_name")),
+            _picture_url((me.get("image") or {}).get("link") if isinstance(me.get("image"), dict) else None),
         )
     if provider == "github":
         api = settings.oauth_github_api_url.rstrip("/")
@@ -220,7 +228,16 @@ async def fetch_identity(
             if good:
                 email, verified = _email(good[0]["email"]), True
         first, last = _split_name(me.get("name") or "")
-        return Identity("github", str(me["id"]), email, verified, _text(me.get("login"), 100), first, last)
+        return Identity(
+            "github",
+            str(me["id"]),
+            email,
+            verified,
+            _text(me.get("login"), 100),
+            first,
+            last,
+            _picture_url(me.get("avatar_url")),
+        )
     if provider == "google":
         info = await _get(http, f"{settings.oauth_google_api_url.rstrip('/')}/v1/userinfo", token)
         if not isinstance(info, dict) or not info.get("sub"):
@@ -236,8 +253,44 @@ async def fetch_identity(
             _text(login, 100),
             _text(info.get("given_name")),
             _text(info.get("family_name")),
+            _picture_url(info.get("picture")),
         )
     raise OAuthError("unknown_provider", provider)
+
+
+def _picture_url(value: Any) -> str | None:
+    """An http(s) address of at most 2,000 characters, or None."""
+    if not isinstance(value, str) or len(value) > 2000:
+        return None
+    return value if urlsplit(value).scheme in ("http", "https") and urlsplit(value).netloc else None
+
+
+async def import_picture(
+    http: aiohttp.ClientSession, pool: asyncpg.Pool, folder: Path, user_id: int, url: str
+) -> str | None:
+    """Fetches a provider's profile picture for an account that has none (5 MB and 10 s at most),
+    re-encodes it like an upload and stores it; returns its name, or None when anything is wrong."""
+    try:
+        timeout = aiohttp.ClientTimeout(total=PICTURE_TIMEOUT_S)
+        async with http.get(url, timeout=timeout, max_redirects=3) as resp:
+            if resp.status != 200:
+                log.info("profile picture %s: HTTP %s", url[:200], resp.status)
+                return None
+            data = await resp.content.read(avatars.MAX_BYTES + 1)
+        picture = await avatars.convert_picture(data)
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        log.info("profile picture %s not imported: %s", url[:200], exc)
+        return None
+    name = await avatars.store_picture(folder, picture)
+    stored = await pool.fetchval(
+        "UPDATE users SET picture = $2, updated_at = now() WHERE id = $1 AND picture IS NULL RETURNING id",
+        user_id,
+        name,
+    )
+    if stored is None:  # a picture was chosen meanwhile: it wins
+        await avatars.delete_picture(folder, name)
+        return None
+    return name
 
 
 def _email(value: Any) -> str | None:

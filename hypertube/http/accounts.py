@@ -40,6 +40,7 @@ from hypertube.keys import HTTP, POOL, SETTINGS, USER
 log = logging.getLogger(__name__)
 
 MAIL_SENDER = web.AppKey("mail_sender", MailSender)
+PICTURE_IMPORTS = web.AppKey("picture_imports", set[asyncio.Task])
 OAUTH_STATE_COOKIE = "ht_oauth"
 OAUTH_PENDING_COOKIE = "ht_oauth_pending"
 OAUTH_STATE_TTL = 600
@@ -632,7 +633,22 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
         auth.add_cookie(request, OAUTH_PENDING_COOKIE, blob, max_age=OAUTH_PENDING_TTL, path="/auth/")
         raise web.HTTPSeeOther("/auth/choose-username")
     await open_session(request, outcome)
+    _import_picture(request, outcome, identity)
     raise web.HTTPSeeOther(next_url)
+
+
+def _import_picture(request: web.Request, user: users.User, identity: oauth.Identity) -> None:
+    """The provider's profile picture for an account without one, fetched in the background (the
+    sign-in does not wait for the provider's picture server)."""
+    if user.picture or not identity.picture_url:
+        return
+    app = request.app
+    task = asyncio.create_task(
+        oauth.import_picture(app[HTTP], app[POOL], avatar_dir(app), user.id, identity.picture_url),
+        name=f"import-picture-{user.id}",
+    )
+    app[PICTURE_IMPORTS].add(task)
+    task.add_done_callback(app[PICTURE_IMPORTS].discard)
 
 
 def _pending(request: web.Request) -> tuple[oauth.Identity, dict]:
@@ -677,12 +693,24 @@ async def choose_username(request: web.Request) -> web.StreamResponse:
         else:
             auth.add_cookie(request, OAUTH_PENDING_COOKIE, "", max_age=0, path="/auth/")
             await open_session(request, user)
+            _import_picture(request, user, identity)
             raise web.HTTPSeeOther(safe_next(data.get("n")) or "/")
     context["errors"]["username"] = _(problem)
     return render(request, "accounts/choose_username.html", context, status=400)
 
 
 # --- background work -----------------------------------------------------------------------------
+
+
+async def picture_imports(app: web.Application):
+    """Provider pictures being fetched; cancelled at shutdown."""
+    running: set[asyncio.Task] = set()
+    app[PICTURE_IMPORTS] = running
+    yield
+    tasks = list(running)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def mail_sender(app: web.Application):
@@ -718,7 +746,7 @@ async def janitor(app: web.Application):
 def setup(app: web.Application) -> None:
     """Adds the account routes and their background workers (mail outbox sender, janitor)."""
     auth.setup(app)
-    app.cleanup_ctx.extend([mail_sender, janitor])
+    app.cleanup_ctx.extend([mail_sender, janitor, picture_imports])
     r = app.router
     r.add_get("/register", register_page, name="register")
     r.add_post("/register", register)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -83,6 +84,7 @@ async def test_taken_username_asks_for_another(oauth_client, fake_providers, mak
     )
     assert tuple(row) == ("mona_cat", "github")
     assert (await oauth_client.get("/profile", allow_redirects=False)).status == 200
+    assert await _picture_of(db, "mona_cat")  # the picture came through the pending sign-up too
     # The pending sign-up is gone once used.
     page = await oauth_client.get("/auth/choose-username", allow_redirects=False)
     assert page.status == 303 and "oauth_error=expired" in page.headers["Location"]
@@ -243,3 +245,70 @@ async def test_parallel_first_sign_ins_make_one_account(oauth_client, db):
     assert first.id == second.id
     assert await db.fetchval("SELECT count(*) FROM users") == 1
     assert await db.fetchval("SELECT count(*) FROM oauth_identities") == 1
+
+
+async def _picture_of(db, username: str | None = None, limit: float = 5.0):
+    """The account's picture name once the background import has stored it (None after `limit`)."""
+    for _ in range(int(limit * 20)):
+        name = await db.fetchval(
+            "SELECT picture FROM users WHERE $1::text IS NULL OR username = $1", username
+        )
+        if name:
+            return name
+        await asyncio.sleep(0.05)
+    return None
+
+
+@pytest.mark.parametrize("provider", ["ft", "github", "google"])
+async def test_the_providers_picture_becomes_the_new_accounts_picture(
+    oauth_client, fake_providers, db, settings, provider
+):
+    from PIL import Image
+
+    resp = await oauth_round_trip(oauth_client, provider)
+    assert resp.status == 303
+    name = await _picture_of(db)
+    assert name, fake_providers.picture_requests
+    assert fake_providers.picture_requests == [
+        {"ft": "ft.jpg", "github": "github.png", "google": "google.png"}[provider]
+    ]
+    # Stored like an upload: a 256 px square WebP, served from /media/avatars/.
+    path = settings.data_dir / "avatars" / name
+    with Image.open(path) as img:
+        assert img.format == "WEBP" and img.size == (256, 256)
+    served = await oauth_client.get(f"/media/avatars/{name}")
+    assert served.status == 200
+    # The next sign-in keeps it and fetches nothing.
+    oauth_client.session.cookie_jar.clear()
+    await oauth_round_trip(oauth_client, provider)
+    await asyncio.sleep(0.3)
+    assert len(fake_providers.picture_requests) == 1
+    assert await db.fetchval("SELECT picture FROM users") == name
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(404, None), (200, b"<html>not a picture</html>"), (200, b"\x89PNG\r\n\x1a\n" + b"\0" * 100)],
+)
+async def test_a_broken_provider_picture_leaves_the_account_without_one(
+    oauth_client, fake_providers, db, settings, status, body
+):
+    fake_providers.picture_status = status
+    fake_providers.picture_bytes = body
+    resp = await oauth_round_trip(oauth_client, "github")
+    assert resp.status == 303
+    assert (await oauth_client.get("/profile", allow_redirects=False)).status == 200
+    await asyncio.sleep(0.5)
+    assert fake_providers.picture_requests == ["github.png"]
+    assert await db.fetchval("SELECT picture FROM users") is None
+    folder = settings.data_dir / "avatars"
+    assert not folder.exists() or not any(folder.iterdir())
+
+
+async def test_an_account_with_a_picture_keeps_it(oauth_client, fake_providers, make_user, db):
+    user = await make_user("grace", email="grace.hopper@gmail.com")
+    await db.execute("UPDATE users SET picture = $2 WHERE id = $1", user.id, "a" * 32 + ".webp")
+    await oauth_round_trip(oauth_client, "google")
+    await asyncio.sleep(0.3)
+    assert fake_providers.picture_requests == []
+    assert await db.fetchval("SELECT picture FROM users") == "a" * 32 + ".webp"
