@@ -95,11 +95,11 @@ async def run() -> list[dict]:
     film = await asyncio.to_thread(_film)
     size = film.stat().st_size
     work = Path(tempfile.mkdtemp(prefix="ht-bench-stream-"))
-    names = ["at0", "at70", "warm0", "warm70", "multi1", "multi2", "multi3"]
+    names = ["at0", "at70", "warm0", "warm70", "seek", "multi1", "multi2", "multi3"]
     copies = await asyncio.to_thread(_copies, film, work, names)
     # One capped seeder per timed case: the server keeps downloading the first film in the
     # background, which must not eat into the second case's 2 MiB/s.
-    seeders = {name: Seeder(upload_rate=RATE) for name in ("at0", "at70", "warm0", "warm70")}
+    seeders = {name: Seeder(upload_rate=RATE) for name in ("at0", "at70", "warm0", "warm70", "seek")}
     free = Seeder()
     for seeder in (*seeders.values(), free):
         seeder.start()
@@ -172,6 +172,25 @@ async def run() -> list[dict]:
                         "ratio": round(total / bound, 2),
                     }
                 )
+
+            # Watching from the start, the player's buffer full after 2 MiB, the rest of the film
+            # downloading in the background for 4 s; then a jump to 70 %.
+            await _timed_range(session, f"{base}/stream/{movies['seek']}/file", 0, TWO_MIB - 1)
+            await asyncio.sleep(4.0)
+            first = int(size * 0.7)
+            ttfb, total, got = await _timed_range(
+                session, f"{base}/stream/{movies['seek']}/file", first, first + TWO_MIB - 1
+            )
+            assert got == TWO_MIB
+            bound = _pieces(first, first + TWO_MIB - 1) * PIECE_SIZE / RATE
+            rows.append(
+                {
+                    "measure": "direct, first 2 MiB after a jump to 70 % while the rest downloads",
+                    "seconds": round(total, 3),
+                    "bound_s": round(bound, 3),
+                    "ratio": round(total / bound, 2),
+                }
+            )
 
             baseline = _rss(server.pid)
             peak = baseline

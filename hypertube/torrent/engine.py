@@ -415,6 +415,10 @@ class Engine:
             # 20 s by default: far too long for a player waiting on that very piece).
             "request_timeout": 10,
             "piece_timeout": 10,
+            # At most about a second of requests queued at each peer (libtorrent's default is 3 s): after
+            # a seek, the pieces asked for in the background drain first. Measured on a seek to 70 %
+            # while the rest of the film was downloading: 0.60-1.12x the bound instead of 0.92-1.42x.
+            "request_queue_time": 1,
             # Outgoing connections use TCP. uTP's delay-based congestion control backs off as soon as
             # the peer's queue grows: from a seeder capped at 2 MiB/s the first 3.3 MiB took 1.4-2.1x
             # the bound over uTP, with idle gaps of up to a second, against 1.1-1.2x over TCP.
