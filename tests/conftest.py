@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.fixtures.live",
     "tests.fixtures.browser",
     "tests.fixtures.api",
+    "tests.fixtures.media",
 ]
 
 TEST_SECRET = "test-secret-" + "x" * 40

@@ -176,6 +176,14 @@ async def available_subtitles(app: web.Application, movie_id: int) -> list[str]:
     return sorted(embedded | set(sidecars) | set(online))
 
 
+async def known_subtitles(app: web.Application, movie_id: int) -> list[str]:
+    """Languages found without opening the film: OpenSubtitles' (when configured) and the subtitle
+    files of a torrent whose metadata is already here. Starts no download."""
+    sidecars = await app[MEDIA].sidecar_subtitles(movie_id, start=False)
+    online = await _opensubtitles_files(app, movie_id)
+    return sorted(set(sidecars) | set(online))
+
+
 async def _build_vtt(app: web.Application, movie_id: int, lang: str) -> str | None:
     media = app[MEDIA]
     embedded, sidecars = await _local_sources(app, movie_id)

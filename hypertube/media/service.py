@@ -199,10 +199,11 @@ class MediaService:
     def subtitle_path(self, movie_id: int, lang: str) -> Path:
         return self.movie_dir(movie_id) / "subs" / f"{lang}.vtt"
 
-    async def sidecar_subtitles(self, movie_id: int) -> dict[str, SubtitleFile]:
+    async def sidecar_subtitles(self, movie_id: int, *, start: bool = True) -> dict[str, SubtitleFile]:
         """Subtitle files shipped with the film, by language guessed from their names (`film.en.srt`).
 
-        A film played from disk: the files in its folder; a torrent: the torrent's subtitle files."""
+        A film played from disk: the files in its folder; a torrent: the torrent's subtitle files
+        (`start=False`: only when the engine already has the torrent's metadata, never adding it)."""
         path = self._files.get(movie_id)
         if path is not None:
             folder = path.parent
@@ -222,8 +223,9 @@ class MediaService:
         engine = self._engine() if self._engine else None
         if engine is None or not hasattr(engine, "list_files"):
             return {}
+        files = await engine.list_files(movie_id) if start else engine.known_files(movie_id)
         found: dict[str, SubtitleFile] = {}
-        for f in await engine.list_files(movie_id):
+        for f in files or ():
             name = str(getattr(f, "path", ""))
             if getattr(f, "kind", "") == "subtitle" or name.lower().endswith(SUBTITLE_EXTENSIONS):
                 found.setdefault(

@@ -759,6 +759,13 @@ class Engine:
         dl = await self.download_for(movie_id)
         return list(dl.files)
 
+    def known_files(self, movie_id: int) -> list[TorrentFile] | None:
+        """The film's files if its torrent's metadata is here already (played, or its page opened);
+        None otherwise. Never adds a torrent."""
+        info_hash = self._by_movie.get(movie_id)
+        dl = self.downloads.get(info_hash) if info_hash else None
+        return list(dl.files) if dl is not None and dl.metadata.is_set() else None
+
     async def open_reader(self, movie_id: int, file_index: int | None = None) -> TorrentReader:
         from hypertube.torrent.reader import TorrentReader
 

@@ -401,3 +401,37 @@ async def test_movie_subtitles_come_from_the_media_area_once_the_film_is_known(t
     assert (await as_alice.get(f"/api/v1/movies/{played}")).data["subtitles"] == ["en", "fr"]
     # Never opened: looking its tracks up would start the download, so none are listed yet.
     assert (await as_alice.get(f"/api/v1/movies/{unplayed}")).data["subtitles"] == []
+
+
+async def test_unplayed_films_list_the_subtitles_found_without_opening_them(
+    aiohttp_client, make_app, api_spec, api_token, make_user, db, fake_opensubtitles, make_seeder,
+    add_film, generated_films, tmp_path,
+):  # fmt: skip
+    import shutil
+
+    from hypertube.torrent import TORRENTS
+    from tests.fixtures.api import Api
+    from tests.fixtures.torrent import wait_until
+
+    client = await aiohttp_client(make_app(**fake_opensubtitles.settings()))
+    me = Api(client, api_spec).as_(await api_token(client, await make_user("carol")))
+    engine = client.app[TORRENTS]
+    # OpenSubtitles knows the film by its IMDb id: asked without touching the film itself.
+    online = await add_film(title="Online")
+    await db.execute("UPDATE movies SET imdb_id = 'tt0012345' WHERE id = $1", online)
+    assert (await me.get(f"/api/v1/movies/{online}")).data["subtitles"] == ["en", "fr"]
+    assert fake_opensubtitles.seen == [("search", {"imdb_id": "12345", "languages": "en,fr"})]
+    # A torrent whose metadata is here (its page was opened) lists its subtitle files, and nothing
+    # of it is downloaded for that.
+    folder = tmp_path / "Film with subtitles"
+    folder.mkdir()
+    shutil.copy(generated_films["mp4"], folder / "film.mp4")
+    (folder / "film.de.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHallo\n")
+    seeded = make_seeder().seed(folder)
+    shipped = await add_film(magnet=seeded.magnet, title="Shipped")
+    assert engine.known_files(shipped) is None  # nothing known: nothing listed, nothing started
+    engine.warm(shipped)
+    await wait_until(lambda: engine.known_files(shipped) is not None, 10)
+    assert (await me.get(f"/api/v1/movies/{shipped}")).data["subtitles"] == ["de"]
+    dl = engine.downloads[seeded.info_hash]
+    assert dl.warm and not any(dl.has(p) for p in range(dl.num_pieces))

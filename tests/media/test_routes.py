@@ -6,7 +6,6 @@ import io
 
 import av
 import pytest
-from aiohttp import web
 
 from hypertube.catalog.watch import last_position
 from hypertube.http.hls import MEDIA, available_subtitles
@@ -163,77 +162,10 @@ def _pool(client):
 
 
 async def test_opensubtitles_against_a_fake_server(
-    aiohttp_client, aiohttp_server, make_app, db, make_user, films
+    aiohttp_client, fake_opensubtitles, make_app, db, make_user, films
 ):
-    seen: list[tuple[str, dict]] = []
-
-    async def search(request: web.Request):
-        seen.append(("search", dict(request.query)))
-        assert request.headers["Api-Key"] == "os-key"
-        return web.json_response(
-            {
-                "total_pages": 1,
-                "total_count": 3,
-                "per_page": 60,
-                "page": 1,
-                "data": [
-                    {
-                        "id": "1",
-                        "type": "subtitle",
-                        "attributes": {
-                            "subtitle_id": "1",
-                            "language": "en",
-                            "download_count": 10,
-                            "files": [{"file_id": 111, "cd_number": 1, "file_name": "a.srt"}],
-                        },
-                    },
-                    {
-                        "id": "2",
-                        "type": "subtitle",
-                        "attributes": {
-                            "subtitle_id": "2",
-                            "language": "en",
-                            "download_count": 99,
-                            "files": [{"file_id": 222, "cd_number": 1, "file_name": "b.srt"}],
-                        },
-                    },
-                    {
-                        "id": "3",
-                        "type": "subtitle",
-                        "attributes": {
-                            "subtitle_id": "3",
-                            "language": "fr",
-                            "download_count": 5,
-                            "files": [{"file_id": 333, "cd_number": 1, "file_name": "c.srt"}],
-                        },
-                    },
-                ],
-            }
-        )
-
-    async def download(request: web.Request):
-        body = await request.json()
-        seen.append(("download", body))
-        return web.json_response(
-            {
-                "link": str(request.url.with_path(f"/files/{body['file_id']}.srt").with_query(None)),
-                "file_name": "x.srt",
-                "requests": 1,
-                "remaining": 99,
-                "message": "ok",
-            }
-        )
-
-    async def file(request: web.Request):
-        n = request.match_info["n"]
-        return web.Response(body=f"1\r\n00:00:01,000 --> 00:00:02,000\r\nfile {n}\r\n".encode())
-
-    fake = web.Application()
-    fake.router.add_get("/api/v1/subtitles", search)
-    fake.router.add_post("/api/v1/download", download)
-    fake.router.add_get("/files/{n}.srt", file)
-    server = await aiohttp_server(fake)
-    app = make_app(opensubtitles_key="os-key", opensubtitles_url=str(server.make_url("/api/v1")))
+    seen = fake_opensubtitles.seen
+    app = make_app(**fake_opensubtitles.settings())
     client = await aiohttp_client(app)
     user = await make_user(language="fr")
     login_as(client, user)

@@ -27,7 +27,7 @@ from hypertube.http.api.core import (
 from hypertube.http.api.pictures import PictureUnavailable, fetch_picture
 from hypertube.http.api.schema import ID, nullable, obj, string
 from hypertube.http.errors import ApiError
-from hypertube.http.hls import MEDIA, available_subtitles
+from hypertube.http.hls import MEDIA, available_subtitles, known_subtitles
 from hypertube.i18n import gettext as _
 from hypertube.keys import CACHE, POOL, SETTINGS
 
@@ -234,19 +234,19 @@ SUBTITLE_LOOKUP_S = 3.0
 
 
 async def subtitle_languages(app, movie_id: int) -> list[str]:
-    """Languages `/stream/{id}/subtitles/{lang}.vtt` can serve, for films whose media is already known.
+    """Languages `/stream/{id}/subtitles/{lang}.vtt` can serve.
 
-    Finding the tracks of a film that was never opened would start its download, which reading the
-    API must not do: such films list no subtitles until someone plays them."""
+    Finding the tracks inside a film that was never opened would start its download, which reading
+    the API must not do: for such a film only OpenSubtitles' languages and the subtitle files of a
+    torrent whose metadata is already known are listed."""
     media = app.get(MEDIA)
     if media is None:
         return []
     probed = media.movie_dir(movie_id) / "info.json"
-    if not await asyncio.to_thread(probed.is_file):
-        return []
+    lookup = available_subtitles if await asyncio.to_thread(probed.is_file) else known_subtitles
     try:
         async with asyncio.timeout(SUBTITLE_LOOKUP_S):
-            found = await available_subtitles(app, movie_id)
+            found = await lookup(app, movie_id)
     except Exception:  # subtitles are a nice-to-have in this answer, never a reason to fail it
         log.info("subtitle lookup failed for film %s", movie_id, exc_info=True)
         return []
