@@ -228,63 +228,37 @@ async def _swarm_first_segment(
     }
 
 
+# (what is measured, film file, codecs, seconds, grain, segments cut: None for all)
+SPEEDS = (
+    ("remux 720p H.264/AC3 MKV → HLS (video copied, audio to AAC)", "h264-ac3-720p.mkv", "h264", "ac3", 30, 8, None),
+    ("remux 720p H.264/AAC MKV → HLS (both copied)", "h264-aac-720p.mkv", "h264", "aac", 30, 3, None),
+    ("transcode 720p HEVC → H.264 (libx264 ultrafast)", "hevc-aac-720p.mkv", "hevc", "aac", 12, 3, 2),
+)  # fmt: skip
+
+
 def _measure() -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
-    remux_src = _film(
-        "h264-ac3-720p.mkv",
-        container="mkv",
-        video_codec="h264",
-        audio_codec="ac3",
-        duration_s=30,
-        width=1280,
-        height=720,
-        noise=8,
-    )
-    elapsed, covered, _info = _convert_all(remux_src)
-    rows.append(
-        {
-            "measure": "remux 720p H.264/AC3 MKV → HLS (video copied, audio to AAC)",
-            "value": round(covered / elapsed, 1),
-            "unit": "× real time",
-            "film_bytes": remux_src.stat().st_size,
-        }
-    )
-    copy_src = _film(
-        "h264-aac-720p.mkv",
-        container="mkv",
-        video_codec="h264",
-        audio_codec="aac",
-        duration_s=30,
-        width=1280,
-        height=720,
-        noise=3,
-    )
-    elapsed, covered, _info = _convert_all(copy_src)
-    rows.append(
-        {
-            "measure": "remux 720p H.264/AAC MKV → HLS (both copied)",
-            "value": round(covered / elapsed, 1),
-            "unit": "× real time",
-        }
-    )
-    hevc = _film(
-        "hevc-aac-720p.mkv",
-        container="mkv",
-        video_codec="hevc",
-        audio_codec="aac",
-        duration_s=12,
-        width=1280,
-        height=720,
-        noise=3,
-    )
-    elapsed, covered, _info = _convert_all(hevc, limit=2)
-    rows.append(
-        {
-            "measure": "transcode 720p HEVC → H.264 (libx264 ultrafast)",
-            "value": round(covered / elapsed, 2),
-            "unit": "× real time",
-        }
-    )
+    for label, name, video, audio, seconds, noise, limit in SPEEDS:
+        film = _film(
+            name,
+            container="mkv",
+            video_codec=video,
+            audio_codec=audio,
+            duration_s=seconds,
+            width=1280,
+            height=720,
+            noise=noise,
+        )
+        elapsed, covered, _info = _convert_all(film, limit=limit)
+        rows.append(
+            {
+                "measure": label,
+                "value": round(covered / elapsed, 1 if limit is None else 2),
+                "unit": "× real time",
+                "film_bytes": film.stat().st_size,
+            }
+        )
+    remux_src = FILMS / SPEEDS[0][1]
     rows.append(_first_segment(remux_src, 0.0))
     rows.append(_first_segment(remux_src, 0.7))
     return rows
