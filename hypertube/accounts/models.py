@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -30,7 +31,7 @@ class User:
 
     @property
     def picture_url(self) -> str:
-        return f"/media/avatars/{self.picture}" if self.picture else "/static/img/avatar.svg"
+        return picture_url(self.picture)
 
     @property
     def display_name(self) -> str:
@@ -38,3 +39,23 @@ class User:
 
 
 USER_COLUMNS = "id, username::text, email::text, first_name, last_name, language, picture"
+
+
+def picture_url(picture: str | None) -> str:
+    """Where a stored profile picture is served, or the default one."""
+    return f"/media/avatars/{picture}" if picture else "/static/img/avatar.svg"
+
+
+def author_fields(row: Any) -> dict[str, Any]:
+    """The author of a comment or chat message as live payloads and pages show it, from a row with
+    `author_id`, `author` (username) and `author_picture` columns."""
+    return {
+        "author_id": row["author_id"],
+        "author": row["author"],
+        "author_picture": picture_url(row["author_picture"]),
+    }
+
+
+def iso_utc(value: datetime) -> str:
+    """A timestamp as ISO 8601 with a `Z`."""
+    return value.isoformat().replace("+00:00", "Z")

@@ -4,11 +4,11 @@ Used by the film page, the REST API and the Socket.IO layer alike."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+from hypertube.accounts.models import author_fields, iso_utc
 from hypertube.events import EventBus, movie_room
 from hypertube.i18n import N_, gettext
 
@@ -44,22 +44,15 @@ _SELECT = """
 
 
 def _public(row: Any) -> dict[str, Any]:
-    picture = row["author_picture"]
     return {
         "id": row["id"],
         "movie_id": row["movie_id"],
         "content": row["body"],
-        "author_id": row["author_id"],
-        "author": row["author"],
-        "author_picture": f"/media/avatars/{picture}" if picture else "/static/img/avatar.svg",
-        "created_at": _iso(row["created_at"]),
-        "updated_at": _iso(row["updated_at"]),
+        **author_fields(row),
+        "created_at": iso_utc(row["created_at"]),
+        "updated_at": iso_utc(row["updated_at"]),
         "edited": row["updated_at"] != row["created_at"],
     }
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
 
 
 def clean_body(body: object) -> str:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 import asyncpg
+
+from hypertube.accounts.models import author_fields, iso_utc
 
 MAX_LENGTH = 500
 HISTORY = 50
@@ -45,20 +46,13 @@ def clean_text(text: object) -> str:
     return cleaned
 
 
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
 def _public(row: Any) -> dict[str, Any]:
-    picture = row["author_picture"]
     return {
         "id": row["id"],
         "movie_id": row["movie_id"],
         "text": row["body"],
-        "author_id": row["author_id"],
-        "author": row["author"],
-        "author_picture": f"/media/avatars/{picture}" if picture else "/static/img/avatar.svg",
-        "created_at": _iso(row["created_at"]),
+        **author_fields(row),
+        "created_at": iso_utc(row["created_at"]),
     }
 
 
@@ -100,7 +94,7 @@ async def post_message(
         "author_id": user_id,
         "author": author,
         "author_picture": picture,
-        "created_at": _iso(row["created_at"]),
+        "created_at": iso_utc(row["created_at"]),
     }
 
 
