@@ -13,7 +13,7 @@ from hypertube.db import apply_migrations, connect_pool, database_url
 from hypertube.events import EVENTS, EventBus
 from hypertube.http import accounts, api, hls, library, pages, session_pages, stream
 from hypertube.http.auth import auth_middleware
-from hypertube.http.errors import error_middleware
+from hypertube.http.errors import MAX_REQUEST_LINE, error_middleware
 from hypertube.http.security import csrf_middleware, security_headers
 from hypertube.keys import CACHE, HTTP, POOL, SETTINGS
 from hypertube.settings import Settings, ensure_secret_key
@@ -52,6 +52,8 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[error_middleware, auth_middleware, csrf_middleware],
         client_max_size=MAX_BODY,
+        # Long addresses reach the app, which answers them with a message in the right format.
+        handler_args={"max_line_size": MAX_REQUEST_LINE, "max_field_size": 16 * 1024},
     )
     app[SETTINGS] = settings
     app[EVENTS] = EventBus()

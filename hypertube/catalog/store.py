@@ -74,6 +74,17 @@ async def _store_one(conn: asyncpg.Connection, r: FilmRecord) -> int:
             r.imdb_id,
         )
     else:
+        if r.imdb_id:
+            # The IMDb id turned up for a film stored apart from the one that already has it: one film.
+            twin = await conn.fetchval(
+                """SELECT o.id FROM movies o JOIN movies m ON m.id = $2 AND m.imdb_id IS NULL
+                   WHERE o.imdb_id = $1 AND o.id <> $2""",
+                r.imdb_id,
+                movie_id,
+            )
+            if twin is not None:
+                await merge_movies(conn, movie_id, twin)
+                movie_id = twin
         # Known film: keep what it has, fill what is missing, take fresh figures (rating, popularity).
         await conn.execute(
             """UPDATE movies SET
@@ -149,6 +160,59 @@ async def _store_one(conn: asyncpg.Connection, r: FilmRecord) -> int:
                 t.torrent_url,
             )
     return movie_id
+
+
+async def merge_movies(conn: asyncpg.Connection, old: int, into: int) -> None:
+    """Folds film `old` into film `into` (in the caller's transaction): its sources, torrents,
+    comments, chat, downloads and viewers' positions move over, what `into` lacks is filled in from
+    it, and `old` stays reachable as an alias."""
+    await conn.execute("UPDATE movie_sources SET movie_id = $2 WHERE movie_id = $1", old, into)
+    # The same torrent on both: the copy on `into` stays.
+    await conn.execute(
+        """DELETE FROM torrents t WHERE t.movie_id = $1 AND EXISTS (
+               SELECT 1 FROM torrents k WHERE k.movie_id = $2
+               AND (k.info_hash = t.info_hash OR (t.info_hash IS NULL AND k.info_hash IS NULL
+                                                  AND k.torrent_url = t.torrent_url)))""",
+        old,
+        into,
+    )
+    for table in ("torrents", "comments", "chat_messages", "downloads"):
+        await conn.execute(f"UPDATE {table} SET movie_id = $2 WHERE movie_id = $1", old, into)  # noqa: S608
+    # A viewer of both keeps the most recent position.
+    await conn.execute(
+        """INSERT INTO watches (user_id, movie_id, position_s, watched_at)
+           SELECT user_id, $2, position_s, watched_at FROM watches WHERE movie_id = $1
+           ON CONFLICT (user_id, movie_id) DO UPDATE SET
+               position_s = CASE WHEN EXCLUDED.watched_at > watches.watched_at
+                                 THEN EXCLUDED.position_s ELSE watches.position_s END,
+               watched_at = greatest(EXCLUDED.watched_at, watches.watched_at)""",
+        old,
+        into,
+    )
+    await conn.execute(
+        """UPDATE movies t SET
+               year = coalesce(t.year, o.year), rating = coalesce(t.rating, o.rating),
+               runtime = coalesce(t.runtime, o.runtime),
+               genres = CASE WHEN cardinality(t.genres) = 0 THEN o.genres ELSE t.genres END,
+               summary = coalesce(t.summary, o.summary), director = coalesce(t.director, o.director),
+               producer = coalesce(t.producer, o.producer),
+               cast_members = CASE WHEN t.cast_members = '[]'::jsonb THEN o.cast_members ELSE t.cast_members END,
+               cover_url = coalesce(t.cover_url, o.cover_url),
+               backdrop_url = coalesce(t.backdrop_url, o.backdrop_url),
+               language = coalesce(t.language, o.language),
+               popularity = greatest(t.popularity, o.popularity), updated_at = now()
+           FROM movies o WHERE t.id = $2 AND o.id = $1""",
+        old,
+        into,
+    )
+    await conn.execute("UPDATE movie_aliases SET movie_id = $2 WHERE movie_id = $1", old, into)
+    await conn.execute("DELETE FROM movies WHERE id = $1", old)
+    await conn.execute("INSERT INTO movie_aliases (old_id, movie_id) VALUES ($1, $2)", old, into)
+
+
+async def alias_of(db: asyncpg.Pool | asyncpg.Connection, movie_id: int) -> int | None:
+    """The film an old id was merged into, if it was."""
+    return await db.fetchval("SELECT movie_id FROM movie_aliases WHERE old_id = $1", movie_id)
 
 
 async def _imdb_taken(conn: asyncpg.Connection, imdb_id: str, movie_id: int) -> bool:

@@ -103,9 +103,15 @@ def _message_for(exc: web.HTTPException) -> str:
     return text.removeprefix(f"{exc.status}: ")
 
 
+MAX_URL = 8 * 1024  # longer addresses get a 414 with a message (the HTTP parser itself allows 256 KiB)
+MAX_REQUEST_LINE = 256 * 1024  # past this aiohttp answers a bare text/plain 400 before any middleware
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler):
     try:
+        if len(request.raw_path) > MAX_URL:
+            raise ApiError(414, N_("This address is too long."), code="uri_too_long")
         return await handler(request)
     except ApiError as exc:
         # HTTPException carries its own text/plain Content-Type, which the rendered error replaces.

@@ -19,6 +19,7 @@ from hypertube.catalog.search import (
     parse_query,
 )
 from hypertube.catalog.service import CATALOG, LibraryResult, build_catalog
+from hypertube.catalog.store import alias_of
 from hypertube.events import EVENTS
 from hypertube.http.auth import login_required, require_user
 from hypertube.http.errors import ApiError
@@ -174,6 +175,9 @@ async def _movie_page(
     catalog = request.app[CATALOG]
     movie = await catalog.movie(movie_id)
     if movie is None:
+        merged = await alias_of(request.app[POOL], movie_id)
+        if merged is not None and request.method == "GET":
+            raise web.HTTPMovedPermanently(f"/movies/{merged}")  # stored twice once, one film now
         raise ApiError(404, N_("This film does not exist."))
     unavailable: list[str] = []
     if request.method == "GET":

@@ -55,6 +55,21 @@ async def test_malformed_json_is_400_and_wrong_shape_422(me):
         assert resp.status == 422, doc
 
 
+async def test_a_very_long_address_is_414_with_a_message(me, client):
+    # Repeated parameters full of odd characters, as a fuzzer sends them: past 8 KiB the answer is the
+    # usual JSON envelope (the HTTP parser alone would send a bare text/plain 400 past 8190 bytes).
+    odd = "%F1%82%9D%8A%C3%8E%7B%27%5CU000b%27%3A+-4.08e%2B16%7D"
+    resp = await me.get("/api/v1/comments?" + "&".join(f"movie_id={odd}" for _ in range(400)))
+    assert resp.status == 414 and resp.data["error"]["code"] == "uri_too_long"
+    assert "too long" in resp.data["error"]["message"]
+    # Pages answer with the error page.
+    page = await client.get("/?q=" + "x" * 9000)
+    assert page.status == 414 and page.headers["Content-Type"].startswith("text/html")
+    # Just under the limit is an ordinary request.
+    ok = await me.get("/api/v1/movies?q=" + "x" * 7000)
+    assert ok.status in (200, 400)
+
+
 async def test_huge_body_is_413(me):
     big = b'{"comment": "' + b"x" * 70_000 + b'"}'
     resp = await me.post(

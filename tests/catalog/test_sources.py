@@ -153,6 +153,62 @@ async def test_archive_film_without_imdb_joins_the_same_title_and_year(pool, db)
     assert other[0] not in ids
 
 
+async def test_a_film_stored_twice_is_merged_when_its_imdb_id_turns_up(
+    pool, db, make_user, aiohttp_client, make_app
+):
+    from tests.conftest import login_as
+
+    hashed = TorrentRecord(quality="720p", info_hash="c" * 40, magnet="magnet:?xt=urn:btih:" + "c" * 40)
+    archive = FilmRecord("archive", "notld", "Night of the Living Dead (1968)", year=1968, popularity=50,
+                         summary="They keep coming.", torrents=[hashed,
+                         TorrentRecord(quality="Archive", torrent_url="http://a/notld_archive.torrent")])  # fmt: skip
+    yts = FilmRecord("yts", "77", "Night of the Living Dead", imdb_id="tt0063350", year=1968, rating=7.8,
+                     popularity=20, torrents=[hashed])  # fmt: skip
+    old, kept = await store_records(pool, [archive, yts])
+    assert old != kept  # the titles differ: two films for now
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await db.execute(
+        "INSERT INTO comments (movie_id, user_id, body) VALUES ($1, $2, 'seen it')", old, alice.id
+    )
+    await db.execute("INSERT INTO chat_messages (movie_id, user_id, body) VALUES ($1, $2, 'hi')", old, bob.id)
+    await db.execute(
+        """INSERT INTO watches (user_id, movie_id, position_s, watched_at) VALUES
+           ($1, $2, 100, now() - interval '1 day'), ($1, $3, 1200, now()), ($4, $2, 42, now())""",
+        alice.id, old, kept, bob.id,
+    )  # fmt: skip
+    await db.execute(
+        """INSERT INTO downloads (info_hash, movie_id, source, save_path) VALUES ($1, $2, 'x', '/tmp/x')""",
+        "c" * 40,
+        old,
+    )
+    # The Archive item now names its IMDb id: the two are one film.
+    archive.imdb_id = "tt0063350"
+    [merged] = await store_records(pool, [archive])
+    assert merged == kept
+    assert await db.fetchval("SELECT count(*) FROM movies") == 1
+    movie = await db.fetchrow("SELECT * FROM movies")
+    assert movie["summary"] == "They keep coming." and float(movie["rating"]) == 7.8
+    assert movie["popularity"] == 50 and movie["title"] == "Night of the Living Dead"
+    assert await db.fetchval("SELECT count(*) FROM movie_sources WHERE movie_id = $1", kept) == 2
+    torrents = await db.fetch("SELECT info_hash, torrent_url FROM torrents WHERE movie_id = $1", kept)
+    assert sorted((t["info_hash"] or "", t["torrent_url"] or "") for t in torrents) == [
+        ("", "http://a/notld_archive.torrent"),
+        ("c" * 40, ""),
+    ]
+    assert await db.fetchval("SELECT count(*) FROM comments WHERE movie_id = $1", kept) == 1
+    assert await db.fetchval("SELECT count(*) FROM chat_messages WHERE movie_id = $1", kept) == 1
+    assert await db.fetchval("SELECT movie_id FROM downloads") == kept
+    positions = dict(await db.fetch("SELECT user_id, position_s FROM watches WHERE movie_id = $1", kept))
+    assert positions == {alice.id: 1200, bob.id: 42}  # the most recent position of each viewer
+    # Fetching both again changes nothing; the old address leads to the film.
+    assert await store_records(pool, [archive, yts]) == [kept, kept]
+    client = await aiohttp_client(make_app())
+    login_as(client, alice)
+    resp = await client.get(f"/movies/{old}", allow_redirects=False)
+    assert resp.status == 301 and resp.headers["Location"] == f"/movies/{kept}"
+    assert (await client.get(f"/movies/{old}")).status == 200
+
+
 async def test_films_without_imdb_stay_apart(pool, db):
     await store_records(
         pool, [FilmRecord("archive", "a1", "Same Name"), FilmRecord("archive", "a2", "Same Name")]

@@ -100,6 +100,7 @@ def error_statuses(op: Operation) -> dict[int, str]:
     }
     if op.query:
         errors[400] = "A query parameter is malformed (`field` names it)."
+        errors[414] = "The address (with its query string) is longer than 8 KiB."
     if op.path_params:
         errors[404] = "No such resource."
     if op.body is not None:
