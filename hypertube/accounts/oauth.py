@@ -310,6 +310,35 @@ class NeedsUsername:
     suggestion: str
 
 
+async def linked_providers(db: asyncpg.Pool, user_id: int) -> list[str]:
+    """The providers an account can sign in with, in the order of PROVIDERS."""
+    rows = await db.fetch("SELECT provider FROM oauth_identities WHERE user_id = $1", user_id)
+    linked = {r["provider"] for r in rows}
+    return [p for p in PROVIDERS if p in linked]
+
+
+ONLY_WAY_IN = "only_way_in"
+
+
+async def unlink(pool: asyncpg.Pool, user_id: int, provider: str) -> str | None:
+    """Removes the account's link to `provider`. Returns None when done, "not_linked", or
+    ONLY_WAY_IN when it is the account's last way to sign in (no password, no other provider)."""
+    async with pool.acquire() as conn, conn.transaction():
+        has_password = await conn.fetchval(
+            "SELECT password_hash IS NOT NULL FROM users WHERE id = $1 FOR UPDATE", user_id
+        )
+        linked = await conn.fetch("SELECT provider FROM oauth_identities WHERE user_id = $1", user_id)
+        providers = {r["provider"] for r in linked}
+        if provider not in providers:
+            return "not_linked"
+        if not has_password and len(providers) == 1:
+            return ONLY_WAY_IN
+        await conn.execute(
+            "DELETE FROM oauth_identities WHERE user_id = $1 AND provider = $2", user_id, provider
+        )
+    return None
+
+
 async def linked_user(pool: asyncpg.Pool, identity: Identity) -> User | None:
     user_id = await pool.fetchval(
         "SELECT user_id FROM oauth_identities WHERE provider = $1 AND subject = $2",

@@ -1,4 +1,5 @@
-"""`/settings/sessions`: where this account is signed in, and ending those sessions (one or all others)."""
+"""`/settings/sessions`: where this account is signed in, ending those sessions (one or all others),
+and the sign-in providers linked to it (unlinking one)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import NoReturn
 import aiohttp_jinja2
 from aiohttp import web
 
-from hypertube.accounts import sessions
+from hypertube.accounts import oauth, sessions, users
 from hypertube.http import auth
 from hypertube.http.auth import login_required, require_user
 from hypertube.http.errors import ApiError
@@ -25,9 +26,9 @@ def _device(user_agent: str | None) -> str:
     return browser or system or _("Unknown device")
 
 
-def _back_with(message: str) -> NoReturn:
+def _back_with(message: str, kind: str = "success") -> NoReturn:
     redirect = web.HTTPSeeOther("/settings/sessions")
-    flash(redirect, message, "success")
+    flash(redirect, message, kind)
     raise redirect
 
 
@@ -47,10 +48,16 @@ async def sessions_page(request: web.Request) -> web.Response:
         for row in rows
     ]
     listed.sort(key=lambda s: not s["current"])  # this browser first
+    linked = await oauth.linked_providers(request.app[POOL], user.id)
     response = aiohttp_jinja2.render_template(
         "accounts/sessions.html",
         request,
-        {"sessions": listed, "others": sum(1 for s in listed if not s["current"])},
+        {
+            "sessions": listed,
+            "others": sum(1 for s in listed if not s["current"]),
+            "linked": [(p, oauth.LABELS[p]) for p in linked],
+            "has_password": await users.password_hash_of(request.app[POOL], user.id) is not None,
+        },
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -80,7 +87,25 @@ async def end_other_sessions(request: web.Request) -> web.StreamResponse:
     )
 
 
+@login_required
+async def unlink_provider(request: web.Request) -> web.StreamResponse:
+    user = require_user(request)
+    provider = request.match_info["provider"]
+    if provider not in oauth.PROVIDERS:
+        raise ApiError(404, N_("This account is not linked to that provider."))
+    problem = await oauth.unlink(request.app[POOL], user.id, provider)
+    if problem == "not_linked":
+        raise ApiError(404, N_("This account is not linked to that provider."))
+    if problem == oauth.ONLY_WAY_IN:
+        _back_with(
+            _("This is the only way to sign in to your account: set a password on your profile first."),
+            "error",
+        )
+    _back_with(_("%(provider)s is no longer linked to your account.", provider=oauth.LABELS[provider]))
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/settings/sessions", sessions_page, name="sessions")
     app.router.add_post("/settings/sessions/end-others", end_other_sessions)
     app.router.add_post("/settings/sessions/{session_id}/end", end_session)
+    app.router.add_post("/settings/providers/{provider}/unlink", unlink_provider)

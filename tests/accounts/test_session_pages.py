@@ -136,3 +136,36 @@ def test_device_names_from_user_agents():
     assert sessions.device_of(edge) == ("Edge", "Windows")
     assert sessions.device_of("<script>alert(1)</script>") == (None, None)
     assert sessions.device_of(None) == (None, None)
+
+
+async def test_unlinking_a_provider_keeps_at_least_one_way_in(oauth_client, fake_providers, db):
+    from tests.fixtures.accounts import oauth_round_trip
+
+    assert (await oauth_round_trip(oauth_client, "github")).status == 303
+    user_id = await db.fetchval("SELECT id FROM users")
+    html = await (await oauth_client.get("/settings/sessions")).text()
+    assert 'data-provider="github"' in html and "only way to sign in" in html
+    # No password and no other provider: refused, with a message, and nothing removed.
+    resp = await post_form(oauth_client, "/settings/providers/github/unlink", {}, page="/settings/sessions")
+    assert resp.status == 303
+    html = await (await oauth_client.get("/settings/sessions")).text()
+    assert "set a password on your profile first" in html
+    assert await db.fetchval("SELECT count(*) FROM oauth_identities WHERE user_id = $1", user_id) == 1
+    # Unknown or not linked: 404 with a message.
+    for provider in ("google", "myspace", "<script>"):
+        resp = await post_form(
+            oauth_client, f"/settings/providers/{provider}/unlink", {}, page="/settings/sessions"
+        )
+        assert resp.status == 404 and "not linked" in await resp.text()
+    # With a password set, the link can go; the password still signs in.
+    resp = await post_form(oauth_client, "/profile/password", {"password": STRONG_PASSWORD}, page="/profile")
+    assert resp.status == 303
+    resp = await post_form(oauth_client, "/settings/providers/github/unlink", {}, page="/settings/sessions")
+    assert resp.status == 303
+    html = await (await oauth_client.get("/settings/sessions")).text()
+    assert "GitHub is no longer linked to your account." in html and 'data-provider="github"' not in html
+    assert await db.fetchval("SELECT count(*) FROM oauth_identities") == 0
+    username = await db.fetchval("SELECT username FROM users WHERE id = $1", user_id)
+    oauth_client.session.cookie_jar.clear()
+    resp = await post_form(oauth_client, "/login", {"username": username, "password": STRONG_PASSWORD})
+    assert resp.status == 303
