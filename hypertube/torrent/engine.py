@@ -270,8 +270,9 @@ class Download:
                 self._quiet_since = now
             left = BACKGROUND_AFTER_S - (now - self._quiet_since)
             if left > 0:
-                if self._later is None or self._later.cancelled():
-                    self._later = asyncio.get_running_loop().call_later(left, self._refresh_later)
+                loop = self.engine._loop
+                if loop is not None and (self._later is None or self._later.cancelled()):
+                    self._later = loop.call_later(left, self._refresh_later)
                 priorities = self._applied or [0] * self.num_pieces
             else:
                 priorities = self.base_priorities()
