@@ -268,7 +268,7 @@ class Download:
             now = time.monotonic()
             if self._quiet_since is None:
                 self._quiet_since = now
-            left = BACKGROUND_AFTER_S - (now - self._quiet_since)
+            left = self.engine.background_after - (now - self._quiet_since)
             if left > 0:
                 loop = self.engine._loop
                 if loop is not None and (self._later is None or self._later.cancelled()):
@@ -381,6 +381,7 @@ class Engine:
         self.read_timeout = 60.0
         self.fetch_timeout = 20.0
         self.warm_ttl = WARM_TTL_S
+        self.background_after = BACKGROUND_AFTER_S
         self.max_warm = MAX_WARM
         self.session: lt.session | None = None
         # Peers every download tries (the demo seeder on loopback), besides the magnet's own hints.

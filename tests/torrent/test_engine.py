@@ -181,12 +181,14 @@ def capped_reader(aiohttp_client, make_app, make_seeder, add_film, generated_fil
     """A reader of the test film from a seeder capped at 512 KiB/s (pieces arrive one by one), and
     the film's bytes."""
 
-    async def open_one():
+    async def open_one(background_after: float = 60.0):
         source = generated_films["mp4"]
         seeded = make_seeder(upload_rate=512 * 1024).seed(source)
         movie_id = await add_film(magnet=seeded.magnet)
         client = await aiohttp_client(make_app())
-        return await client.app[TORRENTS].open_reader(movie_id), source.read_bytes()
+        engine = client.app[TORRENTS]
+        engine.background_after = background_after  # by default none while a test looks at what came
+        return await engine.open_reader(movie_id), source.read_bytes()
 
     return open_one
 
@@ -275,3 +277,23 @@ async def test_opening_a_film_page_prepares_its_torrent_without_downloading(
     engine.warm_ttl = 0.0
     await wait_until(lambda: fourth.info_hash not in engine.downloads, 5)
     assert first.info_hash in engine.downloads
+
+
+async def test_the_rest_downloads_once_the_reader_has_paused(capped_reader, db):
+    reader, data = await capped_reader(background_after=1.5)
+    async with reader:
+        dl = reader.download
+        assert await reader.read(0, 1000) == data[:1000]
+        # libtorrent calls the torrent finished as soon as the wanted piece is in: not complete yet.
+        await asyncio.sleep(0.3)
+        assert not dl.complete()
+        assert await db.fetchval("SELECT completed_at FROM downloads") is None
+        # The player has what it wants; after the pause the rest of the film comes on its own.
+        await wait_until(lambda: all(dl.has(p) for p in range(dl.num_pieces)), 30)
+        await wait_until(dl.complete, 5)
+    for _ in range(50):
+        if await db.fetchval("SELECT completed_at FROM downloads") is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert await db.fetchval("SELECT state FROM downloads") in ("finished", "downloading")
+    assert await db.fetchval("SELECT completed_at FROM downloads") is not None
