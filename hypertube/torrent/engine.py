@@ -702,14 +702,18 @@ class Engine:
     def _forget_warm(self, dl: Download) -> None:
         if dl.readers or not dl.warm:
             return
-        dl.fail(PeersTimeout("The download was dropped."))
+        self._drop(dl, "The download was dropped.")
+        # Its folder is empty (nothing was downloaded): removed in a thread.
+        asyncio.ensure_future(asyncio.to_thread(_delete_paths, [dl.save_path], self.download_dir))
+
+    def _drop(self, dl: Download, reason: str) -> None:
+        """Takes a download out of the session and the engine's maps; its waiting reads fail."""
+        dl.fail(PeersTimeout(reason))
         if self.session is not None and dl.handle.is_valid():
             self.session.remove_torrent(dl.handle)
         self.downloads.pop(dl.info_hash, None)
         if self._by_movie.get(dl.movie_id) == dl.info_hash:
             del self._by_movie[dl.movie_id]
-        # Its folder is empty (nothing was downloaded): removed in a thread.
-        asyncio.ensure_future(asyncio.to_thread(_delete_paths, [dl.save_path], self.download_dir))
 
     async def _record(self, dl: Download, source: str) -> None:
         await self.pool.execute(
@@ -917,12 +921,7 @@ class Engine:
         if dl is not None:
             if dl.readers:
                 return False
-            dl.fail(PeersTimeout("The download was removed."))
-            if self.session is not None and dl.handle.is_valid():
-                self.session.remove_torrent(dl.handle)
-            del self.downloads[info_hash]
-            if self._by_movie.get(dl.movie_id) == info_hash:
-                del self._by_movie[dl.movie_id]
+            self._drop(dl, "The download was removed.")
         row = await self.pool.fetchrow(
             "DELETE FROM downloads WHERE info_hash = $1 RETURNING save_path", info_hash
         )
