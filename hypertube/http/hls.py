@@ -11,22 +11,18 @@ import orjson
 from aiohttp import web
 
 from hypertube.catalog.watch import last_position, mark_watched
-from hypertube.events import EVENTS
 from hypertube.http.auth import require_user
 from hypertube.http.errors import ApiError
 from hypertube.i18n import LANGUAGE_NAMES
 from hypertube.i18n import gettext as _
-from hypertube.keys import HTTP, POOL, SETTINGS
+from hypertube.keys import HTTP, MEDIA, OPENSUBTITLES_FILES, POOL, SETTINGS, TORRENTS
 from hypertube.media.convert import MediaError
 from hypertube.media.opensubtitles import OpenSubtitles
-from hypertube.media.service import MediaService, NoFilm, SubtitleFile, WaitingForPeers, maybe_await
+from hypertube.media.service import NoFilm, SubtitleFile, WaitingForPeers, maybe_await
 from hypertube.media.subtitles import convert_to_vtt
-from hypertube.torrent import TORRENTS
 
 log = logging.getLogger(__name__)
 
-MEDIA = web.AppKey("media", MediaService)
-OPENSUBTITLES_FILES = web.AppKey("opensubtitles_files", dict)
 SUBTITLE_LANGUAGES = ("en", *[code for code in LANGUAGE_NAMES if code != "en"])
 MAX_MOVIE_ID = 2**63 - 1
 LANGUAGE_LABELS = {"en": "English", "fr": "Français", "es": "Español", "de": "Deutsch", "it": "Italiano"}
@@ -35,22 +31,6 @@ LANGUAGE_LABELS = {"en": "English", "fr": "Français", "es": "Español", "de": "
 def _torrent_engine(app: web.Application) -> Any:
     """The process's torrent engine (absent only while the app is starting or stopping)."""
     return app.get(TORRENTS)
-
-
-async def media_service(app: web.Application):
-    service = MediaService(app[SETTINGS].data_dir / "hls", lambda: _torrent_engine(app))
-    app[MEDIA] = service
-    app[OPENSUBTITLES_FILES] = {}
-
-    async def on_event(event: str, payload: dict, room: str | None) -> None:
-        # The janitor deleted the download: its converted segments go with it.
-        if event == "download:deleted":
-            await asyncio.to_thread(service.forget, int(payload["movie_id"]))
-
-    app[EVENTS].subscribe(on_event)
-    yield
-    app[EVENTS].unsubscribe(on_event)
-    await service.close()
 
 
 def _movie_id(request: web.Request) -> int:
@@ -328,7 +308,6 @@ async def save_position(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     """Adds /stream/{movie_id} (plan), /stream/{movie_id}/hls/* and /stream/{movie_id}/subtitles/*."""
-    app.cleanup_ctx.append(media_service)
     app.router.add_get(r"/stream/{movie_id:\d+}", plan)
     app.router.add_get(r"/stream/{movie_id:\d+}/status", status)
     app.router.add_post(r"/stream/{movie_id:\d+}/position", save_position)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 import aiohttp_jinja2
@@ -18,14 +17,13 @@ from hypertube.catalog.search import (
     known_genres,
     parse_query,
 )
-from hypertube.catalog.service import CATALOG, LibraryResult, build_catalog
+from hypertube.catalog.service import LibraryResult
 from hypertube.catalog.store import alias_of
-from hypertube.events import EVENTS
 from hypertube.http.auth import login_required, require_user
 from hypertube.http.errors import ApiError
 from hypertube.i18n import N_, current_language
 from hypertube.i18n import gettext as _
-from hypertube.keys import CACHE, HTTP, POOL, SETTINGS
+from hypertube.keys import CACHE, CATALOG, EVENTS, POOL
 
 MAX_ID = 2**63 - 1
 SORT_LABELS = {
@@ -40,29 +38,6 @@ GENRES = (
     "Fantasy", "History", "Horror", "Music", "Musical", "Mystery", "Romance", "Sci-Fi", "Sport",
     "Thriller", "War", "Western",
 )  # fmt: skip
-
-
-_FROZEN = False
-
-
-def _freeze_startup_objects() -> None:
-    """Moves what exists once the server has started (modules, templates, settings: several hundred
-    thousand objects that live as long as the process) out of the garbage collector's sight, once per
-    process. Otherwise every full collection walks them all while requests wait: pauses of 50-150 ms."""
-    global _FROZEN
-    if not _FROZEN:
-        _FROZEN = True
-        gc.collect()
-        gc.freeze()
-
-
-async def catalog_ctx(app: web.Application):
-    catalog = build_catalog(app[POOL], app[CACHE], app[HTTP], app[SETTINGS])
-    app[CATALOG] = catalog
-    catalog.start()
-    _freeze_startup_objects()
-    yield
-    await catalog.close()
 
 
 CARDS_TTL = 20
@@ -279,7 +254,6 @@ async def delete_comment(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(catalog_ctx)
     app.router.add_get("/", library, name="library")
     app.router.add_get("/library/page", library_page, name="library_page")
     app.router.add_get("/movies/{movie_id}", movie_page, name="movie")

@@ -20,12 +20,11 @@ from markupsafe import Markup, escape
 from hypertube import i18n
 from hypertube.http.auth import LANG_COOKIE
 from hypertube.http.security import csrf_token
-from hypertube.keys import POOL, SETTINGS, USER
+from hypertube.keys import HEALTH_CHECKS, POOL, SETTINGS, USER
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
-HEALTH_CHECKS = web.AppKey("health_checks", dict)
 
 THEME_COOKIE = "theme"
 THEMES = ("dark", "light")

@@ -12,15 +12,8 @@ from aiohttp import web
 from hypertube.catalog.watch import mark_watched
 from hypertube.http.auth import require_user
 from hypertube.http.errors import ApiError
-from hypertube.keys import POOL
-from hypertube.torrent import (
-    TORRENTS,
-    TorrentError,
-    TorrentReader,
-    torrent_demo,
-    torrent_engine,
-    torrent_janitor,
-)
+from hypertube.keys import POOL, TORRENTS
+from hypertube.torrent import TorrentError, TorrentReader
 from hypertube.torrent.files import content_type
 
 log = logging.getLogger(__name__)
@@ -158,8 +151,5 @@ async def stream_file(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    """Adds /stream/{movie_id}/file and opens the torrent engine in a cleanup context."""
-    app.cleanup_ctx.append(torrent_engine)
-    app.cleanup_ctx.append(torrent_janitor)
-    app.cleanup_ctx.append(torrent_demo)
+    """Adds /stream/{movie_id}/file."""
     app.router.add_get(r"/stream/{movie_id}/file", stream_file, name="stream_file")

@@ -20,7 +20,7 @@ from hypertube.accounts.tokens import InvalidToken
 from hypertube.http.api.schema import MAX_ID, Invalid, parse_query_value, validate
 from hypertube.http.errors import ApiError
 from hypertube.http.ratelimit import enforce
-from hypertube.keys import CACHE, POOL, SETTINGS
+from hypertube.keys import API_LIMITS, CACHE, POOL, SETTINGS
 
 API_PREFIX = "/api/v1"
 MAX_BODY = 64 * 1024
@@ -34,9 +34,6 @@ class Limits:
 
     requests: int = 600
     window: float = 60.0
-
-
-API_LIMITS = web.AppKey("api_limits", Limits)
 
 
 @dataclass
