@@ -13,6 +13,7 @@ from aiohttp import web
 from hypertube.catalog.watch import last_position, mark_watched
 from hypertube.http.auth import require_user
 from hypertube.http.errors import ApiError
+from hypertube.http.routing import id_route, path_id
 from hypertube.i18n import LANGUAGE_NAMES
 from hypertube.i18n import gettext as _
 from hypertube.keys import HTTP, MEDIA, OPENSUBTITLES_FILES, POOL, SETTINGS, TORRENTS
@@ -24,23 +25,12 @@ from hypertube.media.subtitles import convert_to_vtt
 log = logging.getLogger(__name__)
 
 SUBTITLE_LANGUAGES = ("en", *[code for code in LANGUAGE_NAMES if code != "en"])
-MAX_MOVIE_ID = 2**63 - 1
 LANGUAGE_LABELS = {"en": "English", "fr": "Français", "es": "Español", "de": "Deutsch", "it": "Italiano"}
 
 
 def _torrent_engine(app: web.Application) -> Any:
     """The process's torrent engine (absent only while the app is starting or stopping)."""
     return app.get(TORRENTS)
-
-
-def _movie_id(request: web.Request) -> int:
-    try:
-        value = int(request.match_info["movie_id"])
-    except ValueError:
-        raise ApiError(404, _("This film does not exist."), code="not_found") from None
-    if not 0 < value <= MAX_MOVIE_ID:
-        raise ApiError(404, _("This film does not exist."), code="not_found")
-    return value
 
 
 async def _movie(request: web.Request, movie_id: int):
@@ -188,7 +178,7 @@ async def _build_vtt(app: web.Application, movie_id: int, lang: str) -> str | No
 # --- handlers --------------------------------------------------------------------------------------
 async def plan(request: web.Request) -> web.Response:
     user = require_user(request)
-    movie_id = _movie_id(request)
+    movie_id = path_id(request, "movie_id")
     await _movie(request, movie_id)
     media = request.app[MEDIA]
     info = await _guard(media.info(movie_id))
@@ -225,7 +215,7 @@ async def plan(request: web.Request) -> web.Response:
 
 async def status(request: web.Request) -> web.Response:
     require_user(request)
-    movie_id = _movie_id(request)
+    movie_id = path_id(request, "movie_id")
     body = await download_status(request.app, movie_id)
     return web.Response(
         body=orjson.dumps(body, default=str),
@@ -236,7 +226,7 @@ async def status(request: web.Request) -> web.Response:
 
 async def playlist(request: web.Request) -> web.Response:
     require_user(request)
-    movie_id = _movie_id(request)
+    movie_id = path_id(request, "movie_id")
     info = await _guard(request.app[MEDIA].info(movie_id))
     if info.kind != "hls":
         raise ApiError(404, _("This film plays directly, without a playlist."), code="not_found")
@@ -252,11 +242,8 @@ async def playlist(request: web.Request) -> web.Response:
 
 async def segment(request: web.Request) -> web.StreamResponse:
     require_user(request)
-    movie_id = _movie_id(request)
-    try:
-        index = int(request.match_info["index"])
-    except ValueError:
-        raise ApiError(404, _("This segment does not exist."), code="not_found") from None
+    movie_id = path_id(request, "movie_id")
+    index = int(request.match_info["index"])
     media = request.app[MEDIA]
     info = await _guard(media.info(movie_id))
     if info.kind != "hls" or not 0 <= index < len(info.segments):
@@ -269,7 +256,7 @@ async def segment(request: web.Request) -> web.StreamResponse:
 
 async def subtitle(request: web.Request) -> web.Response:
     require_user(request)
-    movie_id = _movie_id(request)
+    movie_id = path_id(request, "movie_id")
     lang = request.match_info["lang"].lower()
     if len(lang) != 2 or not lang.isalpha() or not lang.isascii():
         raise ApiError(404, _("No subtitles in this language."), code="not_found")
@@ -289,7 +276,7 @@ async def subtitle(request: web.Request) -> web.Response:
 async def save_position(request: web.Request) -> web.Response:
     """Remembers where the user stopped (and marks the film watched)."""
     user = require_user(request)
-    movie_id = _movie_id(request)
+    movie_id = path_id(request, "movie_id")
     try:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError:
@@ -308,9 +295,10 @@ async def save_position(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     """Adds /stream/{movie_id} (plan), /stream/{movie_id}/hls/* and /stream/{movie_id}/subtitles/*."""
-    app.router.add_get(r"/stream/{movie_id:\d+}", plan)
-    app.router.add_get(r"/stream/{movie_id:\d+}/status", status)
-    app.router.add_post(r"/stream/{movie_id:\d+}/position", save_position)
-    app.router.add_get(r"/stream/{movie_id:\d+}/hls/index.m3u8", playlist)
-    app.router.add_get(r"/stream/{movie_id:\d+}/hls/{index:\d+}.ts", segment)
-    app.router.add_get(r"/stream/{movie_id:\d+}/subtitles/{lang}.vtt", subtitle)
+    r = app.router
+    r.add_get(id_route("/stream/{movie_id}", "movie_id"), plan)
+    r.add_get(id_route("/stream/{movie_id}/status", "movie_id"), status)
+    r.add_post(id_route("/stream/{movie_id}/position", "movie_id"), save_position)
+    r.add_get(id_route("/stream/{movie_id}/hls/index.m3u8", "movie_id"), playlist)
+    r.add_get(id_route(r"/stream/{movie_id}/hls/{index:[0-9]+}.ts", "movie_id"), segment)
+    r.add_get(id_route("/stream/{movie_id}/subtitles/{lang}.vtt", "movie_id"), subtitle)

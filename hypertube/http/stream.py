@@ -12,6 +12,7 @@ from aiohttp import web
 from hypertube.catalog.watch import mark_watched
 from hypertube.http.auth import require_user
 from hypertube.http.errors import ApiError
+from hypertube.http.routing import id_route, path_id
 from hypertube.keys import POOL, TORRENTS
 from hypertube.torrent import TorrentError, TorrentReader
 from hypertube.torrent.files import content_type
@@ -19,7 +20,6 @@ from hypertube.torrent.files import content_type
 log = logging.getLogger(__name__)
 CHUNK = 256 * 1024
 RANGE_RE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
-MAX_ID = 2**63 - 1
 DISCONNECT_CHECK = 0.5  # seconds between checks that the client is still there while a piece is awaited
 
 
@@ -57,13 +57,6 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return first, min(last, size - 1)
 
 
-def _movie_id(request: web.Request) -> int:
-    raw = request.match_info["movie_id"]
-    if not raw.isdigit() or len(raw) > 19 or int(raw) > MAX_ID:
-        raise ApiError(404, "There is no such film.", code="not_found")
-    return int(raw)
-
-
 async def _watching(request: web.Request, read: Awaitable[bytes]) -> bytes:
     """Awaits a read, giving up as soon as the client has gone away (so its reader is freed)."""
     task = asyncio.ensure_future(read)
@@ -91,7 +84,7 @@ def _chunk_at(reader: TorrentReader, pos: int, end: int) -> int:
 
 async def stream_file(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
-    movie_id = _movie_id(request)
+    movie_id = path_id(request, "movie_id")
     engine = request.app[TORRENTS]
     try:
         reader = await engine.open_reader(movie_id)
@@ -152,4 +145,4 @@ async def stream_file(request: web.Request) -> web.StreamResponse:
 
 def setup(app: web.Application) -> None:
     """Adds /stream/{movie_id}/file."""
-    app.router.add_get(r"/stream/{movie_id}/file", stream_file, name="stream_file")
+    app.router.add_get(id_route("/stream/{movie_id}/file", "movie_id"), stream_file, name="stream_file")

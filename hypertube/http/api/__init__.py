@@ -12,6 +12,7 @@ from hypertube.http.api.oauth import token
 from hypertube.http.api.openapi import TOKEN_PATH, build_spec
 from hypertube.http.api.pictures import PictureFetch
 from hypertube.http.errors import ApiError
+from hypertube.http.routing import id_route
 from hypertube.keys import API_LIMITS, API_SPEC, CSRF_NEW, PICTURE_FETCH, SETTINGS
 
 SPEC_PATH = f"{API_PREFIX}/openapi.json"
@@ -110,7 +111,7 @@ def setup(app: web.Application) -> None:
     app.router.add_route("POST", TOKEN_PATH, token)
     app.router.add_route("GET", SPEC_PATH, openapi_json)
     for op in OPERATIONS:
-        app.router.add_route(op.method, op.path, endpoint(op))
+        app.router.add_route(op.method, id_route(op.path, *op.path_params), endpoint(op))
     app.middlewares.append(api_middleware)
     app.on_response_prepare.append(cors_headers)
     pages.setup(app)
