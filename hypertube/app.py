@@ -7,7 +7,7 @@ from aiohttp import web
 from hypertube import lifecycle, ws
 from hypertube.http import accounts, api, hls, library, pages, session_pages, stream
 from hypertube.http.auth import auth_middleware
-from hypertube.http.errors import MAX_REQUEST_LINE, error_middleware
+from hypertube.http.error_handler import MAX_REQUEST_LINE, error_middleware
 from hypertube.http.security import csrf_middleware, security_headers
 from hypertube.keys import SETTINGS
 from hypertube.settings import Settings, ensure_secret_key
