@@ -82,62 +82,79 @@ def _chunk_at(reader: TorrentReader, pos: int, end: int) -> int:
     return max(1, min(to_piece_end, CHUNK, end + 1 - pos))
 
 
+def _ranged_response(request: web.Request, reader: TorrentReader) -> tuple[web.StreamResponse, int, int]:
+    """The response's status and headers for the asked byte range, with its first and last byte."""
+    size = reader.size
+    try:
+        wanted = parse_range(request.headers.get("Range"), size)
+    except BadRange:
+        raise ApiError(
+            416,
+            "The requested byte range is not in this file.",
+            code="range_not_satisfiable",
+            headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"},
+        ) from None
+    first, last = wanted if wanted else (0, size - 1)
+    response = web.StreamResponse(status=206 if wanted else 200)
+    response.headers["Accept-Ranges"] = "bytes"
+    response.headers["Content-Type"] = content_type(reader.name)
+    response.headers["Cache-Control"] = "private, no-transform"
+    if wanted:
+        response.headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response.content_length = last - first + 1 if size else 0
+    return response, first, last
+
+
+async def _send_range(
+    request: web.Request,
+    response: web.StreamResponse,
+    reader: TorrentReader,
+    movie_id: int,
+    first: int,
+    last: int,
+) -> None:
+    """Sends bytes first..last of the film's file, each chunk as soon as its piece is verified."""
+    reader.expect(first, last + 1)
+    try:
+        # The first chunk is awaited before the headers go out, so a film that cannot start
+        # still gets a clear JSON error instead of a broken response.
+        data = await _watching(request, reader.read(first, _chunk_at(reader, first, last)))
+    except TorrentError as exc:
+        raise ApiError(exc.status, exc.message, code=exc.code) from None
+    await response.prepare(request)
+    pos = first
+    try:
+        while True:
+            await response.write(data)
+            pos += len(data)
+            if pos > last or not data:
+                break
+            data = await _watching(request, reader.read(pos, _chunk_at(reader, pos, last)))
+        await response.write_eof()
+    except TorrentError as exc:
+        # Headers are gone: cutting the connection short is the only honest signal left.
+        log.warning("stream of film %s stopped at byte %s: %s", movie_id, pos, exc.message)
+        if request.transport is not None:
+            request.transport.close()
+    except (ConnectionResetError, ConnectionError):
+        pass
+
+
 async def stream_file(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     movie_id = path_id(request, "movie_id")
-    engine = request.app[TORRENTS]
     try:
-        reader = await engine.open_reader(movie_id)
+        reader = await request.app[TORRENTS].open_reader(movie_id)
     except TorrentError as exc:
         raise ApiError(exc.status, exc.message, code=exc.code) from None
     try:
-        size = reader.size
-        try:
-            wanted = parse_range(request.headers.get("Range"), size)
-        except BadRange:
-            raise ApiError(
-                416,
-                "The requested byte range is not in this file.",
-                code="range_not_satisfiable",
-                headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"},
-            ) from None
-        first, last = wanted if wanted else (0, size - 1)
-        response = web.StreamResponse(status=206 if wanted else 200)
-        response.headers["Accept-Ranges"] = "bytes"
-        response.headers["Content-Type"] = content_type(reader.name)
-        response.headers["Cache-Control"] = "private, no-transform"
-        if wanted:
-            response.headers["Content-Range"] = f"bytes {first}-{last}/{size}"
-        response.content_length = last - first + 1 if size else 0
+        response, first, last = _ranged_response(request, reader)
         await mark_watched(request.app[POOL], user.id, movie_id)
-        if request.method == "HEAD" or size == 0:
+        if request.method == "HEAD" or reader.size == 0:
             await response.prepare(request)
             await response.write_eof()
-            return response
-        reader.expect(first, last + 1)
-        try:
-            # The first chunk is awaited before the headers go out, so a film that cannot start
-            # still gets a clear JSON error instead of a broken response.
-            data = await _watching(request, reader.read(first, _chunk_at(reader, first, last)))
-        except TorrentError as exc:
-            raise ApiError(exc.status, exc.message, code=exc.code) from None
-        await response.prepare(request)
-        pos = first
-        try:
-            while True:
-                await response.write(data)
-                pos += len(data)
-                if pos > last or not data:
-                    break
-                data = await _watching(request, reader.read(pos, _chunk_at(reader, pos, last)))
-            await response.write_eof()
-        except TorrentError as exc:
-            # Headers are gone: cutting the connection short is the only honest signal left.
-            log.warning("stream of film %s stopped at byte %s: %s", movie_id, pos, exc.message)
-            if request.transport is not None:
-                request.transport.close()
-        except (ConnectionResetError, ConnectionError):
-            pass
+        else:
+            await _send_range(request, response, reader, movie_id, first, last)
         return response
     finally:
         reader.close()
