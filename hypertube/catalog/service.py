@@ -10,7 +10,6 @@ from typing import Any
 
 import asyncpg
 import orjson
-from aiohttp import web
 
 from hypertube.cache import Cache
 from hypertube.catalog.enrich import Enrichment, OmdbEnricher, TmdbEnricher
@@ -259,9 +258,6 @@ class Catalog:
             # Keep what was found; try again later instead of on every view.
             await self.cache.set(f"details:{movie['id']}", 1, DETAILS_RETRY)
         return failed
-
-
-CATALOG = web.AppKey("catalog", Catalog)
 
 
 def build_catalog(pool: asyncpg.Pool, cache: Cache, session: Any, settings: Any) -> Catalog:

@@ -35,12 +35,10 @@ from hypertube.http.auth import open_session, require_user
 from hypertube.http.errors import ApiError
 from hypertube.http.ratelimit import client_ip, enforce
 from hypertube.i18n import gettext as _
-from hypertube.keys import HTTP, POOL, SETTINGS, USER
+from hypertube.keys import HTTP, MAIL_SENDER, PICTURE_IMPORTS, POOL, SETTINGS, USER
 
 log = logging.getLogger(__name__)
 
-MAIL_SENDER = web.AppKey("mail_sender", MailSender)
-PICTURE_IMPORTS = web.AppKey("picture_imports", set[asyncio.Task])
 OAUTH_STATE_COOKIE = "ht_oauth"
 OAUTH_PENDING_COOKIE = "ht_oauth_pending"
 OAUTH_STATE_TTL = 600
@@ -744,9 +742,8 @@ async def janitor(app: web.Application):
 
 
 def setup(app: web.Application) -> None:
-    """Adds the account routes and their background workers (mail outbox sender, janitor)."""
+    """Adds the account routes; their background workers are opened in `hypertube.lifecycle`."""
     auth.setup(app)
-    app.cleanup_ctx.extend([mail_sender, janitor, picture_imports])
     r = app.router
     r.add_get("/register", register_page, name="register")
     r.add_post("/register", register)

@@ -8,15 +8,12 @@ import logging
 import socketio
 from aiohttp import web
 
-from hypertube.events import EVENTS
-from hypertube.keys import SETTINGS
+from hypertube.keys import EVENTS, LIVE, SETTINGS, SIO
 from hypertube.settings import Settings
 from hypertube.ws.fanout import FanOutManager, FanOutRedisManager
 from hypertube.ws.server import (
-    LIVE,
     MAX_MESSAGE_BYTES,
     PROGRESS_INTERVAL,
-    SIO,
     SWEEP_INTERVAL,
     LiveServer,
     run_every,
@@ -41,7 +38,8 @@ def _manager(app: web.Application) -> socketio.AsyncManager:
     return FanOutManager()
 
 
-async def _live_context(app: web.Application):
+async def live_context(app: web.Application):
+    """Cleanup context: the live store, the Socket.IO manager's listener and the background emitters."""
     settings = app[SETTINGS]
     sio = app[SIO]
     live = app[LIVE]
@@ -93,7 +91,7 @@ async def _wait_subscribed(manager) -> None:
 
 
 def setup(app: web.Application) -> None:
-    """Attaches the Socket.IO server to the app at /socket.io and registers its cleanup context."""
+    """Attaches the Socket.IO server to the app at /socket.io (opened by `live_context`)."""
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=_manager(app),
@@ -109,4 +107,3 @@ def setup(app: web.Application) -> None:
     app[SIO] = sio
     app[LIVE] = live
     app.router.add_post("/live/session", session_endpoint)
-    app.cleanup_ctx.append(_live_context)

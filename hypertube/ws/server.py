@@ -25,7 +25,7 @@ from hypertube.http.auth import ACCESS_COOKIE, LANG_COOKIE, user_from_access_tok
 from hypertube.http.errors import json_error
 from hypertube.i18n import gettext as _
 from hypertube.i18n import negotiate, set_language
-from hypertube.keys import POOL, SETTINGS, USER
+from hypertube.keys import LIVE, POOL, SETTINGS, USER
 from hypertube.ws import chat
 from hypertube.ws.store import LiveStore
 
@@ -591,7 +591,3 @@ async def run_every(interval: float, job, name: str) -> None:
             raise
         except Exception:
             log.exception("live background job %s failed", name)
-
-
-LIVE = web.AppKey("live", LiveServer)
-SIO = web.AppKey("socketio", socketio.AsyncServer)

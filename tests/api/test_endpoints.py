@@ -11,8 +11,8 @@ from aiohttp import web
 from PIL import Image
 
 from hypertube.accounts.passwords import verify_password
-from hypertube.events import EVENTS
-from hypertube.http.api.pictures import PICTURE_FETCH, PictureFetch
+from hypertube.http.api.pictures import PictureFetch
+from hypertube.keys import EVENTS, PICTURE_FETCH
 from tests.fixtures.api import Api
 
 
@@ -377,7 +377,7 @@ async def test_latest_comments_newest_first_with_a_cursor(two, api_movie):
 
 
 async def test_movie_subtitles_come_from_the_media_area_once_the_film_is_known(two, api_movie, tmp_path):
-    from hypertube.http.hls import MEDIA
+    from hypertube.keys import MEDIA
     from hypertube.media.generate import generate_film, sample_cues
 
     _, _, as_alice, _ = two
@@ -409,7 +409,7 @@ async def test_unplayed_films_list_the_subtitles_found_without_opening_them(
 ):  # fmt: skip
     import shutil
 
-    from hypertube.torrent import TORRENTS
+    from hypertube.keys import TORRENTS
     from tests.fixtures.api import Api
     from tests.fixtures.torrent import wait_until
 

@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from hypertube.http.pages import flash, flash_now
+from hypertube.http.flash import flash, flash_now
 from tests.fixtures.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]

@@ -18,8 +18,7 @@ from aiohttp import web
 from playwright.async_api import expect
 
 from hypertube.catalog import comments
-from hypertube.events import EVENTS
-from hypertube.keys import POOL, SETTINGS
+from hypertube.keys import EVENTS, POOL, SETTINGS
 from hypertube.ws import chat
 from tests.fixtures.browser import no_horizontal_overflow, sign_in
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hypertube.catalog import comments
-from hypertube.events import EVENTS
-from hypertube.keys import POOL
+from hypertube.keys import EVENTS, POOL
 from hypertube.ws.server import CHAT_LIMIT
 from tests.fixtures.live import live_token
 

@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from hypertube.torrent import TORRENTS, PeersTimeout
+from hypertube.keys import TORRENTS
+from hypertube.torrent import PeersTimeout
 from tests.conftest import login_as
 from tests.fixtures.torrent import wait_until
 

@@ -12,7 +12,6 @@ from hypertube.accounts.passwords import MIN_LENGTH as PASSWORD_MIN
 from hypertube.accounts.passwords import hash_password, password_problem
 from hypertube.catalog import comments, search
 from hypertube.catalog.records import SearchFilters
-from hypertube.events import EVENTS
 from hypertube.http.accounts import avatar_dir
 from hypertube.http.api.core import (
     API_PREFIX,
@@ -27,9 +26,9 @@ from hypertube.http.api.core import (
 from hypertube.http.api.pictures import PictureUnavailable, fetch_picture
 from hypertube.http.api.schema import ID, nullable, obj, string
 from hypertube.http.errors import ApiError
-from hypertube.http.hls import MEDIA, available_subtitles, known_subtitles
+from hypertube.http.hls import available_subtitles, known_subtitles
 from hypertube.i18n import gettext as _
-from hypertube.keys import CACHE, POOL, SETTINGS
+from hypertube.keys import CACHE, EVENTS, MEDIA, POOL, SETTINGS
 
 log = logging.getLogger(__name__)
 USER_REF = "#/components/schemas/User"

@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import web
 
 from hypertube.accounts import avatars
-from hypertube.keys import HTTP
+from hypertube.keys import HTTP, PICTURE_FETCH
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,6 @@ class PictureFetch:
     # used to reach what is behind it. Tests allow them to reach their own fake image server.
     allow_private: bool = False
     timeout: float = 10.0
-
-
-PICTURE_FETCH = web.AppKey("api_picture_fetch", PictureFetch)
 
 
 class PictureUnavailable(ValueError):
