@@ -43,13 +43,20 @@ _SELECT = """
 """
 
 
-def _public(row: Any) -> dict[str, Any]:
+def authored_post(row: Any, text_field: str) -> dict[str, Any]:
+    """What comments and chat messages both show: the film, the text under `text_field`, author and time."""
     return {
         "id": row["id"],
         "movie_id": row["movie_id"],
-        "content": row["body"],
+        text_field: row["body"],
         **author_fields(row),
         "created_at": iso_utc(row["created_at"]),
+    }
+
+
+def _public(row: Any) -> dict[str, Any]:
+    return {
+        **authored_post(row, "content"),
         "updated_at": iso_utc(row["updated_at"]),
         "edited": row["updated_at"] != row["created_at"],
     }

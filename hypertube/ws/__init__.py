@@ -11,17 +11,11 @@ from aiohttp import web
 from hypertube.events import EVENTS
 from hypertube.keys import SETTINGS
 from hypertube.settings import Settings
+from hypertube.ws.connection import SWEEP_INTERVAL
 from hypertube.ws.fanout import FanOutManager, FanOutRedisManager
-from hypertube.ws.server import (
-    LIVE,
-    MAX_MESSAGE_BYTES,
-    PROGRESS_INTERVAL,
-    SIO,
-    SWEEP_INTERVAL,
-    LiveServer,
-    run_every,
-    session_endpoint,
-)
+from hypertube.ws.relay import PROGRESS_INTERVAL
+from hypertube.ws.server import LIVE, MAX_MESSAGE_BYTES, SIO, LiveServer, run_every
+from hypertube.ws.session import session_endpoint
 from hypertube.ws.store import make_store
 
 log = logging.getLogger(__name__)
