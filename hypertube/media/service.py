@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from hypertube.media import convert
+from hypertube.media import convert, segments
 from hypertube.media.convert import MediaError, MediaInfo
 from hypertube.media.reader import FilmReader, LocalFileReader
 from hypertube.media.subtitles import MAX_SUBTITLE_BYTES, SUBTITLE_EXTENSIONS, convert_to_vtt, extract_track
@@ -187,7 +187,7 @@ class MediaService:
                 if index < len(info.spans):
                     start, end = info.spans[index]
                     reader.expect(start, reader.size if end < 0 else end)
-                data = await self._blocking(reader, lambda opener: convert.make_segment(opener, info, index))
+                data = await self._blocking(reader, lambda opener: segments.make_segment(opener, info, index))
             finally:
                 reader.close()
             await asyncio.to_thread(_write_bytes, path, data)
