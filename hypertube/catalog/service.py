@@ -13,9 +13,9 @@ import orjson
 from aiohttp import web
 
 from hypertube.cache import Cache
-from hypertube.catalog.enrich import Enrichment, OmdbEnricher, TmdbEnricher
+from hypertube.catalog.enrich import OmdbEnricher, TmdbEnricher
 from hypertube.catalog.fetch import JsonFetcher
-from hypertube.catalog.records import FilmRecord, Source, SourceUnavailable
+from hypertube.catalog.records import FilmDetails, FilmRecord, Source, SourceUnavailable
 from hypertube.catalog.search import LibraryQuery, Page, local_count, search_page
 from hypertube.catalog.sources.demo import DemoSource
 from hypertube.catalog.store import store_details, store_records
@@ -241,11 +241,11 @@ class Catalog:
                     log.error("details from %s failed", source.name, exc_info=answer)
                 failed.append(self.label(source.name))
         imdb_id = movie["imdb_id"] or next((r.imdb_id for r in records if r.imdb_id), None)
-        extra: Enrichment | None = None
+        extra: FilmDetails | None = None
         if imdb_id and self.enrichers:
             found = await asyncio.gather(*(e.enrich(imdb_id) for e in self.enrichers), return_exceptions=True)
             for enricher, got in zip(self.enrichers, found, strict=True):
-                if isinstance(got, Enrichment):
+                if isinstance(got, FilmDetails):
                     if extra is None:
                         extra = got
                     else:
