@@ -8,6 +8,7 @@ import logging
 import socketio
 from aiohttp import web
 
+from hypertube.background import BackgroundTasks
 from hypertube.events import EVENTS
 from hypertube.keys import SETTINGS
 from hypertube.settings import Settings
@@ -47,15 +48,12 @@ async def _live_context(app: web.Application):
     if settings.redis_url:
         await _wait_subscribed(sio.manager)
     app[EVENTS].subscribe(live.on_app_event)
-    tasks = [
-        asyncio.create_task(run_every(PROGRESS_INTERVAL, live.flush, "presence and progress")),
-        asyncio.create_task(run_every(SWEEP_INTERVAL, live.close_expired, "expiry")),
-    ]
+    jobs = BackgroundTasks()
+    jobs.start(run_every(PROGRESS_INTERVAL, live.flush, "presence and progress"))
+    jobs.start(run_every(SWEEP_INTERVAL, live.close_expired, "expiry"))
     yield
     app[EVENTS].unsubscribe(live.on_app_event)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await jobs.close()
     for sid in list(live.clients):
         try:
             await sio.disconnect(sid, ignore_queue=True)
