@@ -1,6 +1,5 @@
-"""Film chat messages: cleaning, storing (only the most recent per film are kept) and reading them back.
-
-Kept beside comments, in the same shape; the Socket.IO layer calls these for every chat event."""
+"""Film chat messages: cleaning, storing (only the most recent per film are kept) and reading them back;
+the Socket.IO layer calls these for every chat event."""
 
 from __future__ import annotations
 

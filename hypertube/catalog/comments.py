@@ -1,6 +1,5 @@
-"""Comments on films: the one place that reads and writes them, and announces changes on the event bus.
-
-Used by the film page, the REST API and the Socket.IO layer alike."""
+"""Comments on films: the one place that reads and writes them (for the film page, the REST API and
+Socket.IO alike), and announces changes on the event bus."""
 
 from __future__ import annotations
 

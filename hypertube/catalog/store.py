@@ -1,6 +1,5 @@
-"""Stores source records: one `movies` row per film (merged by IMDb id, or by title and year when a
-source has no IMDb id), one `movie_sources` row per source record, torrents deduplicated by info hash
-(or .torrent URL). Re-fetching never duplicates."""
+"""Stores source records: one `movies` row per film (merged by IMDb id, else title and year), one
+`movie_sources` row per record, torrents deduplicated by info hash (or .torrent URL); re-fetching never duplicates."""
 
 from __future__ import annotations
 

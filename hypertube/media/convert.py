@@ -1,8 +1,5 @@
-"""PyAV probe (blocking; run it in a worker thread): decide direct, remux or transcode, and plan the HLS segments.
-
-A segment starts on a video keyframe and runs to the keyframe that ends it, so every segment can be
-cut on its own from the bytes around it (`hypertube.media.segments` cuts them as MPEG-TS).
-"""
+"""PyAV probe (blocking; run it in a worker thread): decide direct, remux or transcode, and plan the HLS
+segments, each from one video keyframe to the next so that it can be cut on its own."""
 
 from __future__ import annotations
 

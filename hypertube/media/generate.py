@@ -1,7 +1,5 @@
 """Synthetic films for tests and the demo: a moving test pattern and a beeping tone, encoded with PyAV.
-
-Everything here blocks (encoding): call it from a thread or a process, never on the event loop.
-"""
+Everything here blocks (encoding): call it from a thread or a process, never on the event loop."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Cutting one HLS segment (MPEG-TS) out of a film, blocking: run it in a worker thread.
-
-Each stream goes through a lane: a copy lane moves packets onto the output clock as they are; a
-transcode lane decodes, keeps the frames inside the segment and encodes them (H.264, AAC).
-"""
+"""Cutting one HLS segment (MPEG-TS) out of a film, each stream through a copy lane or a transcode lane;
+blocking: run it in a worker thread."""
 
 from __future__ import annotations
 
@@ -45,6 +42,11 @@ def _seconds(pts: int | None, time_base: Fraction) -> float | None:
 
 def _shifted(value: int | None, offset: int) -> int | None:
     return value + offset if value is not None else None
+
+
+# A copy lane moves packets onto the output clock as they are; a transcode lane decodes, keeps the
+# frames inside the segment and encodes them (H.264, AAC). Timestamps keep the source's clock shifted
+# by a constant, so segments cut in any order join without gaps.
 
 
 class VideoCopyLane:

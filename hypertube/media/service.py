@@ -1,8 +1,5 @@
-"""Converted playback for the app: probes films, cuts and caches HLS segments, finds subtitles.
-
-PyAV runs in a small thread pool; the event loop only awaits. Results live on disk under
-`$DATA_DIR/hls/<movie>/`: `info.json` (the probe), `<n>.ts` (segments), `subs/<lang>.vtt`.
-"""
+"""Converted playback for the app: probes films, cuts and caches HLS segments (PyAV in a small thread pool),
+finds subtitles; on disk under `$DATA_DIR/hls/<movie>/`: `info.json`, `<n>.ts`, `subs/<lang>.vtt`."""
 
 from __future__ import annotations
 

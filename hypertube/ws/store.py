@@ -1,6 +1,5 @@
-"""Shared live state (rate counters, party state, presence, socket sessions): in-process, or Redis when configured.
-
-With Redis every server process sees the same state, so limits and parties hold across processes."""
+"""Shared live state (rate counters, party state, presence, socket sessions): in-process, or Redis when
+configured, so that limits and parties hold across server processes."""
 
 from __future__ import annotations
 
