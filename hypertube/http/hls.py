@@ -230,7 +230,7 @@ async def playlist(request: web.Request) -> web.Response:
     info = await _guard(request.app[MEDIA].info(movie_id))
     if info.kind != "hls":
         raise ApiError(404, _("This film plays directly, without a playlist."), code="not_found")
-    from hypertube.media.convert import playlist as make_playlist
+    from hypertube.media.segments import playlist as make_playlist
 
     text = make_playlist(info, lambda i: f"{i}.ts")
     return web.Response(

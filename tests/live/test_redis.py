@@ -6,7 +6,7 @@ import pytest
 
 from hypertube.catalog import comments
 from hypertube.keys import EVENTS, POOL
-from hypertube.ws.server import CHAT_LIMIT
+from hypertube.ws.chat import CHAT_LIMIT
 from tests.fixtures.live import live_token
 
 
