@@ -10,7 +10,8 @@ from aiohttp import web
 from hypertube.events import EVENTS, movie_room
 from hypertube.keys import HTTP, POOL, SETTINGS
 from hypertube.torrent.demo import DemoSwarm, default_generator
-from hypertube.torrent.engine import Download, Engine
+from hypertube.torrent.download import Download
+from hypertube.torrent.engine import Engine
 from hypertube.torrent.errors import (
     BadTorrent,
     MetadataTimeout,
@@ -21,7 +22,8 @@ from hypertube.torrent.errors import (
     TorrentUnreachable,
 )
 from hypertube.torrent.files import TorrentFile, pick_main_file
-from hypertube.torrent.reader import SyncReader, TorrentReader
+from hypertube.torrent.reader import PieceSource, SyncReader, TorrentReader
+from hypertube.torrent.window import PieceWindow
 
 TORRENTS = web.AppKey("torrents", Engine)
 DEMO = web.AppKey("torrent_demo", DemoSwarm)
@@ -36,6 +38,8 @@ __all__ = [
     "NoTorrent",
     "NoVideo",
     "PeersTimeout",
+    "PieceSource",
+    "PieceWindow",
     "SyncReader",
     "TorrentError",
     "TorrentFile",
