@@ -39,16 +39,11 @@ class Download:
     """A torrent in the session and what its readers want from it."""
 
     def __init__(
-        self,
-        pacing: Pacing,
-        loop: asyncio.AbstractEventLoop,
-        info_hash: str,
-        movie_id: int,
-        handle: lt.torrent_handle,
-        save_path: Path,
+        self, pacing: Pacing, info_hash: str, movie_id: int, handle: lt.torrent_handle, save_path: Path
     ):
         self.pacing = pacing
-        self.loop = loop
+        # The background timer's loop: the one the download was added on (`refresh` runs off a task too).
+        self.loop = asyncio.get_running_loop()
         self.info_hash = info_hash
         self.movie_id = movie_id
         self.handle = handle

@@ -16,12 +16,13 @@ import asyncpg
 import libtorrent as lt
 
 from hypertube.torrent import records, sources
+from hypertube.torrent.alerts import alert_handlers
 from hypertube.torrent.download import Download
 from hypertube.torrent.errors import MetadataTimeout, NoTorrent, NoVideo, PeersTimeout, TorrentError
 from hypertube.torrent.files import TorrentFile
 from hypertube.torrent.reader import TorrentReader
-from hypertube.torrent.resume import RESUME_EVERY, SAVE_FLUSHED, ResumeStore, encoded, save_changed
-from hypertube.torrent.session import AlertHandlers, AlertPump, close_session, session_settings
+from hypertube.torrent.resume import RESUME_EVERY, ResumeStore, save_changed
+from hypertube.torrent.session import AlertPump, close_session, session_settings
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ class Engine:
         loop = asyncio.get_running_loop()
         await self.resume.prepare()
         self.session = lt.session(session_settings(self.port, self.dht))  # type: ignore[call-overload]
-        self._alerts = AlertPump(self.session, loop, self._alert_handlers())
+        handlers = alert_handlers(self.downloads, self.resume, self.pool, self._spawn)
+        self._alerts = AlertPump(self.session, loop, handlers)
         self.port = self.session.listen_port()
         await self._restore()
         self._loops = [
@@ -134,69 +136,6 @@ class Engine:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
 
-    # --- alerts -------------------------------------------------------------------------------
-    def _alert_handlers(self) -> AlertHandlers:
-        return {
-            lt.piece_finished_alert: lambda a: self._with_download(a, lambda dl: dl.on_piece(a.piece_index)),
-            lt.read_piece_alert: lambda a: self._with_download(a, lambda dl: self._on_read_piece(dl, a)),
-            lt.metadata_received_alert: lambda a: self._with_download(a, Download.on_metadata),
-            lt.torrent_checked_alert: lambda a: self._with_download(a, Download.wake_all),
-            lt.torrent_finished_alert: lambda a: self._with_download(a, self._on_finished),
-            lt.save_resume_data_alert: self._on_resume_data,
-            lt.save_resume_data_failed_alert: self._on_resume_failed,
-            lt.hash_failed_alert: self._on_hash_failed,
-            lt.torrent_error_alert: lambda a: self._with_download(a, lambda dl: self._on_error(dl, a)),
-            lt.file_error_alert: lambda a: self._with_download(a, lambda dl: self._on_error(dl, a)),
-        }
-
-    def _download_of(self, alert: Any) -> Download | None:
-        handle = getattr(alert, "handle", None)
-        if handle is None or not handle.is_valid():
-            return None
-        return self.downloads.get(str(handle.info_hashes().v1))
-
-    def _with_download(self, alert: Any, handle: Callable[[Download], None]) -> None:
-        dl = self._download_of(alert)
-        if dl is not None:
-            handle(dl)
-
-    @staticmethod
-    def _on_read_piece(dl: Download, alert: Any) -> None:
-        err = alert.error.message() if alert.error.value() else None
-        dl.on_read_piece(alert.piece, None if err else bytes(alert.buffer), err)
-
-    def _on_finished(self, dl: Download) -> None:
-        # libtorrent says "finished" once every piece it was asked for is here, which is also the
-        # case for a moment when a player's window is complete and the rest waits at priority 0.
-        if dl.metadata.is_set() and dl.complete():
-            dl.finished.set()
-            dl.wake_all()
-            dl.handle.save_resume_data(SAVE_FLUSHED)
-            self._spawn(records.completed(self.pool, dl.info_hash), "torrent-completed")
-
-    def _on_resume_data(self, alert: Any) -> None:
-        info_hash = str(alert.handle.info_hashes().v1)
-        self._spawn(self.resume.write(info_hash, encoded(alert)), "torrent-resume-write")
-
-    def _on_resume_failed(self, alert: Any) -> None:
-        handle = alert.handle
-        if handle is not None and handle.is_valid():
-            self.resume.settled(str(handle.info_hashes().v1))
-
-    def _on_hash_failed(self, alert: Any) -> None:
-        dl = self._download_of(alert)
-        log.warning(
-            "piece %s of %s failed its hash check; downloading it again",
-            alert.piece_index,
-            dl and dl.info_hash,
-        )
-
-    @staticmethod
-    def _on_error(dl: Download, alert: Any) -> None:
-        dl.error = alert.message()
-        log.error("torrent %s: %s", dl.info_hash, dl.error)
-        dl.fail(PeersTimeout("The download failed: " + dl.error))
-
     # --- adding torrents ----------------------------------------------------------------------
     async def _restore(self) -> None:
         """Adds back every download known to the database, from its resume data when there is some."""
@@ -212,7 +151,7 @@ class Engine:
     ) -> Download:
         assert self.session is not None
         handle = self.session.add_torrent(sources.prepared(params))
-        dl = Download(self, asyncio.get_running_loop(), info_hash, movie_id, handle, Path(params.save_path))
+        dl = Download(self, info_hash, movie_id, handle, Path(params.save_path))
         dl.warm = warm
         dl.source = source
         dl.hints = sources.peer_hints(source, self.local_peers)
