@@ -128,13 +128,16 @@ class Engine:
             log.error("%s failed", task.get_name(), exc_info=exc)
 
     async def _settle_background(self) -> None:
-        """Waits (bounded) for the background work, then cancels what is left."""
-        pending = set(self._background)
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=CLOSE_WAIT_S)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        """Waits (bounded) for the background work, including what it starts meanwhile, then
+        cancels what is left."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + CLOSE_WAIT_S
+        while self._background and loop.time() < end:
+            await asyncio.wait(set(self._background), timeout=end - loop.time())
+        late = set(self._background)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
     # --- adding torrents ----------------------------------------------------------------------
     async def _restore(self) -> None:
@@ -284,9 +287,6 @@ class Engine:
         await records.opened(self.pool, dl, file)
         return reader
 
-    def release(self, reader: TorrentReader) -> None:
-        reader.download.release(reader)
-
     def open_readers(self, movie_id: int) -> int:
         dl = self._running(movie_id)
         return len(dl.readers) if dl else 0
@@ -344,10 +344,6 @@ class Engine:
         while True:
             await asyncio.sleep(RESUME_EVERY)
             save_changed(list(self.downloads.values()))
-
-    async def save_all_resume_data(self, limit: float = 10) -> None:
-        """Asks every torrent for its resume data and waits (bounded) until the files are written."""
-        await self.resume.save_all(list(self.downloads.values()), limit)
 
     async def _save_rows(self) -> None:
         for dl in list(self.downloads.values()):
