@@ -51,9 +51,6 @@ class Download:
         self.hints: list[tuple[str, int]] = []
         self.metadata = asyncio.Event()
         self.finished = asyncio.Event()
-        # Reads always go through libtorrent (read_piece): a read straight from the file right after
-        # the download finished returned stale bytes now and then, flush request or not.
-        self.flushed = False
         self.error: str | None = None
         self.readers: set[TorrentReader] = set()
         self.files: list[TorrentFile] = []

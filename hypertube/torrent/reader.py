@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 from pathlib import Path
 from typing import Protocol
 
@@ -22,8 +21,6 @@ class PieceSource(Protocol):
     movie_id: int
     save_path: Path
     piece_size: int
-    # Once the whole download is on disk and flushed, reads go straight to the file.
-    flushed: bool
 
     @property
     def read_timeout(self) -> float: ...
@@ -95,17 +92,16 @@ class TorrentReader:
         dl.refresh()
         pieces = window.pieces(offset, length)
         await self._wait_pieces(pieces, offset)
-        if dl.flushed:
-            data = await asyncio.to_thread(_pread, self.path, offset, length)
-        else:
-            start = self._file_start + offset
-            end = start + length
-            parts = []
-            for piece in pieces:
-                buf = await dl.piece_bytes(piece)
-                base = piece * dl.piece_size
-                parts.append(buf[max(0, start - base) : min(len(buf), end - base)])
-            data = b"".join(parts)
+        # Always through libtorrent (read_piece): a read straight from the file right after the
+        # download finished returned stale bytes now and then, flush request or not.
+        start = self._file_start + offset
+        end = start + length
+        parts = []
+        for piece in pieces:
+            buf = await dl.piece_bytes(piece)
+            base = piece * dl.piece_size
+            parts.append(buf[max(0, start - base) : min(len(buf), end - base)])
+        data = b"".join(parts)
         window.position = offset + len(data)
         dl.refresh()
         return data
@@ -148,14 +144,6 @@ class TorrentReader:
 
     async def __aexit__(self, *exc) -> None:
         self.close()
-
-
-def _pread(path: Path, offset: int, length: int) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return os.pread(fd, length, offset)
-    finally:
-        os.close(fd)
 
 
 class SyncReader(io.RawIOBase):
