@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from hypertube.torrent.demo import DemoSwarm
-from hypertube.torrent.engine import Download, Engine
+from hypertube.torrent.download import Download
+from hypertube.torrent.engine import Engine
 from hypertube.torrent.errors import (
     BadTorrent,
     MetadataTimeout,
@@ -14,7 +15,8 @@ from hypertube.torrent.errors import (
     TorrentUnreachable,
 )
 from hypertube.torrent.files import TorrentFile, pick_main_file
-from hypertube.torrent.reader import SyncReader, TorrentReader
+from hypertube.torrent.reader import PieceSource, SyncReader, TorrentReader
+from hypertube.torrent.window import PieceWindow
 
 __all__ = [
     "BadTorrent",
@@ -25,6 +27,8 @@ __all__ = [
     "NoTorrent",
     "NoVideo",
     "PeersTimeout",
+    "PieceSource",
+    "PieceWindow",
     "SyncReader",
     "TorrentError",
     "TorrentFile",
