@@ -2,26 +2,16 @@
 // On a film page it drives [data-live-panel]; on the library it updates cards ([data-movie-id] or
 // links to /movies/{id}) with download progress. All text is inserted with textContent.
 import { io } from "/static/vendor/socket.io.esm.min.js";
+import { confirmBeforeSubmit, fetchJSON, fillPlaceholders, formatTime, parseJSON, toast } from "./util.js";
 
 const panel = document.querySelector("[data-live-panel]");
 const PARTY_CODE = /^[A-Za-z0-9_-]{6,40}$/;
 const MAX_CHAT_ITEMS = 200;
 
-let strings = {};
-try {
-  strings = JSON.parse(panel?.dataset.liveStrings || "{}");
-} catch (e) {
-  strings = {};
-}
+const strings = parseJSON(panel?.dataset.liveStrings);
 
 function t(key, values = {}) {
-  let text = strings[key] || key;
-  for (const [name, value] of Object.entries(values)) text = text.replaceAll(`{${name}}`, String(value));
-  return text;
-}
-
-function csrfToken() {
-  return document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+  return fillPlaceholders(strings[key] || key, values);
 }
 
 function safeImageUrl(url) {
@@ -35,12 +25,20 @@ function el(tag, className, text) {
   return node;
 }
 
-function formatTime(seconds) {
-  const s = Math.max(0, Math.floor(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const rest = String(s % 60).padStart(2, "0");
-  return h ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
+// A person's picture, decorative next to their name (hence the empty alt).
+function avatar(className, url, size) {
+  const image = el("img", className);
+  image.src = safeImageUrl(url);
+  image.alt = "";
+  image.width = size;
+  image.height = size;
+  return image;
+}
+
+function profileLink(className, username) {
+  const link = el("a", className, username);
+  link.href = `/users/${encodeURIComponent(username)}`;
+  return link;
 }
 
 function formatRate(bytesPerSecond) {
@@ -71,17 +69,10 @@ let refreshTimer = null;
 
 async function refreshSession(sid) {
   try {
-    const response = await fetch("/live/session", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrfToken() },
-      body: JSON.stringify({ sid: sid || "" }),
-      credentials: "same-origin",
-    });
-    if (response.status === 401) return null;
-    const body = await response.json().catch(() => ({}));
-    return { ok: response.ok, expiresIn: body.expires_in };
+    const body = await fetchJSON("/live/session", { method: "POST", body: { sid: sid || "" } });
+    return { ok: true, expiresIn: body?.expires_in };
   } catch (e) {
-    return { ok: false };
+    return e.status === 401 ? null : { ok: false };
   }
 }
 
@@ -126,16 +117,8 @@ let onChatError = null;
 socket.on("error", (error) => {
   if (!error || typeof error.message !== "string") return;
   if (onChatError && error.event === "chat:send") onChatError(error.message);
-  else showToast(error.message);
+  else toast(error.message, "error");
 });
-
-function showToast(message) {
-  const box = document.querySelector("[data-toasts]");
-  if (!box) return;
-  const item = el("div", "toast toast-error", message);
-  box.append(item);
-  setTimeout(() => item.remove(), 6000);
-}
 
 function setStatus(text, kind = "ok") {
   const status = panel?.querySelector("[data-live-status]");
@@ -195,17 +178,11 @@ if (panel) {
     if (chatLog.querySelector(`[data-chat-id="${Number(message.id)}"]`)) return;
     const item = el("li", "live-chat-item");
     item.dataset.chatId = String(Number(message.id));
-    const avatar = el("img", "live-avatar");
-    avatar.src = safeImageUrl(message.author_picture);
-    avatar.alt = "";
-    avatar.width = 28;
-    avatar.height = 28;
-    const author = el("a", "live-chat-author", message.author);
-    author.href = `/users/${encodeURIComponent(message.author)}`;
+    const author = profileLink("live-chat-author", message.author);
     const time = el("time", "live-chat-time", new Date(message.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
     time.dateTime = message.created_at;
     const text = el("span", "live-chat-text", message.text);
-    item.append(avatar, author, time, text);
+    item.append(avatar("live-avatar", message.author_picture, 28), author, time, text);
     chatLog.append(item);
     while (chatLog.children.length > MAX_CHAT_ITEMS) chatLog.firstElementChild.remove();
     chatLog.scrollTop = chatLog.scrollHeight;
@@ -265,14 +242,7 @@ if (panel) {
     presenceList.replaceChildren(
       ...users.map((user) => {
         const item = el("li", "live-presence-item");
-        const avatar = el("img", "live-avatar");
-        avatar.src = safeImageUrl(user.picture);
-        avatar.alt = "";
-        avatar.width = 24;
-        avatar.height = 24;
-        const link = el("a", "", user.username);
-        link.href = `/users/${encodeURIComponent(user.username)}`;
-        item.append(avatar, link);
+        item.append(avatar("live-avatar", user.picture, 24), profileLink("", user.username));
         return item;
       }),
     );
@@ -298,15 +268,9 @@ if (panel) {
     const item = el("li", "comment live-comment");
     item.id = `comment-${Number(comment.id)}`;
     item.dataset.commentId = String(Number(comment.id));
-    const avatar = el("img", "comment-avatar");
-    avatar.src = safeImageUrl(comment.author_picture);
-    avatar.alt = "";
-    avatar.width = 40;
-    avatar.height = 40;
     const main = el("div", "comment-main");
     const head = el("p", "comment-head");
-    const author = el("a", "", comment.author);
-    author.href = `/users/${encodeURIComponent(comment.author)}`;
+    const author = profileLink("", comment.author);
     const time = el("time", "", String(comment.created_at || "").slice(0, 16).replace("T", " "));
     time.dateTime = comment.created_at;
     head.append(author, " ", time);
@@ -314,7 +278,7 @@ if (panel) {
     main.append(head, el("p", "comment-body", comment.text ?? comment.content));
     const list = commentList();
     if (list && String(comment.author_id) === list.dataset.userId) main.append(...ownerTools(comment));
-    item.append(avatar, main);
+    item.append(avatar("comment-avatar", comment.author_picture, 40), main);
     return item;
   }
   // Edit and delete controls for the viewer's own comments, cloned from the page's <template>.
@@ -330,11 +294,7 @@ if (panel) {
     }
     const area = tools.querySelector("textarea");
     if (area) area.value = comment.text ?? comment.content;
-    for (const form of tools.querySelectorAll("form[data-confirm]")) {
-      form.addEventListener("submit", (event) => {
-        if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-      });
-    }
+    for (const form of tools.querySelectorAll("form[data-confirm]")) confirmBeforeSubmit(form);
     return [...tools.childNodes];
   }
   function upsertComment(comment) {

@@ -1,24 +1,10 @@
 // The film player: asks the server for a play plan, plays it (directly or through HLS with hls.js),
 // custom controls, subtitles, keyboard shortcuts, download state, resume and watched marks.
-import { csrfToken } from "./app.js";
+import { fetchJSON, fillPlaceholders, formatTime } from "./util.js";
 
 const SAVE_EVERY_MS = 15000;
 const STATUS_EVERY_MS = 2000;
 const SEEK_STEP = 5;
-
-function formatTime(seconds) {
-  if (!Number.isFinite(seconds) || seconds < 0) seconds = 0;
-  const s = Math.floor(seconds % 60);
-  const m = Math.floor(seconds / 60) % 60;
-  const h = Math.floor(seconds / 3600);
-  const mm = h ? String(m).padStart(2, "0") : String(m);
-  return `${h ? h + ":" : ""}${mm}:${String(s).padStart(2, "0")}`;
-}
-
-function fill(template, values) {
-  return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
-}
-
 
 // Icons are symbols of one SVG sprite; a button's icon changes by pointing its <use> at another symbol.
 function setIcon(button, name) {
@@ -117,18 +103,12 @@ class Player {
     this.pollStatus();
     let plan;
     try {
-      const resp = await fetch(`/stream/${this.movieId}`, { headers: { Accept: "application/json" } });
-      const body = await resp.json().catch(() => ({}));
-      if (!resp.ok) {
-        this.started = false;
-        this.root.classList.remove("is-started");
-        return this.fail(body?.error?.message || this.t.tFailed);
-      }
-      plan = body;
+      plan = await fetchJSON(`/stream/${this.movieId}`);
     } catch (err) {
       this.started = false;
       this.root.classList.remove("is-started");
-      return this.fail(this.t.tNetwork);
+      // An answer without the server's own message gets the generic one; no answer says so.
+      return this.fail(err.status && !err.code ? this.t.tFailed : err.message);
     }
     this.plan = plan;
     this.q("[data-duration]").textContent = formatTime(plan.duration);
@@ -361,7 +341,7 @@ class Player {
     if (status.progress >= 1 || status.state === "finished") return "";
     const moving = (status.rate || 0) > 0;
     if (!moving && (status.state === "waiting_for_peers" || status.peers === 0)) return this.t.tWaitingPeers;
-    return fill(this.t.tDownloading, {
+    return fillPlaceholders(this.t.tDownloading, {
       progress: Math.floor((status.progress || 0) * 100),
       peers: status.peers ?? 0,
     });
@@ -371,14 +351,11 @@ class Player {
     if (this.statusTimer) return;
     const tick = async () => {
       try {
-        const resp = await fetch(`/stream/${this.movieId}/status`, { headers: { Accept: "application/json" } });
-        if (resp.ok) {
-          const status = await resp.json();
-          this.statusText = this.describe(status);
-          this.q("[data-progress]").textContent = this.statusText;
-          if (this.waiting || !this.plan) this.state(this.statusText || (this.plan ? this.t.tBuffering : this.t.tPreparing));
-          if (status.progress >= 1) return this.stopStatus();
-        }
+        const status = await fetchJSON(`/stream/${this.movieId}/status`);
+        this.statusText = this.describe(status);
+        this.q("[data-progress]").textContent = this.statusText;
+        if (this.waiting || !this.plan) this.state(this.statusText || (this.plan ? this.t.tBuffering : this.t.tPreparing));
+        if (status.progress >= 1) return this.stopStatus();
       } catch (err) {
         // The next tick retries; the player keeps whatever it has buffered.
       }
@@ -397,10 +374,9 @@ class Player {
     const now = Date.now();
     if (!force && now - this.lastSaved < 2000) return;
     this.lastSaved = now;
-    fetch(`/stream/${this.movieId}/position`, {
+    fetchJSON(`/stream/${this.movieId}/position`, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
-      body: JSON.stringify({ position: Math.floor(this.video.currentTime || 0) }),
+      body: { position: Math.floor(this.video.currentTime || 0) },
       keepalive: true,
     }).catch(() => {});
   }
