@@ -74,7 +74,7 @@ export function dismissToast(item) {
 // ------------------------------------------------------------------------------------------------- fetch
 
 /** The CSRF token of this page, for the X-CSRF-Token header of fetch writes. */
-export function csrfToken() {
+function csrfToken() {
   return document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 }
 
