@@ -1,6 +1,8 @@
 // The film player: asks the server for a play plan, plays it (directly or through HLS with hls.js),
-// custom controls, subtitles, keyboard shortcuts, download state, resume and watched marks.
+// custom controls, keyboard shortcuts, download state, resume and watched marks; subtitles in
+// player-subtitles.js.
 import { fetchJSON, fillPlaceholders, formatTime } from "./util.js";
+import { SubtitlesMenu } from "./player-subtitles.js";
 
 const SAVE_EVERY_MS = 15000;
 const STATUS_EVERY_MS = 2000;
@@ -28,6 +30,7 @@ class Player {
     this.lastSaved = 0;
     this.statusTimer = null;
     this.waiting = false;
+    this.subtitles = new SubtitlesMenu(root, this.video, this.t);
     this.bind();
   }
 
@@ -38,7 +41,6 @@ class Player {
     v.addEventListener("click", () => this.toggle());
     this.q("[data-mute]").addEventListener("click", () => this.toggleMute());
     this.q("[data-fullscreen]").addEventListener("click", () => this.toggleFullscreen());
-    this.q("[data-subs-button]").addEventListener("click", () => this.toggleMenu());
     const seek = this.q("[data-seek]");
     seek.addEventListener("input", () => {
       this.seeking = true;
@@ -80,7 +82,7 @@ class Player {
     this.root.addEventListener("keydown", (e) => this.onKey(e));
     document.addEventListener("fullscreenchange", () => this.renderFullscreen());
     document.addEventListener("click", (e) => {
-      if (!this.q(".player-subs").contains(e.target)) this.closeMenu();
+      if (!this.q(".player-subs").contains(e.target)) this.subtitles.close();
     });
     window.addEventListener("pagehide", () => this.savePosition());
   }
@@ -112,7 +114,7 @@ class Player {
     }
     this.plan = plan;
     this.q("[data-duration]").textContent = formatTime(plan.duration);
-    this.addSubtitles(plan.subtitles || []);
+    this.subtitles.load(plan.subtitles || []);
     const resume = plan.position > 5 && plan.position < plan.duration - 10 ? plan.position : 0;
     await this.load(plan, resume);
     this.video.play().catch(() => {
@@ -157,102 +159,6 @@ class Player {
       if (resume) {
         v.addEventListener("loadedmetadata", () => (v.currentTime = resume), { once: true });
       }
-    }
-  }
-
-  addSubtitles(subtitles) {
-    const menu = this.q("[data-subs-menu]");
-    menu.replaceChildren();
-    const prefer = document.documentElement.lang;
-    const items = [{ lang: "", label: this.t.tSubtitlesOff }];
-    for (const sub of subtitles) {
-      const track = document.createElement("track");
-      track.kind = "subtitles";
-      track.src = sub.url;
-      track.srclang = sub.lang;
-      track.label = sub.label;
-      track.dataset.lang = sub.lang;
-      this.video.append(track);
-      items.push(sub);
-    }
-    // Tracks load only when not disabled: keep them hidden (loaded, not shown) unless chosen.
-    const chosen = subtitles.find((s) => s.lang === prefer && prefer !== "en")?.lang || "";
-    for (const item of items) {
-      const li = document.createElement("li");
-      li.setAttribute("role", "none");
-      const b = document.createElement("button");
-      b.type = "button";
-      b.setAttribute("role", "menuitemradio");
-      b.dataset.lang = item.lang;
-      b.textContent = item.label;
-      b.addEventListener("click", () => {
-        this.chooseSubtitles(item.lang);
-        this.closeMenu();
-        this.q("[data-subs-button]").focus();
-      });
-      b.addEventListener("keydown", (e) => this.onMenuKey(e));
-      li.append(b);
-      menu.append(li);
-    }
-    if (!subtitles.length) {
-      const li = document.createElement("li");
-      li.setAttribute("role", "none");
-      li.className = "hint";
-      li.textContent = this.t.tNoSubtitles;
-      menu.append(li);
-    }
-    this.chooseSubtitles(chosen);
-  }
-
-  chooseSubtitles(lang) {
-    this.subtitleLang = lang;
-    for (const track of this.video.textTracks) {
-      if (track.kind !== "subtitles" && track.kind !== "captions") continue;
-      track.mode = lang && track.language === lang ? "showing" : "hidden";
-    }
-    for (const b of this.q("[data-subs-menu]").querySelectorAll("button")) {
-      b.setAttribute("aria-checked", String(b.dataset.lang === lang));
-    }
-    this.q("[data-subs-button]").classList.toggle("is-on", Boolean(lang));
-  }
-
-  cycleSubtitles() {
-    const langs = ["", ...Array.from(this.video.querySelectorAll("track")).map((t) => t.dataset.lang)];
-    if (langs.length < 2) return;
-    const next = langs[(langs.indexOf(this.subtitleLang || "") + 1) % langs.length];
-    this.chooseSubtitles(next);
-  }
-
-  toggleMenu() {
-    const menu = this.q("[data-subs-menu]");
-    if (menu.hidden) {
-      menu.hidden = false;
-      this.q("[data-subs-button]").setAttribute("aria-expanded", "true");
-      (menu.querySelector('button[aria-checked="true"]') || menu.querySelector("button"))?.focus();
-    } else {
-      this.closeMenu();
-    }
-  }
-
-  closeMenu() {
-    const menu = this.q("[data-subs-menu]");
-    if (menu.hidden) return;
-    menu.hidden = true;
-    this.q("[data-subs-button]").setAttribute("aria-expanded", "false");
-  }
-
-  onMenuKey(e) {
-    const buttons = Array.from(this.q("[data-subs-menu]").querySelectorAll("button"));
-    const i = buttons.indexOf(e.target);
-    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-      e.preventDefault();
-      e.stopPropagation();
-      const step = e.key === "ArrowDown" ? 1 : -1;
-      buttons[(i + step + buttons.length) % buttons.length].focus();
-    } else if (e.key === "Escape") {
-      e.stopPropagation();
-      this.closeMenu();
-      this.q("[data-subs-button]").focus();
     }
   }
 
@@ -305,10 +211,10 @@ class Player {
         break;
       case "c":
         e.preventDefault();
-        this.cycleSubtitles();
+        this.subtitles.cycle();
         break;
       case "Escape":
-        this.closeMenu();
+        this.subtitles.close();
         break;
       default:
     }
