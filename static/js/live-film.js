@@ -2,7 +2,7 @@
 // asking only for what was missed) and wires chat, comments, download progress and watch-together.
 import { followChat } from "./live-chat.js";
 import { dropDeletedComments, followComments, maxCommentId, upsertComment } from "./live-comments.js";
-import { partyFromUrl, watchTogether } from "./live-party.js";
+import { partyFromUrl, WatchParty } from "./live-party.js";
 import { progressText, t } from "./live-text.js";
 
 function followDownload(socket, panel, movieId) {
@@ -48,13 +48,13 @@ export function followFilm(socket, panel, session) {
       if (Array.isArray(reply.comment_ids)) dropDeletedComments(reply.comment_ids, reply.comment_ids_complete);
       chat.renderPresence(reply.presence || []);
       state.joinedOnce = true;
-      showParty();
+      party.show();
     });
   }
   socket.on("connect", join);
 
   followComments(socket, movieId);
   followDownload(socket, panel, movieId);
-  const showParty = watchTogether(socket, panel, movieId, state, join);
+  const party = new WatchParty(socket, panel, movieId, state, join);
   return chat.showChatError;
 }

@@ -28,124 +28,133 @@ function partyLink(code) {
 }
 
 /**
- * Wires the panel's watch-together controls. `state.party` is the code of the party the page is in
- * (null for none); `rejoin()` joins the film's room again after it changed. Returns `showParty()`,
- * which brings the controls in line with `state.party`.
+ * The panel's watch-together controls and the video they steer. `state.party` is the code of the party
+ * the page is in (null for none); `rejoin()` joins the film's room again after it changed.
  */
-export function watchTogether(socket, panel, movieId, state, rejoin) {
-  const party = { last: null, receivedAt: 0, bound: null };
-  const partyInfo = panel.querySelector("[data-party-info]");
-  const partyStart = panel.querySelector("[data-party-start]");
-  const partyNote = panel.querySelector("[data-party-note]");
-  const linkInput = panel.querySelector("[data-party-link]");
+export class WatchParty {
+  constructor(socket, panel, movieId, state, rejoin) {
+    Object.assign(this, { socket, panel, movieId, state, rejoin });
+    this.last = null; // the party's last state, received at `receivedAt` (performance.now())
+    this.receivedAt = 0;
+    this.bound = null; // the <video> whose events are followed
+    this.info = panel.querySelector("[data-party-info]");
+    this.startButton = panel.querySelector("[data-party-start]");
+    this.note = panel.querySelector("[data-party-note]");
+    this.linkInput = panel.querySelector("[data-party-link]");
+    socket.on("party:state", (s) => this.receive(s));
+    this.bindControls();
+    this.show();
+    // The player may be created after this script runs (it waits for the stream plan).
+    new MutationObserver(() => { if (!this.bound) this.video(); }).observe(document.body, { childList: true, subtree: true });
+  }
 
-  function video() {
+  video() {
     const found = document.querySelector("video[data-video], video[data-player]") || document.querySelector("video");
-    if (found && party.bound !== found) bindVideo(found);
+    if (found && this.bound !== found) this.bindVideo(found);
     return found;
   }
 
-  function expectedPosition() {
-    const s = party.last;
+  expectedPosition() {
+    const s = this.last;
     if (!s) return null;
-    return s.position + (s.playing ? (performance.now() - party.receivedAt) / 1000 : 0);
+    return s.position + (s.playing ? (performance.now() - this.receivedAt) / 1000 : 0);
   }
 
-  function inStep(v, playing) {
-    const expected = expectedPosition();
+  inStep(v, playing) {
+    const expected = this.expectedPosition();
     return (
-      party.last &&
-      party.last.playing === playing &&
+      this.last &&
+      this.last.playing === playing &&
       expected !== null &&
       Math.abs(v.currentTime - expected) < IN_STEP_SECONDS
     );
   }
 
-  function sendParty(event, v) {
-    if (!state.party || !socket.connected) return;
+  send(event, v) {
+    if (!this.state.party || !this.socket.connected) return;
     const position = Math.round(v.currentTime * 1000) / 1000;
-    socket.emit(event, { movie_id: movieId, position }, (reply) => {
-      if (reply?.ok && reply.state) remember(reply.state);
+    this.socket.emit(event, { movie_id: this.movieId, position }, (reply) => {
+      if (reply?.ok && reply.state) this.remember(reply.state);
     });
   }
 
-  function bindVideo(v) {
-    party.bound = v;
-    v.addEventListener("play", () => { if (!inStep(v, true)) sendParty("party:play", v); });
-    v.addEventListener("pause", () => { if (!v.ended && !inStep(v, false)) sendParty("party:pause", v); });
+  bindVideo(v) {
+    this.bound = v;
+    v.addEventListener("play", () => { if (!this.inStep(v, true)) this.send("party:play", v); });
+    v.addEventListener("pause", () => { if (!v.ended && !this.inStep(v, false)) this.send("party:pause", v); });
     v.addEventListener("seeked", () => {
-      const expected = expectedPosition();
-      if (expected === null || Math.abs(v.currentTime - expected) >= IN_STEP_SECONDS) sendParty("party:seek", v);
+      const expected = this.expectedPosition();
+      if (expected === null || Math.abs(v.currentTime - expected) >= IN_STEP_SECONDS) this.send("party:seek", v);
     });
-    if (party.last) applyParty();
+    if (this.last) this.apply();
   }
 
-  function remember(s) {
-    party.last = s;
-    party.receivedAt = performance.now();
+  remember(s) {
+    this.last = s;
+    this.receivedAt = performance.now();
   }
 
-  function applyParty() {
-    const v = video();
-    const s = party.last;
+  apply() {
+    const v = this.video();
+    const s = this.last;
     if (!v || !s) return;
-    const target = expectedPosition();
+    const target = this.expectedPosition();
     if (Math.abs(v.currentTime - target) > 0.75) {
       try { v.currentTime = target; } catch (e) { /* not seekable yet; the next state will catch up */ }
     }
     if (s.playing && v.paused) {
       const started = v.play();
-      if (started && typeof started.catch === "function") started.catch(() => { partyNote.textContent = t("press_play"); });
+      if (started && typeof started.catch === "function") started.catch(() => { this.note.textContent = t("press_play"); });
     } else if (!s.playing && !v.paused) {
       v.pause();
     }
-    panel.dataset.partyPlaying = String(Boolean(s.playing));
-    panel.dataset.partyPosition = String(s.position);
+    this.panel.dataset.partyPlaying = String(Boolean(s.playing));
+    this.panel.dataset.partyPosition = String(s.position);
   }
 
-  socket.on("party:state", (s) => {
-    if (s?.movie_id !== movieId || s.party !== state.party) return;
-    remember(s);
+  receive(s) {
+    if (s?.movie_id !== this.movieId || s.party !== this.state.party) return;
+    this.remember(s);
     const key = { play: "played", pause: "paused", seek: "seeked" }[s.action] || (s.playing ? "played" : "paused");
-    partyNote.textContent = t(key, { name: s.by, time: formatTime(s.position) });
-    applyParty();
-  });
-
-  function showParty() {
-    partyInfo.hidden = !state.party;
-    partyStart.hidden = Boolean(state.party);
-    linkInput.value = state.party ? partyLink(state.party) : "";
-    if (state.party && !partyNote.textContent) partyNote.textContent = t("in_party");
-    video();
+    this.note.textContent = t(key, { name: s.by, time: formatTime(s.position) });
+    this.apply();
   }
 
-  function switchParty(code) {
-    state.party = code;
-    party.last = null;
+  /** Brings the controls in line with `state.party`. */
+  show() {
+    const code = this.state.party;
+    this.info.hidden = !code;
+    this.startButton.hidden = Boolean(code);
+    this.linkInput.value = code ? partyLink(code) : "";
+    if (code && !this.note.textContent) this.note.textContent = t("in_party");
+    this.video();
+  }
+
+  switchTo(code) {
+    this.state.party = code;
+    this.last = null;
     history.replaceState(null, "", partyLink(code));
-    showParty();
-    rejoin();
+    this.show();
+    this.rejoin();
   }
 
-  partyStart.addEventListener("click", () => {
-    switchParty(newCode());
-    linkInput.focus();
-  });
-  panel.querySelector("[data-party-leave]").addEventListener("click", () => {
-    partyNote.textContent = "";
-    switchParty(null);
-    partyStart.focus();
-  });
-  panel.querySelector("[data-party-copy]").addEventListener("click", async () => {
-    try {
-      await navigator.clipboard.writeText(linkInput.value);
-      partyNote.textContent = t("copied");
-    } catch (e) {
-      linkInput.select();
-    }
-  });
-  showParty();
-  // The player may be created after this script runs (it waits for the stream plan).
-  new MutationObserver(() => { if (!party.bound) video(); }).observe(document.body, { childList: true, subtree: true });
-  return showParty;
+  bindControls() {
+    this.startButton.addEventListener("click", () => {
+      this.switchTo(newCode());
+      this.linkInput.focus();
+    });
+    this.panel.querySelector("[data-party-leave]").addEventListener("click", () => {
+      this.note.textContent = "";
+      this.switchTo(null);
+      this.startButton.focus();
+    });
+    this.panel.querySelector("[data-party-copy]").addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(this.linkInput.value);
+        this.note.textContent = t("copied");
+      } catch (e) {
+        this.linkInput.select();
+      }
+    });
+  }
 }
