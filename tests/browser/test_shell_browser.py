@@ -194,7 +194,7 @@ async def test_without_scripts_the_shell_still_works(open_page):
 async def test_toasts_close_with_escape(open_page, live_server):
     page = await signed_in_page(open_page, live_server)
     await page.goto("/")
-    await page.evaluate("import('/static/js/app.js').then((m) => m.toast('Hello', 'info', { timeout: 0 }))")
+    await page.evaluate("import('/static/js/util.js').then((m) => m.toast('Hello', 'info', { timeout: 0 }))")
     await page.focus(".toast .toast-close")
     await page.keyboard.press("Escape")
     await page.locator(".toast").wait_for(state="detached")
