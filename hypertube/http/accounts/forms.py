@@ -13,7 +13,6 @@ from hypertube.accounts.validation import clean, raw
 from hypertube.i18n import gettext as _
 
 MAX_FIELD = 1000  # longer values are cut before validation so error pages stay small
-RATE_LIMITED = N_("Too many attempts. Please wait %(seconds)s seconds and try again.")
 NOTICES = {
     "password_reset": N_("Your password has been changed. You can log in with it now."),
     "logged_out": N_("You are logged out."),
@@ -26,6 +25,7 @@ NOTICES = {
     ),
 }
 NOTICE_KINDS = {"verify_invalid": "error"}
+RATE_LIMITED = N_("Too many attempts. Please wait %(seconds)s seconds and try again.")
 
 
 def notice_of(request: web.Request) -> dict[str, str]:

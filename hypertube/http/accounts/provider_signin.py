@@ -18,7 +18,6 @@ from hypertube.accounts.tokens import InvalidToken, read_payload, sign_payload
 from hypertube.accounts.validation import username_problem
 from hypertube.http import auth
 from hypertube.http.accounts.forms import form_value, render
-from hypertube.http.accounts.signup import OAUTH_MESSAGES
 from hypertube.http.accounts.workers import PICTURE_IMPORTS
 from hypertube.http.auth import open_session
 from hypertube.http.errors import ApiError
@@ -32,6 +31,19 @@ OAUTH_STATE_COOKIE = "ht_oauth"
 OAUTH_PENDING_COOKIE = "ht_oauth_pending"
 OAUTH_STATE_TTL = 600
 OAUTH_PENDING_TTL = 900
+# Shown on the login page after a failed sign-in, by the code in `?oauth_error=`.
+OAUTH_MESSAGES = {
+    "denied": N_("Sign-in was cancelled at the provider. You can try again or use your password."),
+    "state": N_("The sign-in took too long or came from another window. Please try again."),
+    "provider": N_("The provider could not complete the sign-in. Please try again later."),
+    "no_email": N_("The provider did not share a verified email address with us, so no account can be made."),
+    "email_in_use": N_(
+        "An account already uses this email address. Log in with your password and confirm the address "
+        "from your profile; then this sign-in method can be linked to it."
+    ),
+    "expired": N_("The sign-up took too long. Please start again."),
+    "not_configured": N_("This sign-in method is not available."),
+}
 
 
 def _provider(request: web.Request) -> str:

@@ -14,6 +14,7 @@ from hypertube.accounts.validation import REGISTER_FIELDS, ValidationError, user
 from hypertube.http import auth
 from hypertube.http.accounts.forms import form_value, notice_of, render, translated
 from hypertube.http.accounts.limits import TOO_MANY, limited
+from hypertube.http.accounts.provider_signin import OAUTH_MESSAGES
 from hypertube.http.accounts.workers import outbox
 from hypertube.http.auth import open_session, require_user
 from hypertube.http.errors import ApiError
@@ -23,18 +24,6 @@ from hypertube.i18n import gettext as _
 from hypertube.keys import POOL, SETTINGS, USER
 
 LOGIN_FAILED = N_("Wrong username or password.")
-OAUTH_MESSAGES = {
-    "denied": N_("Sign-in was cancelled at the provider. You can try again or use your password."),
-    "state": N_("The sign-in took too long or came from another window. Please try again."),
-    "provider": N_("The provider could not complete the sign-in. Please try again later."),
-    "no_email": N_("The provider did not share a verified email address with us, so no account can be made."),
-    "email_in_use": N_(
-        "An account already uses this email address. Log in with your password and confirm the address "
-        "from your profile; then this sign-in method can be linked to it."
-    ),
-    "expired": N_("The sign-up took too long. Please start again."),
-    "not_configured": N_("This sign-in method is not available."),
-}
 
 
 async def register_page(request: web.Request) -> web.StreamResponse:

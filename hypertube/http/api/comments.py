@@ -17,6 +17,7 @@ from hypertube.http.api.core import (
     limit_param,
     parse_cursor,
 )
+from hypertube.http.api.links import CREATED_ID, link
 from hypertube.http.api.movies import movie_key
 from hypertube.http.api.paging import id_page
 from hypertube.http.api.schema import ID, obj, string
@@ -130,18 +131,9 @@ async def delete_comment(call: Call) -> Reply:
 P = API_PREFIX
 COMMENT_LINKS = {
     201: {
-        "GetCreatedComment": {
-            "operationId": "getComment",
-            "parameters": {"id": "$response.body#/id"},
-        },
-        "UpdateCreatedComment": {
-            "operationId": "updateComment",
-            "parameters": {"id": "$response.body#/id"},
-        },
-        "DeleteCreatedComment": {
-            "operationId": "deleteComment",
-            "parameters": {"id": "$response.body#/id"},
-        },
+        "GetCreatedComment": link("getComment", id=CREATED_ID),
+        "UpdateCreatedComment": link("updateComment", id=CREATED_ID),
+        "DeleteCreatedComment": link("deleteComment", id=CREATED_ID),
     }
 }
 LOCATION = {201: {"Location": {"description": "URL of the new comment.", "schema": {"type": "string"}}}}

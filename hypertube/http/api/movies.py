@@ -9,6 +9,7 @@ from typing import Any
 from hypertube.catalog import api_queries, search
 from hypertube.catalog.records import SearchFilters
 from hypertube.http.api.core import API_PREFIX, Call, Operation, Param, Reply, limit_param
+from hypertube.http.api.links import FIRST_ID, link
 from hypertube.http.api.schema import ID, obj, string
 from hypertube.http.errors import ApiError
 from hypertube.http.hls import MEDIA, available_subtitles, known_subtitles
@@ -165,14 +166,8 @@ OPERATIONS: list[Operation] = [
         ],
         links={
             200: {
-                "GetMovie": {
-                    "operationId": "getMovie",
-                    "parameters": {"id": "$response.body#/data/0/id"},
-                },
-                "CommentMovie": {
-                    "operationId": "createMovieComment",
-                    "parameters": {"movie_id": "$response.body#/data/0/id"},
-                },
+                "GetMovie": link("getMovie", id=FIRST_ID),
+                "CommentMovie": link("createMovieComment", movie_id=FIRST_ID),
             }
         },
     ),

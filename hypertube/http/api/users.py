@@ -20,6 +20,7 @@ from hypertube.http.api.core import (
     limit_param,
     parse_cursor,
 )
+from hypertube.http.api.links import FIRST_ID, link
 from hypertube.http.api.paging import id_page
 from hypertube.http.api.pictures import download_picture
 from hypertube.http.api.schema import ID, nullable, obj, string
@@ -122,14 +123,7 @@ OPERATIONS: list[Operation] = [
         "users",
         {200: ("A page of users, oldest first.", "UserPage")},
         query=[limit_param(), cursor_param("Opaque cursor from `next_cursor`.")],
-        links={
-            200: {
-                "GetUser": {
-                    "operationId": "getUser",
-                    "parameters": {"id": "$response.body#/data/0/id"},
-                }
-            }
-        },
+        links={200: {"GetUser": link("getUser", id=FIRST_ID)}},
     ),
     Operation(
         "GET",
