@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from hypertube import i18n
-from hypertube.accounts import avatars, oauth, users
+from hypertube.accounts import avatars, oauth, oauth_providers, users
 from hypertube.accounts.messages import N_
 from hypertube.accounts.tokens import InvalidToken, read_payload, sign_payload
 from hypertube.accounts.validation import username_problem
@@ -57,11 +57,11 @@ async def oauth_login(request: web.Request) -> web.StreamResponse:
     provider = _provider(request)
     settings = request.app[SETTINGS]
     state = secrets.token_urlsafe(32)
-    verifier = oauth.new_verifier() if oauth.endpoints(settings, provider).pkce else None
+    verifier = oauth_providers.new_verifier() if oauth_providers.endpoints(settings, provider).pkce else None
     data = {"p": provider, "s": state, "v": verifier, "n": safe_next(request.query.get("next")) or ""}
     blob = sign_payload(settings.secret_key, "oauth-state", OAUTH_STATE_TTL, data)
     auth.add_cookie(request, OAUTH_STATE_COOKIE, blob, max_age=OAUTH_STATE_TTL, path="/auth/")
-    raise web.HTTPFound(oauth.authorization_url(settings, provider, state, verifier))
+    raise web.HTTPFound(oauth_providers.authorization_url(settings, provider, state, verifier))
 
 
 def _oauth_failed(code: str) -> web.HTTPSeeOther:
@@ -96,10 +96,10 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
     auth.add_cookie(request, OAUTH_STATE_COOKIE, "", max_age=0, path="/auth/")
     data = _checked_state(request, provider)
     try:
-        token = await oauth.exchange_code(
+        token = await oauth_providers.exchange_code(
             request.app[HTTP], settings, provider, request.query["code"], data.get("v")
         )
-        identity = await oauth.fetch_identity(request.app[HTTP], settings, provider, token)
+        identity = await oauth_providers.fetch_identity(request.app[HTTP], settings, provider, token)
         outcome = await oauth.resolve(request.app[POOL], identity)
     except oauth.OAuthError as exc:
         log.warning("%s sign-in failed: %s", provider, exc)
