@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypertube.http.api import comments, movies, users
+from hypertube.http.api.comments import OPERATIONS as COMMENT_OPERATIONS
+from hypertube.http.api.comments import SCHEMAS as COMMENT_SCHEMAS
 from hypertube.http.api.core import Operation
+from hypertube.http.api.movies import OPERATIONS as MOVIE_OPERATIONS
+from hypertube.http.api.movies import SCHEMAS as MOVIE_SCHEMAS
+from hypertube.http.api.users import OPERATIONS as USER_OPERATIONS
+from hypertube.http.api.users import SCHEMAS as USER_SCHEMAS
 
-SCHEMAS: dict[str, dict[str, Any]] = {**users.SCHEMAS, **movies.SCHEMAS, **comments.SCHEMAS}
-OPERATIONS: list[Operation] = [*users.OPERATIONS, *movies.OPERATIONS, *comments.OPERATIONS]
+SCHEMAS: dict[str, dict[str, Any]] = {**USER_SCHEMAS, **MOVIE_SCHEMAS, **COMMENT_SCHEMAS}
+OPERATIONS: list[Operation] = [*USER_OPERATIONS, *MOVIE_OPERATIONS, *COMMENT_OPERATIONS]
