@@ -92,6 +92,6 @@ def peer_hints(source: str, local_peers: list[tuple[str, int]]) -> list[tuple[st
     if source.startswith("magnet:"):
         for value in parse_qs(urlparse(source).query).get("x.pe", []):
             host, _, port = value.rpartition(":")
-            if host and port.isdigit():
+            if host and port.isascii() and port.isdigit():
                 hints.append((host.strip("[]"), int(port)))
     return list(dict.fromkeys(hints + local_peers))

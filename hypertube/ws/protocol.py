@@ -31,7 +31,7 @@ def progress_room(movie_id: int) -> str:
 
 def movie_id_of(data: dict[str, Any], key: str = "movie_id") -> int:
     value = data.get(key)
-    if isinstance(value, str) and value.isdigit() and len(value) <= 15:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 15:
         value = int(value)
     if type(value) is not int or not 0 < value < 2**53:
         raise LiveError("bad_payload", _("movie_id must be a positive integer."))

@@ -187,6 +187,23 @@ async def test_taken_username_or_email_is_a_conflict(two):
     assert resp.status == 409 and resp.data["error"]["field"] == "email"
 
 
+async def test_an_email_changed_through_the_api_is_confirmed_by_mail(two, settings, db):
+    """The API changes an address like the profile page does: unconfirmed, with a link mailed to it."""
+    from tests.accounts.test_reset import wait_for
+    from tests.accounts.test_verification import verify_links
+
+    alice, _, as_alice, _ = two
+    await db.execute("UPDATE users SET email_verified = true WHERE id = $1", alice.id)
+    resp = await as_alice.patch(f"/api/v1/users/{alice.id}", json={"email": "moved@example.org"})
+    assert resp.status == 200, resp.data
+    [(to, link)] = await wait_for(lambda: verify_links(settings.mail_dir))
+    assert to == "moved@example.org"
+    assert await db.fetchval("SELECT email_verified FROM users WHERE id = $1", alice.id) is False
+    resp = await as_alice.client.get(link, allow_redirects=False)
+    assert resp.status == 303
+    assert await db.fetchval("SELECT email_verified FROM users WHERE id = $1", alice.id) is True
+
+
 async def test_empty_patch_is_refused(two):
     alice, _, as_alice, _ = two
     resp = await as_alice.patch(f"/api/v1/users/{alice.id}", json={})

@@ -1,7 +1,7 @@
-"""Fetches a profile picture from a URL for `PATCH /api/v1/users/{id}`, refusing private addresses.
+"""Downloads a profile picture from a URL for `PATCH /api/v1/users/{id}`, refusing private addresses.
 
-The bytes then go through the same conversion as an uploaded picture, so `users.picture` stays a
-file name under the avatar folder."""
+The bytes then go through the same conversion as an uploaded picture (hypertube.accounts.profile), so
+`users.picture` stays a file name under the avatar folder."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ class PictureFetch:
     timeout: float = 10.0
 
 
-class PictureUnavailable(ValueError):
-    """The URL cannot be fetched or is not a picture; the message is meant for the user."""
+class PictureUnavailable(avatars.PictureError):
+    """The URL cannot be fetched; the message is meant for the user."""
 
 
 def _public(address: str) -> bool:
@@ -36,8 +36,8 @@ def _public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-async def fetch_picture(app: web.Application, url: str) -> bytes:
-    """The converted (WebP) picture at `url`; raises PictureUnavailable or avatars.PictureError."""
+async def download_picture(app: web.Application, url: str) -> bytes:
+    """The bytes at `url` (5 MB at most); raises PictureUnavailable, or avatars.PictureError when too big."""
     policy = app[PICTURE_FETCH]
     parts = urlsplit(url)
     if parts.scheme not in policy.schemes or not parts.hostname:
@@ -69,4 +69,4 @@ async def fetch_picture(app: web.Application, url: str) -> bytes:
             data = b"".join(chunks)
     except (aiohttp.ClientError, TimeoutError, ValueError):
         raise PictureUnavailable("The picture could not be downloaded.") from None
-    return await avatars.convert_picture(data)
+    return data
