@@ -4,14 +4,30 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hypertube.i18n import gettext as _
+
+if TYPE_CHECKING:
+    from hypertube.ws.store import LiveStore
 
 MAX_POSITION = 1_000_000.0
 PARTY_CODE = re.compile(r"^[A-Za-z0-9_-]{6,40}$")
 # Refusals that say the client misbehaves (not the user mistyping): they count towards a disconnect.
 STRIKES = frozenset({"bad_payload", "rate_limited", "unknown_event", "not_joined", "too_many_rooms"})
+
+
+class LiveHub(Protocol):
+    """What the app holds of the live server (`keys.LIVE`): its sockets, store and periodic jobs."""
+
+    clients: dict[str, Any]
+    store: LiveStore
+
+    async def on_disconnect(self, sid: str, *args: Any) -> None: ...
+    async def extend_session(self, sid: str, user_id: int, expires_at: float) -> bool: ...
+    async def close_expired(self, now: float | None = None) -> None: ...
+    async def flush(self) -> None: ...
+    async def on_app_event(self, event: str, payload: dict[str, Any], room: str | None) -> None: ...
 
 
 class LiveError(Exception):

@@ -11,7 +11,7 @@ from aiohttp import web
 from PIL import Image
 
 from hypertube.accounts.passwords import verify_password
-from hypertube.http.api.pictures import PictureFetch
+from hypertube.http.api.policy import PictureFetch
 from hypertube.keys import EVENTS, PICTURE_FETCH
 from tests.fixtures.api import Api
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hypertube.http.api.core import Limits
+from hypertube.http.api.policy import Limits
 from hypertube.keys import API_LIMITS
 from tests.fixtures.api import Api
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hypertube.accounts.api_clients import revoke_client
-from hypertube.http.api.core import Limits
+from hypertube.http.api.policy import Limits
 from hypertube.keys import API_LIMITS, CACHE, POOL
 
 

@@ -8,7 +8,7 @@ import time
 import schemathesis
 from schemathesis.engine import Status, events, from_schema
 
-from hypertube.http.api.core import Limits
+from hypertube.http.api.policy import Limits
 from hypertube.keys import API_LIMITS
 
 

@@ -6,11 +6,11 @@ import orjson
 from aiohttp import web
 
 from hypertube.http.api import pages
-from hypertube.http.api.core import API_PREFIX, Limits, endpoint
+from hypertube.http.api.core import API_PREFIX, endpoint
 from hypertube.http.api.endpoints import OPERATIONS
 from hypertube.http.api.oauth import token
 from hypertube.http.api.openapi import TOKEN_PATH, build_spec
-from hypertube.http.api.pictures import PictureFetch
+from hypertube.http.api.policy import Limits, PictureFetch
 from hypertube.http.errors import ApiError
 from hypertube.http.routing import id_route
 from hypertube.keys import API_LIMITS, API_SPEC, CSRF_NEW, PICTURE_FETCH, SETTINGS

@@ -29,14 +29,6 @@ JSON = "application/json"
 ERROR_REF = "#/components/schemas/Error"
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Requests each API client may make per window (seconds)."""
-
-    requests: int = 600
-    window: float = 60.0
-
-
 @dataclass
 class Call:
     request: web.Request

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -16,15 +15,6 @@ from aiohttp import web
 
 from hypertube.accounts import avatars
 from hypertube.keys import HTTP, PICTURE_FETCH
-
-
-@dataclass(frozen=True)
-class PictureFetch:
-    schemes: tuple[str, ...] = ("https",)
-    # Loopback, private, link-local and reserved addresses are refused, so the server cannot be
-    # used to reach what is behind it. Tests allow them to reach their own fake image server.
-    allow_private: bool = False
-    timeout: float = 10.0
 
 
 class PictureUnavailable(avatars.PictureError):
