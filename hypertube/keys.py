@@ -12,18 +12,18 @@ from aiohttp import web
 from hypertube.accounts.models import User
 from hypertube.cache import Cache
 from hypertube.events import EventBus
-from hypertube.http.api.policy import Limits, PictureFetch
 from hypertube.settings import Settings
-from hypertube.ws.protocol import LiveHub
 
 if TYPE_CHECKING:
     import socketio
 
     from hypertube.accounts.mail import MailSender
     from hypertube.catalog.service import Catalog
+    from hypertube.http.api.policy import Limits, PictureFetch
     from hypertube.media.service import MediaService
     from hypertube.torrent.demo import DemoSwarm
     from hypertube.torrent.engine import Engine
+    from hypertube.ws.protocol import LiveHub
 
 # The value types of the keys below whose modules import this one are named only for the type checker,
 # so that every module can import its keys from here.
@@ -41,12 +41,12 @@ TORRENTS: web.AppKey[Engine] = web.AppKey("torrents")
 DEMO: web.AppKey[DemoSwarm] = web.AppKey("torrent_demo")
 MEDIA: web.AppKey[MediaService] = web.AppKey("media")
 OPENSUBTITLES_FILES: web.AppKey[dict[Any, Any]] = web.AppKey("opensubtitles_files")
-LIVE = web.AppKey("live", LiveHub)
+LIVE: web.AppKey[LiveHub] = web.AppKey("live")
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio")
 HEALTH_CHECKS: web.AppKey[dict[Any, Any]] = web.AppKey("health_checks")
-API_LIMITS = web.AppKey("api_limits", Limits)
+API_LIMITS: web.AppKey[Limits] = web.AppKey("api_limits")
 API_SPEC = web.AppKey("api_spec", bytes)
-PICTURE_FETCH = web.AppKey("api_picture_fetch", PictureFetch)
+PICTURE_FETCH: web.AppKey[PictureFetch] = web.AppKey("api_picture_fetch")
 
 # Per-request values set by middlewares.
 USER: web.RequestKey[User | None] = web.RequestKey("user")
