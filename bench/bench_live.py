@@ -270,6 +270,7 @@ async def _measure(env, redis_url, servers, clients, messages, sender_id, viewer
                 )
             )
         for w in workers:
+            assert w.stdout is not None  # started with stdout=PIPE
             line = await asyncio.wait_for(w.stdout.readline(), CONNECT_TIMEOUT)
             if line.strip() != b"READY":
                 raise RuntimeError(f"receiver failed to connect: {line!r}")
@@ -289,6 +290,7 @@ async def _measure(env, redis_url, servers, clients, messages, sender_id, viewer
         latencies: list[float] = []
         expected = 0
         for w in workers:
+            assert w.stdout is not None
             line = await asyncio.wait_for(w.stdout.readline(), messages * MESSAGE_GAP + 30)
             result = json.loads(line)
             latencies += result["latencies"]
