@@ -9,9 +9,10 @@ from aiohttp import web
 
 from hypertube import ws
 from hypertube.cache import make_cache
+from hypertube.cluster import ensure_node_identity
 from hypertube.db import apply_migrations, connect_pool, database_url
 from hypertube.events import EVENTS, EventBus
-from hypertube.http import accounts, api, hls, library, pages, session_pages, stream
+from hypertube.http import accounts, api, hls, library, node, pages, session_pages, stream
 from hypertube.http.auth import auth_middleware
 from hypertube.http.errors import MAX_REQUEST_LINE, error_middleware
 from hypertube.http.security import csrf_middleware, security_headers
@@ -41,13 +42,13 @@ async def http_client(app: web.Application):
 
 
 async def cache(app: web.Application):
-    app[CACHE] = make_cache(app[SETTINGS].redis_url)
+    app[CACHE] = make_cache(app[SETTINGS].redis_url, app[SETTINGS].redis_prefix)
     yield
     await app[CACHE].close()
 
 
 def create_app(settings: Settings) -> web.Application:
-    settings = ensure_secret_key(settings)
+    settings = ensure_node_identity(ensure_secret_key(settings))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = web.Application(
         middlewares=[error_middleware, auth_middleware, csrf_middleware],
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> web.Application:
     app[EVENTS] = EventBus()
     app.cleanup_ctx.extend([database, http_client, cache])
     app.on_response_prepare.append(security_headers)
+    node.setup(app)
     pages.setup(app)
     accounts.setup(app)
     session_pages.setup(app)

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from hypertube.accounts.models import User
 from hypertube.cache import Cache
+from hypertube.cluster.registry import NodeRegistry
 from hypertube.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -16,6 +17,7 @@ HTTP = web.AppKey("http_client", aiohttp.ClientSession)
 # The cache, torrent engine, Socket.IO server and so on register their own keys in their modules;
 # these are the ones every part needs.
 CACHE = web.AppKey("cache", Cache)
+NODES = web.AppKey("nodes", NodeRegistry)
 
 # Per-request values set by middlewares.
 USER: web.RequestKey[User | None] = web.RequestKey("user")
