@@ -139,6 +139,14 @@ def _convert(name: str, annotation: str, raw: str):
     return raw or None if "None" in annotation else raw
 
 
+def _read_value_file(key: str, path: str) -> str:
+    """`KEY_FILE=/run/secrets/x` gives KEY the file's content, so secrets can come from mounted files."""
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(f"{key}_FILE={path!r} cannot be read: {exc.strerror}") from exc
+
+
 def load_settings(
     env: dict[str, str] | None = None, dotenv: Path | None = Path(".env"), **overrides
 ) -> Settings:
@@ -150,6 +158,8 @@ def load_settings(
         if f.name == "extra":
             continue
         key = PREFIX + f.name.upper()
+        if key not in source and key + "_FILE" in source:
+            source[key] = _read_value_file(key, source[key + "_FILE"])
         if key in source:
             values[f.name] = _convert(f.name, str(f.type), source[key])
     values.update(overrides)

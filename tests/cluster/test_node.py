@@ -49,7 +49,8 @@ def test_node_url_from_the_serve_address():
 
 
 @pytest.mark.parametrize(
-    "env", [{"HYPERTUBE_NODE_ID": "n 1"}, {"HYPERTUBE_NODE_ID": "-x"}, {"HYPERTUBE_NODE_URL": "10.0.0.1:8000"}]
+    "env",
+    [{"HYPERTUBE_NODE_ID": "n 1"}, {"HYPERTUBE_NODE_ID": "-x"}, {"HYPERTUBE_NODE_URL": "10.0.0.1:8000"}],
 )
 def test_bad_node_settings_are_refused(env):
     with pytest.raises(SettingsError) as err:
