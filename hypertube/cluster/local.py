@@ -64,10 +64,11 @@ def start(
         serve = [sys.executable, "-m", "hypertube", "serve", "--host", "127.0.0.1"]
         serve += ["--port", node.url.rsplit(":", 1)[1], *(["--demo"] if demo else [])]
         processes.spawn(root, node.id, serve, node_env(shared, node, root))
-    config = traefik.write_config(root, port, nodes)
-    processes.spawn(root, TRAEFIK, [traefik.binary(), f"--configFile={config}"], shared)
     for node in nodes:
         processes.wait_http(f"{node.url}/healthz", timeout, root, node.id)
+    # Started after the nodes answer, so its first health checks do not mark a booting node down.
+    config = traefik.write_config(root, port, nodes)
+    processes.spawn(root, TRAEFIK, [traefik.binary(), f"--configFile={config}"], shared)
     processes.wait_http(f"http://127.0.0.1:{port}/healthz", timeout, root, TRAEFIK)
     return nodes
 

@@ -31,7 +31,7 @@ def static_config(port: int, dynamic_file: Path) -> dict:
         "global": {"checkNewVersion": False, "sendAnonymousUsage": False},
         "entryPoints": {"web": {"address": f"127.0.0.1:{port}"}},
         "providers": {"file": {"filename": str(dynamic_file), "watch": True}},
-        "log": {"level": "INFO"},
+        "log": {"level": "INFO", "noColor": True},
     }
 
 

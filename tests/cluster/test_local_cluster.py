@@ -16,6 +16,7 @@ from hypertube.cluster import local, processes
 from hypertube.cluster.registry import NODE_TTL, Node, RedisNodeRegistry
 from tests.conftest import TEST_SECRET
 from tests.fixtures.accounts import register
+from tests.fixtures.live import forget_redis_prefix
 
 REDIS_URL = os.environ.get("HYPERTUBE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 pytestmark = pytest.mark.slow
@@ -59,19 +60,7 @@ def cluster(tmp_path_factory, database_url):
         yield f"http://127.0.0.1:{port}", root, prefix
     finally:
         local.stop(root)
-        asyncio.run(_forget(prefix))
-
-
-async def _forget(prefix: str) -> None:
-    import redis.asyncio as redis
-
-    conn = redis.from_url(REDIS_URL)
-    try:
-        keys = [k async for k in conn.scan_iter(match=prefix + "*", count=500)]
-        if keys:
-            await conn.delete(*keys)
-    finally:
-        await conn.aclose()
+        asyncio.run(forget_redis_prefix(REDIS_URL, prefix))
 
 
 async def test_requests_reach_both_nodes(cluster):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 
 import pytest
 
@@ -12,24 +10,6 @@ from hypertube.cluster import Node, ensure_node_identity, make_registry, node_ur
 from hypertube.cluster.registry import LoneRegistry, RedisNodeRegistry
 from hypertube.keys import NODES
 from hypertube.settings import Settings, SettingsError, load_settings
-
-REDIS_URL = os.environ.get("HYPERTUBE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-@pytest.fixture
-async def redis_prefix():
-    """A prefix of this test alone; its keys are removed after."""
-    import redis.asyncio as redis
-
-    prefix = f"httest:{secrets.token_hex(6)}:"
-    yield prefix
-    conn = redis.from_url(REDIS_URL)
-    try:
-        keys = [k async for k in conn.scan_iter(match=prefix + "*", count=500)]
-        if keys:
-            await conn.delete(*keys)
-    finally:
-        await conn.aclose()
 
 
 def test_node_id_is_generated_once_into_the_data_dir(tmp_path):
@@ -72,9 +52,9 @@ async def test_without_redis_the_node_is_alone(aiohttp_client, make_app):
     assert [node.id for node in await registry.live()] == ["solo"]
 
 
-async def test_nodes_register_in_redis_and_leave(aiohttp_client, make_app, redis_prefix):
-    one = await aiohttp_client(make_app(node_id="one", redis_url=REDIS_URL, redis_prefix=redis_prefix))
-    two = await aiohttp_client(make_app(node_id="two", redis_url=REDIS_URL, redis_prefix=redis_prefix))
+async def test_nodes_register_in_redis_and_leave(aiohttp_client, make_app, redis_settings):
+    one = await aiohttp_client(make_app(node_id="one", **redis_settings))
+    two = await aiohttp_client(make_app(node_id="two", **redis_settings))
     live = await one.server.app[NODES].live()
     assert [node.id for node in live] == ["one", "two"]
     assert live[1].url == two.server.app[NODES].node.url
@@ -82,10 +62,10 @@ async def test_nodes_register_in_redis_and_leave(aiohttp_client, make_app, redis
     assert [node.id for node in await one.server.app[NODES].live()] == ["one"]
 
 
-async def test_a_node_that_stops_beating_expires(redis_prefix):
-    prefix = redis_prefix + "cluster:"
-    watcher = make_registry(REDIS_URL, prefix, Node("watcher", "http://127.0.0.1:1"))
-    silent = RedisNodeRegistry(REDIS_URL, prefix, Node("silent", "http://127.0.0.1:2"), ttl=0.3)
+async def test_a_node_that_stops_beating_expires(redis_settings):
+    url, prefix = redis_settings["redis_url"], redis_settings["redis_prefix"] + "cluster:"
+    watcher = make_registry(url, prefix, Node("watcher", "http://127.0.0.1:1"))
+    silent = RedisNodeRegistry(url, prefix, Node("silent", "http://127.0.0.1:2"), ttl=0.3)
     try:
         await watcher.beat()
         await silent.beat()
