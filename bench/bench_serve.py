@@ -20,16 +20,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from bench.support import (
-    create_database,
-    drop_database,
-    free_port,
-    insert_film,
-    insert_user,
-    start_server,
-    stop_server,
-    wait_healthy,
-)
+from bench import support
 from hypertube.accounts.tokens import issue_access_token
 from hypertube.db import apply_migrations
 from hypertube.torrent.seeder import PIECE_SIZE, Seeder, make_torrent
@@ -92,7 +83,7 @@ async def _downloaded(conn: asyncpg.Connection, movie_id: int, data_dir: Path) -
 
 
 def _start_bare_server(path: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
+    port = support.free_port()
     server = subprocess.Popen([sys.executable, "-m", "bench.bench_serve", str(path), str(port)])
     return server, f"http://127.0.0.1:{port}"
 
@@ -124,36 +115,36 @@ async def run() -> list[dict]:
     seeder = Seeder()
     seeder.start()
     info_hash = seeder.add(torrent, film.parent)
-    admin, url, embedded = await create_database("ht_bench_serve")
+    admin, url, embedded = await support.create_database("ht_bench_serve")
     server = bare = None
     try:
         conn = await asyncpg.connect(url)
         await apply_migrations(conn)
-        user_id = await insert_user(conn)
-        movie_id = await insert_film(conn, "serve", info_hash, seeder.magnet(info_hash, film.name))
+        user_id = await support.insert_user(conn)
+        movie_id = await support.insert_film(conn, "serve", info_hash, seeder.magnet(info_hash, film.name))
         data_dir = work / "server"
         data_dir.mkdir()
-        server, base = start_server(url, data_dir, SECRET)  # noqa: ASYNC220 - started once, before any timing
+        server, base = support.start_server(url, data_dir, SECRET)  # noqa: ASYNC220 - started once, before any timing
         token = issue_access_token(SECRET, user_id, 3600)
         async with (
             aiohttp.ClientSession(cookies={"access_token": token}) as session,
             aiohttp.ClientSession() as plain,
         ):
-            await wait_healthy(session, base, 30, server)
+            await support.wait_healthy(session, base, 30, server)
             ours = f"{base}/stream/{movie_id}/file"
             assert await _read_all(session, ours) == FILM_BYTES  # the download itself, not timed
             downloaded = await _downloaded(conn, movie_id, data_dir)
             bare, bare_base = _start_bare_server(downloaded)  # noqa: ASYNC220 - before any timing
-            await wait_healthy(plain, bare_base, 30, bare)
+            await support.wait_healthy(plain, bare_base, 30, bare)
             await _read_all(plain, f"{bare_base}/file")  # same warm start as ours
             rows = await _compare((session, ours, server.pid), (plain, f"{bare_base}/file", bare.pid))
         await conn.close()
         return rows
     finally:
-        stop_server(bare)
-        stop_server(server)
+        support.stop_server(bare)
+        support.stop_server(server)
         seeder.stop()
-        await drop_database(admin, url, embedded)
+        await support.drop_database(admin, url, embedded)
         shutil.rmtree(work, ignore_errors=True)
 
 
