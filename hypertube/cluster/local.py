@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> None:
         nodes = start(ROOT, port, os.environ)
     except ClusterError as exc:
         print(f"cluster: {exc}", file=sys.stderr)
+        if args.action == "start":
+            print("`make cluster-stop` stops whatever did start.", file=sys.stderr)
         sys.exit(1)
     names = ", ".join(f"{node.id} ({node.url})" for node in nodes)
     print(f"Hypertube cluster on http://127.0.0.1:{port}: nodes {names}; logs and pids in {ROOT}/")
