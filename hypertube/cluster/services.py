@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -16,6 +17,10 @@ def database_url(root: Path, configured: str | None) -> str:
     """The configured database, else an embedded PostgreSQL in `root/pg` left running for the nodes."""
     if configured:
         return configured
+    # PostgreSQL's socket lock files want a private runtime dir; the data dir's parent is not one.
+    runtime = root / "run"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
     server = start_embedded(root / "pg", cleanup_mode=None)
     write_pid(root, POSTGRES, server.get_pid())
     return server.get_uri()
