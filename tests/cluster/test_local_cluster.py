@@ -15,8 +15,8 @@ from yarl import URL
 from hypertube.cluster import local, processes
 from hypertube.cluster.registry import NODE_TTL, Node, RedisNodeRegistry
 from tests.conftest import TEST_SECRET
-from tests.fixtures.accounts import register
-from tests.fixtures.live import forget_redis_prefix
+from tests.fixtures.accounts import post_form, register
+from tests.fixtures.live import forget_redis_prefix, live_token
 
 REDIS_URL = os.environ.get("HYPERTUBE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 pytestmark = pytest.mark.slow
@@ -74,33 +74,57 @@ async def test_requests_reach_both_nodes(cluster):
     assert seen == {"n1", "n2"}
 
 
-async def test_a_session_made_on_one_node_works_on_the_other(cluster, db):
-    base, _, _ = cluster
-    client = ProxyClient(base)
+@pytest.fixture
+async def proxy_client(cluster):
+    client = ProxyClient(cluster[0])
+    yield client
+    await client.session.close()
+
+
+async def test_a_session_made_on_one_node_works_on_the_other(proxy_client, db):
+    resp, data = await register(proxy_client)
+    assert resp.status == 303, await resp.text()
+    made_on = resp.headers["X-Hypertube-Node"]
+    # Round robin: within a few requests one reaches the other node.
+    for _ in range(6):
+        resp = await proxy_client.get("/profile", allow_redirects=False)
+        page = await resp.text()
+        if resp.headers["X-Hypertube-Node"] != made_on:
+            break
+    assert resp.headers["X-Hypertube-Node"] != made_on
+    assert resp.status == 200
+    assert data["username"] in page
+
+
+async def test_a_comment_posted_through_one_node_reaches_sockets_on_both(
+    cluster, proxy_client, db, make_user, make_movie, live_client
+):
+    _, _, prefix = cluster
+    film = await make_movie()
+    token = live_token(await make_user())
+    sockets = [await live_client(node.url, token=token) for node in await _live_nodes(prefix)]
+    for socket in sockets:
+        assert (await socket.call("join", {"movie_id": film}))["ok"]
+    resp, _ = await register(proxy_client)
+    assert resp.status == 303, await resp.text()
+    resp = await post_form(
+        proxy_client, f"/movies/{film}/comments", {"comment": "across nodes"}, page=f"/movies/{film}"
+    )
+    assert resp.status == 303, await resp.text()
+    for socket in sockets:
+        assert (await socket.wait_for("comment:new"))["text"] == "across nodes"
+
+
+async def _live_nodes(prefix: str) -> list[Node]:
+    watcher = RedisNodeRegistry(REDIS_URL, prefix + "cluster:", Node("watcher", "http://127.0.0.1:1"))
     try:
-        resp, data = await register(client)
-        assert resp.status == 303, await resp.text()
-        made_on = resp.headers["X-Hypertube-Node"]
-        # Round robin: within a few requests one reaches the other node.
-        for _ in range(6):
-            resp = await client.get("/profile", allow_redirects=False)
-            page = await resp.text()
-            if resp.headers["X-Hypertube-Node"] != made_on:
-                break
-        assert resp.headers["X-Hypertube-Node"] != made_on
-        assert resp.status == 200
-        assert data["username"] in page
+        return await watcher.live()
     finally:
-        await client.session.close()
+        await watcher.close()
 
 
 async def test_the_registry_lists_both_nodes(cluster):
-    _, root, prefix = cluster
-    watcher = RedisNodeRegistry(REDIS_URL, prefix + "cluster:", Node("watcher", "http://127.0.0.1:1"))
-    try:
-        live = await watcher.live()
-    finally:
-        await watcher.close()
+    live = await _live_nodes(cluster[2])
     assert [node.id for node in live] == ["n1", "n2"]
     assert all(node.url.startswith("http://127.0.0.1:") for node in live)
 
@@ -109,15 +133,11 @@ async def test_a_killed_node_leaves_the_registry_within_its_ttl(cluster):
     base, root, prefix = cluster
     pid = processes.read_pid(root, "n2")
     assert pid is not None
-    watcher = RedisNodeRegistry(REDIS_URL, prefix + "cluster:", Node("watcher", "http://127.0.0.1:1"))
-    try:
-        os.kill(pid, signal.SIGKILL)
-        killed = time.monotonic()
-        while "n2" in [node.id for node in await watcher.live()]:
-            assert time.monotonic() - killed < NODE_TTL + 1.0, "n2 still listed after its TTL"
-            await asyncio.sleep(0.1)
-    finally:
-        await watcher.close()
+    os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
+    while "n2" in [node.id for node in await _live_nodes(prefix)]:
+        assert time.monotonic() - killed < NODE_TTL + 1.0, "n2 still listed after its TTL"
+        await asyncio.sleep(0.1)
     # Traefik retries a request that met the dead node on the live one.
     async with aiohttp.ClientSession(base_url=base) as http:
         for _ in range(4):
