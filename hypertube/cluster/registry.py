@@ -82,6 +82,7 @@ class RedisNodeRegistry:
         values = await self._redis.mget([self._prefix + node_id for node_id in ids])
         gone = [node_id for node_id, value in zip(ids, values, strict=True) if value is None]
         if gone:
+            # A node removed here just as it beats again is back in the set with its next beat.
             await self._redis.srem(self._members, *gone)
         return [Node(**orjson.loads(value)) for value in values if value is not None]
 
