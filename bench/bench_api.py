@@ -33,8 +33,8 @@ async def _serve(db_url: str | None, data_dir: str, ready, stop) -> None:
 
     from hypertube.accounts.api_clients import create_client, issue_token
     from hypertube.app import create_app
-    from hypertube.http.api.core import API_LIMITS, Limits
-    from hypertube.keys import POOL
+    from hypertube.http.api.core import Limits
+    from hypertube.keys import API_LIMITS, POOL
     from hypertube.settings import Settings
 
     settings = Settings(

@@ -16,7 +16,7 @@ import aiohttp
 import asyncpg
 
 from hypertube.db import apply_migrations, connect_pool, database_url
-from hypertube.media import convert
+from hypertube.media import convert, segments
 from hypertube.media.generate import generate_film
 from hypertube.media.service import MediaService
 from hypertube.torrent import Engine
@@ -41,7 +41,7 @@ def _convert_all(path: Path, limit: int | None = None) -> tuple[float, float, co
     segments = range(len(info.segments) if limit is None else min(limit, len(info.segments)))
     t0 = time.perf_counter()
     for i in segments:
-        convert.make_segment(lambda: str(path), info, i)
+        segments.make_segment(lambda: str(path), info, i)
     elapsed = time.perf_counter() - t0
     covered = sum(e - s for s, e in info.segments[: len(segments)])
     return elapsed, min(covered, info.duration), info
@@ -92,7 +92,7 @@ def _first_segment(path: Path, fraction: float) -> dict[str, object]:
     have: set[int] = set()
     t0 = time.perf_counter()
     info = convert.probe(lambda: PieceFile(path, have))
-    convert.make_segment(lambda: PieceFile(path, have), info, _segment_at(info, fraction))
+    segments.make_segment(lambda: PieceFile(path, have), info, _segment_at(info, fraction))
     elapsed = time.perf_counter() - t0
     needed = sum(min(PIECE, path.stat().st_size - p * PIECE) for p in have)
     bound = needed / RATE
@@ -112,7 +112,7 @@ def _pieces_needed(path: Path, fraction: float) -> set[int]:
     have: set[int] = set()
     probe_info = convert.probe(lambda: PieceFile(path, have, charge=False))
     index = _segment_at(probe_info, fraction)
-    convert.make_segment(lambda: PieceFile(path, have, charge=False), probe_info, index)
+    segments.make_segment(lambda: PieceFile(path, have, charge=False), probe_info, index)
     return have
 
 

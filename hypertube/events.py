@@ -9,8 +9,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
-
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[str, dict[str, Any], str | None], Awaitable[None]]
@@ -34,9 +32,6 @@ class EventBus:
                 await callback(event, payload, room)
             except Exception:
                 log.exception("event subscriber failed for %s", event)
-
-
-EVENTS = web.AppKey("events", EventBus)
 
 
 def movie_room(movie_id: int) -> str:

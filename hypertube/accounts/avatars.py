@@ -10,6 +10,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hypertube.accounts.messages import N_
+from hypertube.settings import Settings
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
@@ -79,3 +80,8 @@ async def store_picture(folder: Path, data: bytes) -> str:
 async def delete_picture(folder: Path, name: str | None) -> None:
     if name and "/" not in name and name.endswith(".webp"):
         await asyncio.to_thread((folder / name).unlink, True)
+
+
+def avatar_folder(settings: Settings) -> Path:
+    """Where stored profile pictures live."""
+    return settings.data_dir / "avatars"

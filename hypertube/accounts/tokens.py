@@ -41,7 +41,7 @@ def decode_access_token(secret: str, token: str, *, audience: str = "web") -> di
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
-    if not str(payload["sub"]).isdigit():
+    if not (str(payload["sub"]).isascii() and str(payload["sub"]).isdigit()):
         raise InvalidToken("bad subject")
     return payload
 

@@ -162,3 +162,11 @@ async def set_password(
 
 async def email_verified(db: Executor, user_id: int) -> bool:
     return bool(await db.fetchval("SELECT email_verified FROM users WHERE id = $1", user_id))
+
+
+async def usernames_after(db: Executor, after_id: int, limit: int) -> list[tuple[int, str]]:
+    """(id, username) of up to `limit` users with ids above `after_id`, in id order."""
+    rows = await db.fetch(
+        "SELECT id, username::text FROM users WHERE id > $1 ORDER BY id LIMIT $2", after_id, limit
+    )
+    return [(r["id"], r["username"]) for r in rows]

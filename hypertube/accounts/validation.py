@@ -25,8 +25,29 @@ NAME_REQUIRED = N_("This field is required.")
 NAME_TOO_LONG = N_("Use at most 60 characters.")
 NAME_INVALID = N_("Remove the control characters from this field.")
 LANGUAGE_INVALID = N_("Choose one of the offered languages.")
+CONFIRM_MISMATCH = N_("The two passwords are different.")
 
 REGISTER_FIELDS = ("email", "username", "first_name", "last_name", "password")
+
+
+class ValidationError(ValueError):
+    """Refused input: `problems` maps each field to its message (untranslated), in the order checked."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__(problems)
+        self.problems = problems
+
+    @property
+    def field(self) -> str:
+        return next(iter(self.problems))
+
+    @property
+    def message(self) -> str:
+        return self.problems[self.field]
+
+
+class Taken(ValidationError):
+    """The email or username belongs to another account."""
 
 
 def clean(value: object) -> str:
@@ -82,3 +103,11 @@ def registration_problems(fields: dict[str, str]) -> dict[str, str]:
         if message:
             problems[field] = message
     return problems
+
+
+def new_password_problem(password: str, confirm: str, *, username: str, email: str) -> str | None:
+    """The password rules, then the confirmation (an empty confirmation is not checked: scripts may omit it)."""
+    problem = password_problem(password, username=username, email=email)
+    if not problem and confirm and confirm != password:
+        problem = CONFIRM_MISMATCH
+    return problem

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncpg
+
+from hypertube.accounts import mail, users
+from hypertube.accounts.mail import MailSender
+from hypertube.accounts.mail_texts import site_link, verification_mail
+from hypertube.accounts.models import User
 from hypertube.accounts.sessions import hash_token, new_token
 from hypertube.accounts.users import Executor
+from hypertube.settings import Settings
 
 VERIFY_TTL_SECONDS = 2 * 24 * 3600
 
@@ -19,6 +26,13 @@ async def create_verification(db: Executor, user_id: int, email: str, ttl: int =
         float(ttl),
     )
     return raw
+
+
+async def send_verification(conn: Executor, settings: Settings, user: User) -> None:
+    """Queues a confirmation mail for the user's current address (inside the caller's transaction)."""
+    token = await create_verification(conn, user.id, user.email)
+    subject, body = verification_mail(user, site_link(settings, f"/email/verify/{token}"))
+    await mail.enqueue(conn, user.email, subject, body)
 
 
 async def confirm_email(db: Executor, raw: str) -> int | None:
@@ -38,3 +52,15 @@ async def confirm_email(db: Executor, raw: str) -> int | None:
 
 async def purge_old(db: Executor) -> None:
     await db.execute("DELETE FROM email_verifications WHERE expires_at < now() - interval '1 day'")
+
+
+async def resend_verification(
+    pool: asyncpg.Pool, outbox: MailSender | None, settings: Settings, user: User
+) -> None:
+    """Mails a new confirmation link unless the address is already confirmed."""
+    if await users.email_verified(pool, user.id):
+        return
+    async with pool.acquire() as conn, conn.transaction():
+        await send_verification(conn, settings, user)
+    if outbox is not None:
+        outbox.wake()

@@ -1,6 +1,5 @@
-"""Comments on films: the one place that reads and writes them, and announces changes on the event bus.
-
-Used by the film page, the REST API and the Socket.IO layer alike."""
+"""Comments on films: the one place that reads and writes them (for the film page, the REST API and
+Socket.IO alike), and announces changes on the event bus."""
 
 from __future__ import annotations
 
@@ -43,13 +42,20 @@ _SELECT = """
 """
 
 
-def _public(row: Any) -> dict[str, Any]:
+def authored_post(row: Any, text_field: str) -> dict[str, Any]:
+    """What comments and chat messages both show: the film, the text under `text_field`, author and time."""
     return {
         "id": row["id"],
         "movie_id": row["movie_id"],
-        "content": row["body"],
+        text_field: row["body"],
         **author_fields(row),
         "created_at": iso_utc(row["created_at"]),
+    }
+
+
+def _public(row: Any) -> dict[str, Any]:
+    return {
+        **authored_post(row, "content"),
         "updated_at": iso_utc(row["updated_at"]),
         "edited": row["updated_at"] != row["created_at"],
     }

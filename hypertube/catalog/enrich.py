@@ -4,45 +4,36 @@ IMDb rating), each only when its key is set."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from hypertube.catalog.fetch import JsonFetcher
-from hypertube.catalog.records import SourceUnavailable, as_float, as_int, as_list, as_text
+from hypertube.catalog.records import FilmDetails, SourceUnavailable, as_float, as_int, as_list, as_text
 
 log = logging.getLogger(__name__)
 TMDB_IMAGES = "https://image.tmdb.org/t/p"
+ENRICHMENT_TTL = 24 * 3600
 
 
-@dataclass
-class Enrichment:
-    summary: str | None = None
-    director: str | None = None
-    producer: str | None = None
-    cast: list[dict[str, Any]] = field(default_factory=list)
-    cover_url: str | None = None
-    backdrop_url: str | None = None
-    rating: float | None = None
-    runtime: int | None = None
-    genres: list[str] = field(default_factory=list)
+class KeyedEnricher:
+    """An enricher asking one service with an API key; answers are kept a day, a film it lacks is None."""
 
-    def merge(self, other: Enrichment) -> None:
-        """Fills what is still empty from `other` (earlier enrichers win)."""
-        for name in ("summary", "director", "producer", "cover_url", "backdrop_url", "rating", "runtime"):
-            if getattr(self, name) is None:
-                setattr(self, name, getattr(other, name))
-        self.cast = self.cast or other.cast
-        self.genres = self.genres or other.genres
-
-
-class TmdbEnricher:
-    name = "tmdb"
-    label = "TMDB"
+    name: str
+    label: str
 
     def __init__(self, fetcher: JsonFetcher, base_url: str, key: str):
         self.fetcher = fetcher
         self.base_url = base_url.rstrip("/")
         self.key = key
+
+    async def _get(self, path: str, params: dict[str, str], headers: dict[str, str] | None = None) -> Any:
+        return await self.fetcher.get(
+            self.name, self.base_url + path, params, ttl=ENRICHMENT_TTL, headers=headers, not_found_ok=True
+        )
+
+
+class TmdbEnricher(KeyedEnricher):
+    name = "tmdb"
+    label = "TMDB"
 
     def _auth(self) -> tuple[dict[str, str], dict[str, str]]:
         # A v4 read access token is a JWT (sent as Bearer); a v3 key goes in the query string.
@@ -50,27 +41,14 @@ class TmdbEnricher:
             return {}, {"Authorization": f"Bearer {self.key}"}
         return {"api_key": self.key}, {}
 
-    async def enrich(self, imdb_id: str) -> Enrichment | None:
+    async def enrich(self, imdb_id: str) -> FilmDetails | None:
         params, headers = self._auth()
-        found = await self.fetcher.get(
-            self.name,
-            f"{self.base_url}/find/{imdb_id}",
-            {**params, "external_source": "imdb_id"},
-            ttl=24 * 3600,
-            headers=headers,
-            not_found_ok=True,
-        )
+        found = await self._get(f"/find/{imdb_id}", {**params, "external_source": "imdb_id"}, headers)
         results = found.get("movie_results") if isinstance(found, dict) else None
         if not results or not isinstance(results[0], dict) or not as_int(results[0].get("id"), 1):
             return None
-        movie = await self.fetcher.get(
-            self.name,
-            f"{self.base_url}/movie/{int(results[0]['id'])}",
-            {**params, "append_to_response": "credits"},
-            ttl=24 * 3600,
-            headers=headers,
-            not_found_ok=True,
-        )
+        movie_path = f"/movie/{int(results[0]['id'])}"
+        movie = await self._get(movie_path, {**params, "append_to_response": "credits"}, headers)
         if not isinstance(movie, dict):
             return None
         credits: dict[str, Any] = movie["credits"] if isinstance(movie.get("credits"), dict) else {}
@@ -89,7 +67,7 @@ class TmdbEnricher:
                 )
         crew = [c for c in credits.get("crew") or [] if isinstance(c, dict)]
         poster, backdrop = movie.get("poster_path"), movie.get("backdrop_path")
-        return Enrichment(
+        return FilmDetails(
             summary=as_text(movie.get("overview")),
             director=_join(c.get("name") for c in crew if c.get("job") == "Director"),
             producer=_join(c.get("name") for c in crew if c.get("job") == "Producer"),
@@ -101,23 +79,12 @@ class TmdbEnricher:
         )
 
 
-class OmdbEnricher:
+class OmdbEnricher(KeyedEnricher):
     name = "omdb"
     label = "OMDb"
 
-    def __init__(self, fetcher: JsonFetcher, base_url: str, key: str):
-        self.fetcher = fetcher
-        self.base_url = base_url.rstrip("/")
-        self.key = key
-
-    async def enrich(self, imdb_id: str) -> Enrichment | None:
-        answer = await self.fetcher.get(
-            self.name,
-            f"{self.base_url}/",
-            {"i": imdb_id, "apikey": self.key, "plot": "full"},
-            ttl=24 * 3600,
-            not_found_ok=True,
-        )
+    async def enrich(self, imdb_id: str) -> FilmDetails | None:
+        answer = await self._get("/", {"i": imdb_id, "apikey": self.key, "plot": "full"})
         if not isinstance(answer, dict):
             return None
         if answer.get("Response") != "True":
@@ -126,7 +93,7 @@ class OmdbEnricher:
                 return None
             raise SourceUnavailable(self.name, f"said: {error}")
         poster = answer.get("Poster")
-        return Enrichment(
+        return FilmDetails(
             summary=_na(answer.get("Plot")),
             director=_na(answer.get("Director")),
             producer=_na(answer.get("Production")),

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +24,15 @@ HEALTH_TTL = 120
 
 class _Retryable(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class _Request:
+    source: str
+    url: str
+    params: list[tuple[str, str]]
+    headers: dict[str, str] | None
+    not_found_ok: bool
 
 
 class JsonFetcher:
@@ -60,7 +70,7 @@ class JsonFetcher:
         if cached is not None:
             return cached["v"]
         try:
-            value = await self._fetch(source, url, items, headers, not_found_ok)
+            value = await self._fetch(_Request(source, url, items, headers, not_found_ok))
         except SourceUnavailable as exc:
             await self.note_health(source, exc.reason)
             stale = await self.cache.get("stale:" + key)
@@ -73,40 +83,29 @@ class JsonFetcher:
         await self.note_health(source, None)
         return value
 
-    async def _fetch(
-        self,
-        source: str,
-        url: str,
-        params: list[tuple[str, str]],
-        headers: dict[str, str] | None,
-        not_found_ok: bool,
-    ) -> Any:
+    async def _fetch(self, request: _Request) -> Any:
         reason = "no answer"
         for attempt in range(self.retries + 1):
             if attempt:
                 await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                return await self._once(source, url, params, headers, not_found_ok)
+                return await self._once(request)
             except _Retryable as exc:
                 reason = str(exc)
-                log.info("%s attempt %d failed: %s", source, attempt + 1, reason)
-        raise SourceUnavailable(source, reason)
+                log.info("%s attempt %d failed: %s", request.source, attempt + 1, reason)
+        raise SourceUnavailable(request.source, reason)
 
-    async def _once(
-        self,
-        source: str,
-        url: str,
-        params: list[tuple[str, str]],
-        headers: dict[str, str] | None,
-        not_found_ok: bool,
-    ) -> Any:
+    async def _once(self, request: _Request) -> Any:
         timeout = aiohttp.ClientTimeout(total=self.timeout)
+        source = request.source
         try:
-            async with self.session.get(url, params=params, headers=headers, timeout=timeout) as resp:
+            async with self.session.get(
+                request.url, params=request.params, headers=request.headers, timeout=timeout
+            ) as resp:
                 if resp.status >= 500:
                     raise _Retryable(f"server error {resp.status}")
                 body = await resp.read()
-                if resp.status == 404 and not_found_ok:
+                if resp.status == 404 and request.not_found_ok:
                     return None
                 if resp.status >= 400:
                     # 4xx will not get better by asking again.

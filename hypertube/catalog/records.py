@@ -22,13 +22,10 @@ class TorrentRecord:
     torrent_url: str | None = None
 
 
-@dataclass
-class FilmRecord:
-    source: str
-    external_id: str
-    title: str
-    imdb_id: str | None = None
-    year: int | None = None
+@dataclass(kw_only=True)
+class FilmDetails:
+    """What a film page shows beyond the title: every record carries these, and enrichers (TMDB, OMDb) fill them in."""
+
     rating: float | None = None
     runtime: int | None = None
     genres: list[str] = field(default_factory=list)
@@ -38,6 +35,23 @@ class FilmRecord:
     cast: list[dict[str, Any]] = field(default_factory=list)
     cover_url: str | None = None
     backdrop_url: str | None = None
+
+    def merge(self, other: FilmDetails) -> None:
+        """Fills what is still empty from `other` (earlier enrichers win)."""
+        for name in ("summary", "director", "producer", "cover_url", "backdrop_url", "rating", "runtime"):
+            if getattr(self, name) is None:
+                setattr(self, name, getattr(other, name))
+        self.cast = self.cast or other.cast
+        self.genres = self.genres or other.genres
+
+
+@dataclass
+class FilmRecord(FilmDetails):
+    source: str
+    external_id: str
+    title: str
+    imdb_id: str | None = None
+    year: int | None = None
     language: str | None = None
     popularity: float = 0.0
     torrents: list[TorrentRecord] = field(default_factory=list)

@@ -10,12 +10,12 @@ from typing import Any
 
 import asyncpg
 import orjson
-from aiohttp import web
 
+from hypertube.background import BackgroundTasks
 from hypertube.cache import Cache
-from hypertube.catalog.enrich import Enrichment, OmdbEnricher, TmdbEnricher
+from hypertube.catalog.enrich import OmdbEnricher, TmdbEnricher
 from hypertube.catalog.fetch import JsonFetcher
-from hypertube.catalog.records import FilmRecord, Source, SourceUnavailable
+from hypertube.catalog.records import FilmDetails, FilmRecord, Source, SourceUnavailable
 from hypertube.catalog.search import LibraryQuery, Page, local_count, search_page
 from hypertube.catalog.sources.demo import DemoSource
 from hypertube.catalog.store import store_details, store_records
@@ -55,24 +55,22 @@ class Catalog:
         self.sources = sources
         self.enrichers = enrichers
         self.wait = wait
-        self._tasks: set[asyncio.Task] = set()
-        self._watchers: list[asyncio.Task] = []
-        self._inflight: dict[str, asyncio.Task] = {}
+        self._requests = BackgroundTasks()  # source requests, awaited by `settle`
+        self._watchers = BackgroundTasks()  # run until the catalog closes
+        self._inflight: dict[str, asyncio.Future] = {}
         self.generation = 0
         self.demo_pending = False  # with --demo: the demo films are not in the library yet
 
     async def close(self) -> None:
-        tasks = [*self._tasks, *self._watchers]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._requests.close()
+        await self._watchers.close()
 
     def start(self) -> None:
         """Starts the background work: storing the demo films as soon as their manifest appears."""
         demo = next((s for s in self.sources if isinstance(s, DemoSource)), None)
         if demo is not None:
             self.demo_pending = True
-            self._watchers.append(asyncio.ensure_future(self._follow_demo(demo)))
+            self._watchers.start(self._follow_demo(demo))
 
     async def _follow_demo(self, demo: DemoSource, interval: float = 1.0) -> None:
         # The demo seeder writes its manifest while the server starts; store the films when it does
@@ -94,14 +92,10 @@ class Catalog:
 
     async def settle(self) -> None:
         """Waits for the source requests still running in the background."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._requests.settle()
 
-    def _spawn(self, coro: Any) -> asyncio.Task:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+    def _spawn(self, coro: Any) -> asyncio.Future:
+        return self._requests.start(coro)
 
     def label(self, name: str) -> str:
         """The source's name for people, in the language of the current request."""
@@ -241,11 +235,11 @@ class Catalog:
                     log.error("details from %s failed", source.name, exc_info=answer)
                 failed.append(self.label(source.name))
         imdb_id = movie["imdb_id"] or next((r.imdb_id for r in records if r.imdb_id), None)
-        extra: Enrichment | None = None
+        extra: FilmDetails | None = None
         if imdb_id and self.enrichers:
             found = await asyncio.gather(*(e.enrich(imdb_id) for e in self.enrichers), return_exceptions=True)
             for enricher, got in zip(self.enrichers, found, strict=True):
-                if isinstance(got, Enrichment):
+                if isinstance(got, FilmDetails):
                     if extra is None:
                         extra = got
                     else:
@@ -259,9 +253,6 @@ class Catalog:
             # Keep what was found; try again later instead of on every view.
             await self.cache.set(f"details:{movie['id']}", 1, DETAILS_RETRY)
         return failed
-
-
-CATALOG = web.AppKey("catalog", Catalog)
 
 
 def build_catalog(pool: asyncpg.Pool, cache: Cache, session: Any, settings: Any) -> Catalog:

@@ -1,6 +1,5 @@
-"""Stores source records: one `movies` row per film (merged by IMDb id, or by title and year when a
-source has no IMDb id), one `movie_sources` row per source record, torrents deduplicated by info hash
-(or .torrent URL). Re-fetching never duplicates."""
+"""Stores source records: one `movies` row per film (merged by IMDb id, else title and year), one
+`movie_sources` row per record, torrents deduplicated by info hash (or .torrent URL); re-fetching never duplicates."""
 
 from __future__ import annotations
 
@@ -8,8 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from hypertube.catalog.enrich import Enrichment
-from hypertube.catalog.records import FilmRecord
+from hypertube.catalog.records import FilmDetails, FilmRecord, TorrentRecord
 
 
 def _source_data(record: FilmRecord) -> dict[str, Any]:
@@ -32,7 +30,8 @@ async def store_records(pool: asyncpg.Pool, records: list[FilmRecord]) -> list[i
     return ids
 
 
-async def _store_one(conn: asyncpg.Connection, r: FilmRecord) -> int:
+async def _find_movie(conn: asyncpg.Connection, r: FilmRecord) -> int | None:
+    """The stored film this record is about: by source id, then IMDb id, then title and year."""
     movie_id = await conn.fetchval(
         "SELECT movie_id FROM movie_sources WHERE source = $1 AND external_id = $2", r.source, r.external_id
     )
@@ -48,6 +47,11 @@ async def _store_one(conn: asyncpg.Connection, r: FilmRecord) -> int:
         )
         if len(same) == 1 and (same[0]["imdb_id"] is None or r.imdb_id is None):
             movie_id = same[0]["id"]
+    return movie_id
+
+
+async def _save_movie(conn: asyncpg.Connection, r: FilmRecord, movie_id: int | None) -> int:
+    """Inserts the film, or fills in the stored one; its id (another one when it turns out to be a twin)."""
     values = (
         r.title[:500],
         r.year,
@@ -102,6 +106,11 @@ async def _store_one(conn: asyncpg.Connection, r: FilmRecord) -> int:
             *values[1:],
             r.imdb_id if r.imdb_id and not await _imdb_taken(conn, r.imdb_id, movie_id) else None,
         )
+    return movie_id
+
+
+async def _store_one(conn: asyncpg.Connection, r: FilmRecord) -> int:
+    movie_id = await _save_movie(conn, r, await _find_movie(conn, r))
     await conn.execute(
         """INSERT INTO movie_sources (source, external_id, movie_id, data) VALUES ($1, $2, $3, $4)
            ON CONFLICT (source, external_id) DO UPDATE SET data = EXCLUDED.data, fetched_at = now()""",
@@ -111,55 +120,51 @@ async def _store_one(conn: asyncpg.Connection, r: FilmRecord) -> int:
         _source_data(r),
     )
     for t in r.torrents:
-        if t.info_hash:
-            await conn.execute(
-                """INSERT INTO torrents (movie_id, source, quality, size_bytes, seeders, leechers,
-                       info_hash, magnet, torrent_url)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                   ON CONFLICT (movie_id, info_hash) DO UPDATE SET
-                       seeders = EXCLUDED.seeders, leechers = EXCLUDED.leechers,
-                       size_bytes = coalesce(EXCLUDED.size_bytes, torrents.size_bytes),
-                       quality = coalesce(EXCLUDED.quality, torrents.quality),
-                       magnet = coalesce(EXCLUDED.magnet, torrents.magnet),
-                       torrent_url = coalesce(EXCLUDED.torrent_url, torrents.torrent_url)""",
-                movie_id,
-                r.source,
-                t.quality,
-                t.size_bytes,
-                t.seeders,
-                t.leechers,
-                t.info_hash,
-                t.magnet,
-                t.torrent_url,
-            )
-            # The same torrent first seen without its hash is now known by it.
-            if t.torrent_url:
-                await conn.execute(
-                    "DELETE FROM torrents WHERE movie_id = $1 AND info_hash IS NULL AND torrent_url = $2",
-                    movie_id,
-                    t.torrent_url,
-                )
-        elif t.torrent_url:
-            if await conn.fetchval(
-                "SELECT 1 FROM torrents WHERE movie_id = $1 AND torrent_url = $2", movie_id, t.torrent_url
-            ):
-                continue
-            await conn.execute(
-                """INSERT INTO torrents (movie_id, source, quality, size_bytes, seeders, leechers,
-                       torrent_url)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7)
-                   ON CONFLICT (movie_id, torrent_url) WHERE info_hash IS NULL DO UPDATE SET
-                       seeders = EXCLUDED.seeders, leechers = EXCLUDED.leechers,
-                       size_bytes = coalesce(EXCLUDED.size_bytes, torrents.size_bytes)""",
-                movie_id,
-                r.source,
-                t.quality,
-                t.size_bytes,
-                t.seeders,
-                t.leechers,
-                t.torrent_url,
-            )
+        await _store_torrent(conn, movie_id, r.source, t)
     return movie_id
+
+
+async def _store_torrent(conn: asyncpg.Connection, movie_id: int, source: str, t: TorrentRecord) -> None:
+    """One torrent of the film: known by its info hash, or (Archive) only by its .torrent URL so far."""
+    counts = (movie_id, source, t.quality, t.size_bytes, t.seeders, t.leechers)
+    if t.info_hash:
+        await conn.execute(
+            """INSERT INTO torrents (movie_id, source, quality, size_bytes, seeders, leechers,
+                   info_hash, magnet, torrent_url)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+               ON CONFLICT (movie_id, info_hash) DO UPDATE SET
+                   seeders = EXCLUDED.seeders, leechers = EXCLUDED.leechers,
+                   size_bytes = coalesce(EXCLUDED.size_bytes, torrents.size_bytes),
+                   quality = coalesce(EXCLUDED.quality, torrents.quality),
+                   magnet = coalesce(EXCLUDED.magnet, torrents.magnet),
+                   torrent_url = coalesce(EXCLUDED.torrent_url, torrents.torrent_url)""",
+            *counts,
+            t.info_hash,
+            t.magnet,
+            t.torrent_url,
+        )
+        # The same torrent first seen without its hash is now known by it.
+        if t.torrent_url:
+            await conn.execute(
+                "DELETE FROM torrents WHERE movie_id = $1 AND info_hash IS NULL AND torrent_url = $2",
+                movie_id,
+                t.torrent_url,
+            )
+    elif t.torrent_url:
+        if await conn.fetchval(
+            "SELECT 1 FROM torrents WHERE movie_id = $1 AND torrent_url = $2", movie_id, t.torrent_url
+        ):
+            return
+        await conn.execute(
+            """INSERT INTO torrents (movie_id, source, quality, size_bytes, seeders, leechers,
+                   torrent_url)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (movie_id, torrent_url) WHERE info_hash IS NULL DO UPDATE SET
+                   seeders = EXCLUDED.seeders, leechers = EXCLUDED.leechers,
+                   size_bytes = coalesce(EXCLUDED.size_bytes, torrents.size_bytes)""",
+            *counts,
+            t.torrent_url,
+        )
 
 
 async def merge_movies(conn: asyncpg.Connection, old: int, into: int) -> None:
@@ -222,7 +227,7 @@ async def _imdb_taken(conn: asyncpg.Connection, imdb_id: str, movie_id: int) -> 
 
 
 async def store_details(
-    pool: asyncpg.Pool, movie_id: int, records: list[FilmRecord], extra: Enrichment | None, done: bool = True
+    pool: asyncpg.Pool, movie_id: int, records: list[FilmRecord], extra: FilmDetails | None, done: bool = True
 ) -> None:
     """Stores what a film page fetched: source details first, then enrichment fills the gaps."""
     if records:

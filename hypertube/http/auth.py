@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from http.cookies import SimpleCookie
 from urllib.parse import quote
 
 from aiohttp import web
@@ -14,6 +13,7 @@ from aiohttp import web
 from hypertube.accounts import sessions, users
 from hypertube.accounts.models import USER_COLUMNS, User
 from hypertube.accounts.tokens import InvalidToken, decode_access_token, issue_access_token
+from hypertube.http.cookies import set_cookie
 from hypertube.http.errors import ApiError, wants_json
 from hypertube.i18n import negotiate, set_language
 from hypertube.keys import POOL, SETTINGS, USER
@@ -23,9 +23,9 @@ log = logging.getLogger(__name__)
 ACCESS_COOKIE = "access_token"
 REFRESH_COOKIE = "refresh_token"
 LANG_COOKIE = "lang"
-# Set-Cookie header values for this response; written by `write_pending_cookies` when it is prepared
-# (aiohttp serialises `response.cookies` before prepare hooks run, and raised redirects need them too).
-PENDING_COOKIES: web.RequestKey[list[str]] = web.RequestKey("pending_cookies")
+# Cookies (name, value, max_age, path) for this response; written by `write_pending_cookies` when it is
+# prepared (aiohttp serialises `response.cookies` before prepare hooks run, and raised redirects need them too).
+PENDING_COOKIES: web.RequestKey[list[tuple[str, str, int, str]]] = web.RequestKey("pending_cookies")
 SKIP_PREFIXES = ("/static/", "/api/", "/media/", "/socket.io", "/healthz", "/favicon.ico")
 
 
@@ -54,25 +54,17 @@ async def user_from_access_token(app: web.Application, token: str | None) -> Use
 
 
 def add_cookie(request: web.Request, name: str, value: str, *, max_age: int, path: str = "/") -> None:
-    """Queues an HttpOnly, SameSite=Lax cookie (Secure under https); max_age 0 deletes it."""
-    jar: SimpleCookie = SimpleCookie()
-    jar[name] = value
-    morsel = jar[name]
-    morsel["httponly"] = True
-    morsel["samesite"] = "Lax"
-    morsel["path"] = path
-    morsel["max-age"] = str(max_age)
-    if request.app[SETTINGS].secure:
-        morsel["secure"] = True
+    """Queues an HttpOnly, SameSite=Lax cookie (Secure under https) for this request's response, whichever
+    response that turns out to be; max_age 0 deletes it."""
     pending = request.get(PENDING_COOKIES)
     if pending is None:
         pending = request[PENDING_COOKIES] = []
-    pending.append(morsel.OutputString())
+    pending.append((name, value, max_age, path))
 
 
 async def write_pending_cookies(request: web.Request, response: web.StreamResponse) -> None:
-    for header in request.get(PENDING_COOKIES) or ():
-        response.headers.add("Set-Cookie", header)
+    for name, value, max_age, path in request.get(PENDING_COOKIES) or ():
+        set_cookie(response, request.app[SETTINGS], name, value, max_age=max_age, path=path)
 
 
 def _set_access_cookie(request: web.Request, user_id: int, family: uuid.UUID) -> None:

@@ -11,56 +11,26 @@ import orjson
 from aiohttp import web
 
 from hypertube.catalog.watch import last_position, mark_watched
-from hypertube.events import EVENTS
 from hypertube.http.auth import require_user
 from hypertube.http.errors import ApiError
+from hypertube.http.routing import id_route, path_id
 from hypertube.i18n import LANGUAGE_NAMES
 from hypertube.i18n import gettext as _
-from hypertube.keys import HTTP, POOL, SETTINGS
+from hypertube.keys import HTTP, MEDIA, OPENSUBTITLES_FILES, POOL, SETTINGS, TORRENTS
 from hypertube.media.convert import MediaError
 from hypertube.media.opensubtitles import OpenSubtitles
-from hypertube.media.service import MediaService, NoFilm, SubtitleFile, WaitingForPeers, maybe_await
+from hypertube.media.service import NoFilm, SubtitleFile, WaitingForPeers, maybe_await
 from hypertube.media.subtitles import convert_to_vtt
-from hypertube.torrent import TORRENTS
 
 log = logging.getLogger(__name__)
 
-MEDIA = web.AppKey("media", MediaService)
-OPENSUBTITLES_FILES = web.AppKey("opensubtitles_files", dict)
 SUBTITLE_LANGUAGES = ("en", *[code for code in LANGUAGE_NAMES if code != "en"])
-MAX_MOVIE_ID = 2**63 - 1
 LANGUAGE_LABELS = {"en": "English", "fr": "Français", "es": "Español", "de": "Deutsch", "it": "Italiano"}
 
 
 def _torrent_engine(app: web.Application) -> Any:
     """The process's torrent engine (absent only while the app is starting or stopping)."""
     return app.get(TORRENTS)
-
-
-async def media_service(app: web.Application):
-    service = MediaService(app[SETTINGS].data_dir / "hls", lambda: _torrent_engine(app))
-    app[MEDIA] = service
-    app[OPENSUBTITLES_FILES] = {}
-
-    async def on_event(event: str, payload: dict, room: str | None) -> None:
-        # The janitor deleted the download: its converted segments go with it.
-        if event == "download:deleted":
-            await asyncio.to_thread(service.forget, int(payload["movie_id"]))
-
-    app[EVENTS].subscribe(on_event)
-    yield
-    app[EVENTS].unsubscribe(on_event)
-    await service.close()
-
-
-def _movie_id(request: web.Request) -> int:
-    try:
-        value = int(request.match_info["movie_id"])
-    except ValueError:
-        raise ApiError(404, _("This film does not exist."), code="not_found") from None
-    if not 0 < value <= MAX_MOVIE_ID:
-        raise ApiError(404, _("This film does not exist."), code="not_found")
-    return value
 
 
 async def _movie(request: web.Request, movie_id: int):
@@ -208,7 +178,7 @@ async def _build_vtt(app: web.Application, movie_id: int, lang: str) -> str | No
 # --- handlers --------------------------------------------------------------------------------------
 async def plan(request: web.Request) -> web.Response:
     user = require_user(request)
-    movie_id = _movie_id(request)
+    movie_id = path_id(request, "movie_id")
     await _movie(request, movie_id)
     media = request.app[MEDIA]
     info = await _guard(media.info(movie_id))
@@ -245,7 +215,7 @@ async def plan(request: web.Request) -> web.Response:
 
 async def status(request: web.Request) -> web.Response:
     require_user(request)
-    movie_id = _movie_id(request)
+    movie_id = path_id(request, "movie_id")
     body = await download_status(request.app, movie_id)
     return web.Response(
         body=orjson.dumps(body, default=str),
@@ -256,11 +226,11 @@ async def status(request: web.Request) -> web.Response:
 
 async def playlist(request: web.Request) -> web.Response:
     require_user(request)
-    movie_id = _movie_id(request)
+    movie_id = path_id(request, "movie_id")
     info = await _guard(request.app[MEDIA].info(movie_id))
     if info.kind != "hls":
         raise ApiError(404, _("This film plays directly, without a playlist."), code="not_found")
-    from hypertube.media.convert import playlist as make_playlist
+    from hypertube.media.segments import playlist as make_playlist
 
     text = make_playlist(info, lambda i: f"{i}.ts")
     return web.Response(
@@ -272,11 +242,8 @@ async def playlist(request: web.Request) -> web.Response:
 
 async def segment(request: web.Request) -> web.StreamResponse:
     require_user(request)
-    movie_id = _movie_id(request)
-    try:
-        index = int(request.match_info["index"])
-    except ValueError:
-        raise ApiError(404, _("This segment does not exist."), code="not_found") from None
+    movie_id = path_id(request, "movie_id")
+    index = int(request.match_info["index"])
     media = request.app[MEDIA]
     info = await _guard(media.info(movie_id))
     if info.kind != "hls" or not 0 <= index < len(info.segments):
@@ -289,7 +256,7 @@ async def segment(request: web.Request) -> web.StreamResponse:
 
 async def subtitle(request: web.Request) -> web.Response:
     require_user(request)
-    movie_id = _movie_id(request)
+    movie_id = path_id(request, "movie_id")
     lang = request.match_info["lang"].lower()
     if len(lang) != 2 or not lang.isalpha() or not lang.isascii():
         raise ApiError(404, _("No subtitles in this language."), code="not_found")
@@ -309,7 +276,7 @@ async def subtitle(request: web.Request) -> web.Response:
 async def save_position(request: web.Request) -> web.Response:
     """Remembers where the user stopped (and marks the film watched)."""
     user = require_user(request)
-    movie_id = _movie_id(request)
+    movie_id = path_id(request, "movie_id")
     try:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError:
@@ -328,10 +295,10 @@ async def save_position(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     """Adds /stream/{movie_id} (plan), /stream/{movie_id}/hls/* and /stream/{movie_id}/subtitles/*."""
-    app.cleanup_ctx.append(media_service)
-    app.router.add_get(r"/stream/{movie_id:\d+}", plan)
-    app.router.add_get(r"/stream/{movie_id:\d+}/status", status)
-    app.router.add_post(r"/stream/{movie_id:\d+}/position", save_position)
-    app.router.add_get(r"/stream/{movie_id:\d+}/hls/index.m3u8", playlist)
-    app.router.add_get(r"/stream/{movie_id:\d+}/hls/{index:\d+}.ts", segment)
-    app.router.add_get(r"/stream/{movie_id:\d+}/subtitles/{lang}.vtt", subtitle)
+    r = app.router
+    r.add_get(id_route("/stream/{movie_id}", "movie_id"), plan)
+    r.add_get(id_route("/stream/{movie_id}/status", "movie_id"), status)
+    r.add_post(id_route("/stream/{movie_id}/position", "movie_id"), save_position)
+    r.add_get(id_route("/stream/{movie_id}/hls/index.m3u8", "movie_id"), playlist)
+    r.add_get(id_route(r"/stream/{movie_id}/hls/{index:[0-9]+}.ts", "movie_id"), segment)
+    r.add_get(id_route("/stream/{movie_id}/subtitles/{lang}.vtt", "movie_id"), subtitle)

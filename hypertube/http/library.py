@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 import aiohttp_jinja2
@@ -18,16 +17,15 @@ from hypertube.catalog.search import (
     known_genres,
     parse_query,
 )
-from hypertube.catalog.service import CATALOG, LibraryResult, build_catalog
+from hypertube.catalog.service import LibraryResult
 from hypertube.catalog.store import alias_of
-from hypertube.events import EVENTS
 from hypertube.http.auth import login_required, require_user
 from hypertube.http.errors import ApiError
+from hypertube.http.routing import id_route, path_id
 from hypertube.i18n import N_, current_language
 from hypertube.i18n import gettext as _
-from hypertube.keys import CACHE, HTTP, POOL, SETTINGS
+from hypertube.keys import CACHE, CATALOG, EVENTS, POOL
 
-MAX_ID = 2**63 - 1
 SORT_LABELS = {
     "name": N_("Name"),
     "year": N_("Year"),
@@ -40,29 +38,6 @@ GENRES = (
     "Fantasy", "History", "Horror", "Music", "Musical", "Mystery", "Romance", "Sci-Fi", "Sport",
     "Thriller", "War", "Western",
 )  # fmt: skip
-
-
-_FROZEN = False
-
-
-def _freeze_startup_objects() -> None:
-    """Moves what exists once the server has started (modules, templates, settings: several hundred
-    thousand objects that live as long as the process) out of the garbage collector's sight, once per
-    process. Otherwise every full collection walks them all while requests wait: pauses of 50-150 ms."""
-    global _FROZEN
-    if not _FROZEN:
-        _FROZEN = True
-        gc.collect()
-        gc.freeze()
-
-
-async def catalog_ctx(app: web.Application):
-    catalog = build_catalog(app[POOL], app[CACHE], app[HTTP], app[SETTINGS])
-    app[CATALOG] = catalog
-    catalog.start()
-    _freeze_startup_objects()
-    yield
-    await catalog.close()
 
 
 CARDS_TTL = 20
@@ -156,20 +131,6 @@ async def library_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-def _movie_id(request: web.Request) -> int:
-    raw = request.match_info["movie_id"]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
-        raise ApiError(404, N_("This film does not exist."))
-    return int(raw)
-
-
-def _comment_id(request: web.Request) -> int:
-    raw = request.match_info["comment_id"]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
-        raise ApiError(404, N_("This comment does not exist."))
-    return int(raw)
-
-
 async def _movie_page(
     request: web.Request, movie_id: int, *, status: int = 200, **extra: Any
 ) -> web.StreamResponse:
@@ -209,7 +170,7 @@ async def _movie_page(
 
 @login_required
 async def movie_page(request: web.Request) -> web.StreamResponse:
-    return await _movie_page(request, _movie_id(request))
+    return await _movie_page(request, path_id(request, "movie_id"))
 
 
 async def _form_comment(request: web.Request) -> object:
@@ -219,7 +180,7 @@ async def _form_comment(request: web.Request) -> object:
 
 async def post_comment(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
-    movie_id = _movie_id(request)
+    movie_id = path_id(request, "movie_id")
     body = await _form_comment(request)
     try:
         await comments.create_comment(
@@ -249,7 +210,7 @@ async def _own_comment(request: web.Request, movie_id: int, comment_id: int, use
 
 async def edit_comment(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
-    movie_id, comment_id = _movie_id(request), _comment_id(request)
+    movie_id, comment_id = path_id(request, "movie_id"), path_id(request, "comment_id")
     await _own_comment(request, movie_id, comment_id, user.id)
     body = await _form_comment(request)
     try:
@@ -267,7 +228,7 @@ async def edit_comment(request: web.Request) -> web.StreamResponse:
 
 async def delete_comment(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
-    movie_id, comment_id = _movie_id(request), _comment_id(request)
+    movie_id, comment_id = path_id(request, "movie_id"), path_id(request, "comment_id")
     await _own_comment(request, movie_id, comment_id, user.id)
     try:
         await comments.delete_comment(
@@ -281,10 +242,13 @@ async def delete_comment(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(catalog_ctx)
     app.router.add_get("/", library, name="library")
     app.router.add_get("/library/page", library_page, name="library_page")
-    app.router.add_get("/movies/{movie_id}", movie_page, name="movie")
-    app.router.add_post("/movies/{movie_id}/comments", post_comment)
-    app.router.add_post("/movies/{movie_id}/comments/{comment_id}", edit_comment)
-    app.router.add_post("/movies/{movie_id}/comments/{comment_id}/delete", delete_comment)
+    app.router.add_get(id_route("/movies/{movie_id}", "movie_id"), movie_page, name="movie")
+    app.router.add_post(id_route("/movies/{movie_id}/comments", "movie_id"), post_comment)
+    app.router.add_post(
+        id_route("/movies/{movie_id}/comments/{comment_id}", "movie_id", "comment_id"), edit_comment
+    )
+    app.router.add_post(
+        id_route("/movies/{movie_id}/comments/{comment_id}/delete", "movie_id", "comment_id"), delete_comment
+    )

@@ -33,5 +33,5 @@ async def node_registry(app: web.Application):
 
 
 def setup(app: web.Application) -> None:
+    """The response header; the registry's cleanup context is listed in `hypertube.lifecycle`."""
     app.on_response_prepare.append(node_header)
-    app.cleanup_ctx.append(node_registry)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from http.cookies import SimpleCookie
 from urllib.parse import urlparse
 
 from aiohttp import web
 
+from hypertube.http.cookies import set_cookie
 from hypertube.http.errors import ApiError
 from hypertube.i18n import N_
 from hypertube.keys import CSRF_NEW, CSRF_TOKEN, SETTINGS
@@ -80,17 +80,7 @@ async def csrf_middleware(request: web.Request, handler):
 
 
 def add_csrf_cookie(request: web.Request, response: web.StreamResponse) -> None:
-    """Adds the Set-Cookie header itself: aiohttp serialises `response.cookies` before prepare hooks run."""
-    jar: SimpleCookie = SimpleCookie()
-    jar[CSRF_COOKIE] = request[CSRF_TOKEN]
-    morsel = jar[CSRF_COOKIE]
-    morsel["httponly"] = True
-    morsel["samesite"] = "Lax"
-    morsel["path"] = "/"
-    morsel["max-age"] = str(30 * 24 * 3600)
-    if request.app[SETTINGS].secure:
-        morsel["secure"] = True
-    response.headers.add("Set-Cookie", morsel.OutputString())
+    set_cookie(response, request.app[SETTINGS], CSRF_COOKIE, request[CSRF_TOKEN], max_age=30 * 24 * 3600)
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -13,7 +13,7 @@ from hypertube.accounts import oauth, sessions, users
 from hypertube.http import auth
 from hypertube.http.auth import login_required, require_user
 from hypertube.http.errors import ApiError
-from hypertube.http.pages import flash
+from hypertube.http.flash import flash
 from hypertube.i18n import N_
 from hypertube.i18n import gettext as _
 from hypertube.keys import POOL

@@ -12,21 +12,14 @@ from aiohttp import web
 from hypertube.catalog.watch import mark_watched
 from hypertube.http.auth import require_user
 from hypertube.http.errors import ApiError
-from hypertube.keys import POOL
-from hypertube.torrent import (
-    TORRENTS,
-    TorrentError,
-    TorrentReader,
-    torrent_demo,
-    torrent_engine,
-    torrent_janitor,
-)
+from hypertube.http.routing import id_route, path_id
+from hypertube.keys import POOL, TORRENTS
+from hypertube.torrent import TorrentError, TorrentReader
 from hypertube.torrent.files import content_type
 
 log = logging.getLogger(__name__)
 CHUNK = 256 * 1024
 RANGE_RE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
-MAX_ID = 2**63 - 1
 DISCONNECT_CHECK = 0.5  # seconds between checks that the client is still there while a piece is awaited
 
 
@@ -64,13 +57,6 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return first, min(last, size - 1)
 
 
-def _movie_id(request: web.Request) -> int:
-    raw = request.match_info["movie_id"]
-    if not raw.isdigit() or len(raw) > 19 or int(raw) > MAX_ID:
-        raise ApiError(404, "There is no such film.", code="not_found")
-    return int(raw)
-
-
 async def _watching(request: web.Request, read: Awaitable[bytes]) -> bytes:
     """Awaits a read, giving up as soon as the client has gone away (so its reader is freed)."""
     task = asyncio.ensure_future(read)
@@ -96,70 +82,84 @@ def _chunk_at(reader: TorrentReader, pos: int, end: int) -> int:
     return max(1, min(to_piece_end, CHUNK, end + 1 - pos))
 
 
+def _ranged_response(request: web.Request, reader: TorrentReader) -> tuple[web.StreamResponse, int, int]:
+    """The response's status and headers for the asked byte range, with its first and last byte."""
+    size = reader.size
+    try:
+        wanted = parse_range(request.headers.get("Range"), size)
+    except BadRange:
+        raise ApiError(
+            416,
+            "The requested byte range is not in this file.",
+            code="range_not_satisfiable",
+            headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"},
+        ) from None
+    first, last = wanted if wanted else (0, size - 1)
+    response = web.StreamResponse(status=206 if wanted else 200)
+    response.headers["Accept-Ranges"] = "bytes"
+    response.headers["Content-Type"] = content_type(reader.name)
+    response.headers["Cache-Control"] = "private, no-transform"
+    if wanted:
+        response.headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response.content_length = last - first + 1 if size else 0
+    return response, first, last
+
+
+async def _send_range(
+    request: web.Request,
+    response: web.StreamResponse,
+    reader: TorrentReader,
+    movie_id: int,
+    first: int,
+    last: int,
+) -> None:
+    """Sends bytes first..last of the film's file, each chunk as soon as its piece is verified."""
+    reader.expect(first, last + 1)
+    try:
+        # The first chunk is awaited before the headers go out, so a film that cannot start
+        # still gets a clear JSON error instead of a broken response.
+        data = await _watching(request, reader.read(first, _chunk_at(reader, first, last)))
+    except TorrentError as exc:
+        raise ApiError(exc.status, exc.message, code=exc.code) from None
+    await response.prepare(request)
+    pos = first
+    try:
+        while True:
+            await response.write(data)
+            pos += len(data)
+            if pos > last or not data:
+                break
+            data = await _watching(request, reader.read(pos, _chunk_at(reader, pos, last)))
+        await response.write_eof()
+    except TorrentError as exc:
+        # Headers are gone: cutting the connection short is the only honest signal left.
+        log.warning("stream of film %s stopped at byte %s: %s", movie_id, pos, exc.message)
+        if request.transport is not None:
+            request.transport.close()
+    except (ConnectionResetError, ConnectionError):
+        pass
+
+
 async def stream_file(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
-    movie_id = _movie_id(request)
-    engine = request.app[TORRENTS]
+    movie_id = path_id(request, "movie_id")
     try:
-        reader = await engine.open_reader(movie_id)
+        reader = await request.app[TORRENTS].open_reader(movie_id)
     except TorrentError as exc:
         raise ApiError(exc.status, exc.message, code=exc.code) from None
     try:
-        size = reader.size
-        try:
-            wanted = parse_range(request.headers.get("Range"), size)
-        except BadRange:
-            raise ApiError(
-                416,
-                "The requested byte range is not in this file.",
-                code="range_not_satisfiable",
-                headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"},
-            ) from None
-        first, last = wanted if wanted else (0, size - 1)
-        response = web.StreamResponse(status=206 if wanted else 200)
-        response.headers["Accept-Ranges"] = "bytes"
-        response.headers["Content-Type"] = content_type(reader.name)
-        response.headers["Cache-Control"] = "private, no-transform"
-        if wanted:
-            response.headers["Content-Range"] = f"bytes {first}-{last}/{size}"
-        response.content_length = last - first + 1 if size else 0
+        response, first, last = _ranged_response(request, reader)
         await mark_watched(request.app[POOL], user.id, movie_id)
-        if request.method == "HEAD" or size == 0:
+        if request.method == "HEAD" or reader.size == 0:
             await response.prepare(request)
             await response.write_eof()
-            return response
-        reader.expect(first, last + 1)
-        try:
-            # The first chunk is awaited before the headers go out, so a film that cannot start
-            # still gets a clear JSON error instead of a broken response.
-            data = await _watching(request, reader.read(first, _chunk_at(reader, first, last)))
-        except TorrentError as exc:
-            raise ApiError(exc.status, exc.message, code=exc.code) from None
-        await response.prepare(request)
-        pos = first
-        try:
-            while True:
-                await response.write(data)
-                pos += len(data)
-                if pos > last or not data:
-                    break
-                data = await _watching(request, reader.read(pos, _chunk_at(reader, pos, last)))
-            await response.write_eof()
-        except TorrentError as exc:
-            # Headers are gone: cutting the connection short is the only honest signal left.
-            log.warning("stream of film %s stopped at byte %s: %s", movie_id, pos, exc.message)
-            if request.transport is not None:
-                request.transport.close()
-        except (ConnectionResetError, ConnectionError):
-            pass
+        else:
+            await _send_range(request, response, reader, movie_id, first, last)
         return response
     finally:
         reader.close()
 
 
 def setup(app: web.Application) -> None:
-    """Adds /stream/{movie_id}/file and opens the torrent engine in a cleanup context."""
-    app.cleanup_ctx.append(torrent_engine)
-    app.cleanup_ctx.append(torrent_janitor)
-    app.cleanup_ctx.append(torrent_demo)
-    app.router.add_get(r"/stream/{movie_id}/file", stream_file, name="stream_file")
+    """Adds /stream/{movie_id}/file."""
+    app.router.add_get(id_route("/stream/{movie_id}/file", "movie_id"), stream_file, name="stream_file")

@@ -1,7 +1,5 @@
 """Synthetic films for tests and the demo: a moving test pattern and a beeping tone, encoded with PyAV.
-
-Everything here blocks (encoding): call it from a thread or a process, never on the event loop.
-"""
+Everything here blocks (encoding): call it from a thread or a process, never on the event loop."""
 
 from __future__ import annotations
 
@@ -201,60 +199,79 @@ def generate_film(
     tmp = path.with_name(path.name + ".part")
     with av.open(str(tmp), "w", format=muxer, options=options) as out:
         vstream: Any = _video_stream(out, video_codec, width, height, fps)
-        astream: Any = out.add_stream(AUDIO_ENCODERS.get(audio_codec, audio_codec), rate=SAMPLE_RATE)
-        astream.layout = "stereo"
-        if astream.codec_context.name in ("aac", "ac3", "eac3"):
-            astream.codec_context.bit_rate = 128_000
-        sub_streams = []
-        for lang, cues in tracks.items():
-            codec = SUBTITLE_ENCODERS[subtitle_codec]
-            sstream: Any = out.add_stream(codec)
-            sstream.metadata["language"] = ISO639_2.get(lang, lang)
-            sstream.metadata["title"] = lang
-            # Both encoders need an ASS header to open; for ASS it also becomes the track's CodecPrivate.
-            sstream.codec_context.subtitle_header = ASS_HEADER.encode()
-            if codec == "ass":
-                sstream.codec_context.extradata = ASS_HEADER.encode()
-            sstream.time_base = Fraction(1, 1000)
-            sub_streams.append((sstream, codec, cues))
-
+        astream = _audio_stream(out, audio_codec)
+        sub_streams = _subtitle_streams(out, tracks, subtitle_codec)
         frames = _pull(_pattern(width, height, fps, duration_s, noise))
         samples = _pull(_tone(duration_s, tone_hz))
-        # Interleave by time so that the muxer never buffers a long run of one stream.
-        vtime = atime = 0.0
-        v_done = a_done = False
-        while not (v_done and a_done):
-            if not v_done and (a_done or vtime <= atime):
-                frame = next(frames, None)
-                if frame is None:
-                    v_done = True
-                    out.mux(vstream.encode(None))
-                    continue
-                frame.pict_type = av.video.frame.PictureType.NONE
-                vtime = float(frame.pts * frame.time_base)
-                out.mux(vstream.encode(frame))
-            else:
-                aframe = next(samples, None)
-                if aframe is None:
-                    a_done = True
-                    out.mux(astream.encode(None))
-                    continue
-                atime = float(aframe.pts * aframe.time_base)
-                out.mux(astream.encode(aframe))
+        _mux_interleaved(out, vstream, astream, frames, samples)
         for sstream, codec, cues in sub_streams:
-            for n, cue in enumerate(cues):
-                text = cue.text
-                if codec == "ass":
-                    body = text.replace("\n", "\\N")
-                    text = f"{n},0,Default,,0,0,0,,{body}"
-                packet = av.Packet(text.encode())
-                packet.stream = sstream
-                packet.time_base = sstream.time_base
-                packet.pts = packet.dts = int(round(cue.start * 1000))
-                packet.duration = int(round((cue.end - cue.start) * 1000))
-                out.mux(packet)
+            _mux_cues(out, sstream, codec, cues)
     tmp.replace(path)
     return path
+
+
+def _audio_stream(out: Any, audio_codec: str) -> Any:
+    astream: Any = out.add_stream(AUDIO_ENCODERS.get(audio_codec, audio_codec), rate=SAMPLE_RATE)
+    astream.layout = "stereo"
+    if astream.codec_context.name in ("aac", "ac3", "eac3"):
+        astream.codec_context.bit_rate = 128_000
+    return astream
+
+
+def _subtitle_streams(
+    out: Any, tracks: Mapping[str, Sequence[Cue]], subtitle_codec: str
+) -> list[tuple[Any, str, Sequence[Cue]]]:
+    streams = []
+    for lang, cues in tracks.items():
+        codec = SUBTITLE_ENCODERS[subtitle_codec]
+        sstream: Any = out.add_stream(codec)
+        sstream.metadata["language"] = ISO639_2.get(lang, lang)
+        sstream.metadata["title"] = lang
+        # Both encoders need an ASS header to open; for ASS it also becomes the track's CodecPrivate.
+        sstream.codec_context.subtitle_header = ASS_HEADER.encode()
+        if codec == "ass":
+            sstream.codec_context.extradata = ASS_HEADER.encode()
+        sstream.time_base = Fraction(1, 1000)
+        streams.append((sstream, codec, cues))
+    return streams
+
+
+def _mux_interleaved(out: Any, vstream: Any, astream: Any, frames: Any, samples: Any) -> None:
+    # Interleave by time so that the muxer never buffers a long run of one stream.
+    vtime = atime = 0.0
+    v_done = a_done = False
+    while not (v_done and a_done):
+        if not v_done and (a_done or vtime <= atime):
+            frame = next(frames, None)
+            if frame is None:
+                v_done = True
+                out.mux(vstream.encode(None))
+                continue
+            frame.pict_type = av.video.frame.PictureType.NONE
+            vtime = float(frame.pts * frame.time_base)
+            out.mux(vstream.encode(frame))
+        else:
+            aframe = next(samples, None)
+            if aframe is None:
+                a_done = True
+                out.mux(astream.encode(None))
+                continue
+            atime = float(aframe.pts * aframe.time_base)
+            out.mux(astream.encode(aframe))
+
+
+def _mux_cues(out: Any, sstream: Any, codec: str, cues: Sequence[Cue]) -> None:
+    for n, cue in enumerate(cues):
+        text = cue.text
+        if codec == "ass":
+            body = text.replace("\n", "\\N")
+            text = f"{n},0,Default,,0,0,0,,{body}"
+        packet = av.Packet(text.encode())
+        packet.stream = sstream
+        packet.time_base = sstream.time_base
+        packet.pts = packet.dts = int(round(cue.start * 1000))
+        packet.duration = int(round((cue.end - cue.start) * 1000))
+        out.mux(packet)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,5 @@
-"""Converted playback for the app: probes films, cuts and caches HLS segments, finds subtitles.
-
-PyAV runs in a small thread pool; the event loop only awaits. Results live on disk under
-`$DATA_DIR/hls/<movie>/`: `info.json` (the probe), `<n>.ts` (segments), `subs/<lang>.vtt`.
-"""
+"""Converted playback for the app: probes films, cuts and caches HLS segments (PyAV in a small thread pool),
+finds subtitles; on disk under `$DATA_DIR/hls/<movie>/`: `info.json`, `<n>.ts`, `subs/<lang>.vtt`."""
 
 from __future__ import annotations
 
@@ -19,7 +16,8 @@ from typing import Any
 
 import orjson
 
-from hypertube.media import convert
+from hypertube.background import BackgroundTasks
+from hypertube.media import convert, segments
 from hypertube.media.convert import MediaError, MediaInfo
 from hypertube.media.reader import FilmReader, LocalFileReader
 from hypertube.media.subtitles import MAX_SUBTITLE_BYTES, SUBTITLE_EXTENSIONS, convert_to_vtt, extract_track
@@ -61,7 +59,7 @@ class MediaService:
         self._limit = asyncio.Semaphore(workers)
         self._infos: dict[int, MediaInfo] = {}
         self._jobs: dict[tuple[int, Any], asyncio.Future[Any]] = {}
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background = BackgroundTasks()  # segments cut ahead, and jobs whose callers went away
         self.timeout = READ_TIMEOUT_S
 
     # --- films -------------------------------------------------------------------------------------
@@ -121,7 +119,7 @@ class MediaService:
         """Runs `make` once for concurrent callers asking for the same thing."""
         fut = self._jobs.get(key)
         if fut is None:
-            fut = asyncio.ensure_future(make())
+            fut = self._background.start(make())
             self._jobs[key] = fut
             fut.add_done_callback(lambda _f: self._jobs.pop(key, None))
         return await asyncio.shield(fut)
@@ -165,9 +163,7 @@ class MediaService:
         path = await self._segment(movie_id, info, index)
         for nxt in range(index + 1, min(index + 1 + prefetch, len(info.segments))):
             if not self.segment_path(movie_id, nxt).exists() and (movie_id, nxt) not in self._jobs:
-                task = asyncio.create_task(self._prefetch(movie_id, info, nxt))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+                self._background.start(self._prefetch(movie_id, info, nxt))
         return path
 
     async def _prefetch(self, movie_id: int, info: MediaInfo, index: int) -> None:
@@ -187,7 +183,7 @@ class MediaService:
                 if index < len(info.spans):
                     start, end = info.spans[index]
                     reader.expect(start, reader.size if end < 0 else end)
-                data = await self._blocking(reader, lambda opener: convert.make_segment(opener, info, index))
+                data = await self._blocking(reader, lambda opener: segments.make_segment(opener, info, index))
             finally:
                 reader.close()
             await asyncio.to_thread(_write_bytes, path, data)
@@ -276,9 +272,7 @@ class MediaService:
 
     # --- lifecycle ---------------------------------------------------------------------------------
     async def close(self) -> None:
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await self._background.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def forget(self, movie_id: int) -> None:

@@ -5,36 +5,43 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
 from hypertube.torrent.errors import TorrentError
 from hypertube.torrent.files import TorrentFile
+from hypertube.torrent.window import PieceWindow
 
-if TYPE_CHECKING:
-    from hypertube.torrent.engine import Download
 
-# Pieces with deadlines ahead of the read position. Kept short on purpose: with a long window
-# libtorrent fetches the deadline pieces out of order and the first 2 MiB take 3–4x the bound.
-# A reader starts with no readahead (a probe reads a header and jumps to the index: pieces past the
-# header would be wasted bandwidth) and doubles it on each read that follows the previous one; inside
-# a span announced with `expect()` (an HTTP range, a segment's bytes) the window is full at once and
-# stops at the span's end.
-READAHEAD_BYTES = 1024 * 1024
-HEAD_BYTES = 1  # the first piece: the EBML header and segment info
-TAIL_BYTES = 1  # the last piece: Matroska keeps its Cues (seek index) there
-EARLY_ORDER = 8  # head and tail come right after the first 8 pieces of the read window
-# Only Matroska/WebM gets its head and tail fetched early: a seek needs the Cues at the end. Other
-# containers' players read the header first anyway, and early pieces would share the peer's
-# bandwidth with the first piece a reader waits for (measured: +0.1-0.3 s on the first 2 MiB).
-EARLY_SUFFIXES = (".mkv", ".webm", ".mka", ".mk3d")
+class PieceSource(Protocol):
+    """What a reader needs from the download under it: pieces, their bytes, and a say in which
+    pieces come next (the download asks each of its readers for `wanted_pieces`)."""
+
+    info_hash: str
+    movie_id: int
+    save_path: Path
+    piece_size: int
+
+    @property
+    def read_timeout(self) -> float: ...
+
+    def file_start(self, file: TorrentFile) -> int: ...
+
+    def has(self, piece: int) -> bool: ...
+
+    async def wait_piece(self, piece: int, limit: float) -> None: ...
+
+    async def piece_bytes(self, piece: int) -> bytes: ...
+
+    def refresh(self) -> None: ...
+
+    def release(self, reader: TorrentReader, *, refresh: bool = True) -> None: ...
 
 
 class TorrentReader:
     """Async random access to `file` of a download; several readers may share one download."""
 
-    def __init__(self, download: Download, file: TorrentFile):
+    def __init__(self, download: PieceSource, file: TorrentFile):
         self.download = download
         self.file = file
         self.size = file.size
@@ -43,69 +50,32 @@ class TorrentReader:
         self.path: Path = download.save_path / file.path
         self.info_hash = download.info_hash
         self.movie_id = download.movie_id
-        ti: Any = download.handle.torrent_file()
-        self._file_start = ti.layout().file_offset(file.index)
-        self._position: int | None = None
+        self._file_start = download.file_start(file)
         self._closed = False
-        piece = max(1, download.piece_size)
-        self.readahead_pieces = max(4, -(-READAHEAD_BYTES // piece))
-        self._ahead = 1  # pieces in the window now (adaptive, up to readahead_pieces)
-        self._next: int | None = None  # where the previous read ended
-        self._span: tuple[int, int] | None = None
-        self._early: list[int] = []
-        if self.size and self.name.lower().endswith(EARLY_SUFFIXES):
-            head = list(download.piece_range(file, 0, HEAD_BYTES))
-            tail = list(download.piece_range(file, self.size - TAIL_BYTES, TAIL_BYTES))
-            self._early = list(dict.fromkeys(head + tail))
+        self.window = PieceWindow(self._file_start, self.size, download.piece_size, self.name)
+
+    @property
+    def readahead_pieces(self) -> int:
+        return self.window.readahead_pieces
 
     # --- what to fetch ------------------------------------------------------------------------
     def wanted_pieces(self) -> list[tuple[int, int]]:
         """(piece, urgency order) for the read window and the early head/tail pieces."""
-        if self._closed or not self.size:
+        if self._closed:
             return []
-        wanted: list[tuple[int, int]] = []
-        dl = self.download
-        position, span = self._position, self._span
-        last = dl.piece_range(self.file, self.size - 1, 1).start
-        in_span = span is not None and position is not None and span[0] - dl.piece_size <= position < span[1]
-        if position is not None and position < self.size:
-            first = dl.piece_range(self.file, position, 1).start
-            stop, count = last, self._ahead
-            if span is not None and in_span:
-                stop = min(last, dl.piece_range(self.file, span[1] - 1, 1).start)
-                count = self.readahead_pieces
-            wanted.extend((p, i) for i, p in enumerate(range(first, min(stop, first + count - 1) + 1)))
-        if span is not None and not in_span and (position is None or position < span[0]):
-            # Announced but not reached yet (a container header is read first): ask for it already.
-            first = dl.piece_range(self.file, span[0], 1).start
-            stop = min(last, dl.piece_range(self.file, span[1] - 1, 1).start)
-            base = len(wanted)
-            wanted.extend(
-                (p, base + i)
-                for i, p in enumerate(range(first, min(stop, first + self.readahead_pieces - 1) + 1))
-            )
-        self._early = [p for p in self._early if not self.download.has(p)]
-        wanted.extend((p, EARLY_ORDER + i) for i, p in enumerate(self._early))
-        return wanted
+        return self.window.wanted(self.download.has)
 
     def expect(self, start: int, end: int) -> None:
         """Announces that bytes [start, end) will be read in order: their pieces are asked for now,
         with a full readahead window that stops at `end`."""
-        start = max(0, min(start, self.size))
-        end = max(start, min(end, self.size))
-        self._span = (start, end) if end > start else None
+        self.window.expect(start, end)
         if not self._closed:
             self.download.refresh()
 
     def tail_bytes(self, limit: int) -> int:
         """The file's bytes in its last piece (at least 16 KiB, at most `limit`): an index at the end
         of the film then costs one piece, not two."""
-        dl = self.download
-        if not self.size or not dl.piece_size:
-            return min(self.size, limit)
-        last_piece_start = dl.piece_range(self.file, self.size - 1, 1).start * dl.piece_size
-        in_last = self._file_start + self.size - last_piece_start
-        return min(self.size, limit, max(16 * 1024, in_last))
+        return self.window.tail_bytes(limit)
 
     # --- reading ------------------------------------------------------------------------------
     async def read(self, offset: int, length: int) -> bytes:
@@ -117,42 +87,36 @@ class TorrentReader:
         if offset >= self.size or length == 0:
             return b""
         length = min(length, self.size - offset)
-        dl = self.download
-        if length > dl.piece_size:
-            self._ahead = self.readahead_pieces  # a long read: it wants what lies ahead
-        elif offset == self._next:
-            self._ahead = min(self.readahead_pieces, self._ahead * 2)  # reading on: look further ahead
-        elif self._next is not None:
-            self._ahead = 1  # a jump (a probe looking for an index): no readahead until reads follow
-        if self._span is not None and offset >= self._span[1]:
-            self._ahead = 1  # past the announced bytes: whatever more is read, one piece at a time
-        self._next = offset + length
-        self._position = offset
+        dl, window = self.download, self.window
+        window.start_read(offset, length)
         dl.refresh()
-        pieces = dl.piece_range(self.file, offset, length)
-        timeout = dl.engine.read_timeout
+        pieces = window.pieces(offset, length)
+        await self._wait_pieces(pieces, offset)
+        # Always through libtorrent (read_piece): a read straight from the file right after the
+        # download finished returned stale bytes now and then, flush request or not.
+        start = self._file_start + offset
+        end = start + length
+        parts = []
+        for piece in pieces:
+            buf = await dl.piece_bytes(piece)
+            base = piece * dl.piece_size
+            parts.append(buf[max(0, start - base) : min(len(buf), end - base)])
+        data = b"".join(parts)
+        window.position = offset + len(data)
+        dl.refresh()
+        return data
+
+    async def _wait_pieces(self, pieces: range, offset: int) -> None:
+        dl = self.download
+        timeout = dl.read_timeout
         for piece in pieces:
             if not dl.has(piece):
                 # A long read moves the window along with it, or the pieces past it would never come.
-                self._position = max(offset, piece * dl.piece_size - self._file_start)
+                self.window.position = max(offset, self.window.offset_of(piece))
                 dl.refresh()
                 await dl.wait_piece(piece, timeout)
             if self._closed:
                 raise ValueError("read from a closed TorrentReader")
-        if dl.flushed:
-            data = await asyncio.to_thread(_pread, self.path, offset, length)
-        else:
-            start = self._file_start + offset
-            end = start + length
-            parts = []
-            for piece in pieces:
-                buf = await dl.piece_bytes(piece)
-                base = piece * dl.piece_size
-                parts.append(buf[max(0, start - base) : min(len(buf), end - base)])
-            data = b"".join(parts)
-        self._position = offset + len(data)
-        dl.refresh()
-        return data
 
     def open_sync(self, loop: asyncio.AbstractEventLoop, timeout: float | None = None) -> SyncReader:
         """A blocking file object for a worker thread (PyAV); never use it on the loop's thread."""
@@ -164,11 +128,12 @@ class TorrentReader:
         if self._closed:
             return
         self._closed = True
-        self.download.engine.release(self)
+        self.download.release(self)
 
     def detach(self) -> None:
+        """Closes the reader without touching the download's pieces (the session is going away)."""
         self._closed = True
-        self.download.readers.discard(self)
+        self.download.release(self, refresh=False)
 
     @property
     def closed(self) -> bool:
@@ -179,14 +144,6 @@ class TorrentReader:
 
     async def __aexit__(self, *exc) -> None:
         self.close()
-
-
-def _pread(path: Path, offset: int, length: int) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return os.pread(fd, length, offset)
-    finally:
-        os.close(fd)
 
 
 class SyncReader(io.RawIOBase):

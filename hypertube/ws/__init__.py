@@ -8,20 +8,14 @@ import logging
 import socketio
 from aiohttp import web
 
-from hypertube.events import EVENTS
-from hypertube.keys import SETTINGS
+from hypertube.background import BackgroundTasks
+from hypertube.keys import EVENTS, LIVE, SETTINGS, SIO
 from hypertube.settings import Settings
+from hypertube.ws.connection import SWEEP_INTERVAL
 from hypertube.ws.fanout import FanOutManager, FanOutRedisManager
-from hypertube.ws.server import (
-    LIVE,
-    MAX_MESSAGE_BYTES,
-    PROGRESS_INTERVAL,
-    SIO,
-    SWEEP_INTERVAL,
-    LiveServer,
-    run_every,
-    session_endpoint,
-)
+from hypertube.ws.relay import PROGRESS_INTERVAL
+from hypertube.ws.server import MAX_MESSAGE_BYTES, LiveServer, run_every
+from hypertube.ws.session import session_endpoint
 from hypertube.ws.store import make_store
 
 log = logging.getLogger(__name__)
@@ -41,7 +35,8 @@ def _manager(app: web.Application) -> socketio.AsyncManager:
     return FanOutManager()
 
 
-async def _live_context(app: web.Application):
+async def live_context(app: web.Application):
+    """Cleanup context: the live store, the Socket.IO manager's listener and the background emitters."""
     settings = app[SETTINGS]
     sio = app[SIO]
     live = app[LIVE]
@@ -53,15 +48,12 @@ async def _live_context(app: web.Application):
     if settings.redis_url:
         await _wait_subscribed(sio.manager)
     app[EVENTS].subscribe(live.on_app_event)
-    tasks = [
-        asyncio.create_task(run_every(PROGRESS_INTERVAL, live.flush, "presence and progress")),
-        asyncio.create_task(run_every(SWEEP_INTERVAL, live.close_expired, "expiry")),
-    ]
+    jobs = BackgroundTasks()
+    jobs.start(run_every(PROGRESS_INTERVAL, live.flush, "presence and progress"))
+    jobs.start(run_every(SWEEP_INTERVAL, live.close_expired, "expiry"))
     yield
     app[EVENTS].unsubscribe(live.on_app_event)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await jobs.close()
     for sid in list(live.clients):
         try:
             await sio.disconnect(sid, ignore_queue=True)
@@ -93,7 +85,7 @@ async def _wait_subscribed(manager) -> None:
 
 
 def setup(app: web.Application) -> None:
-    """Attaches the Socket.IO server to the app at /socket.io and registers its cleanup context."""
+    """Attaches the Socket.IO server to the app at /socket.io (opened by `live_context`)."""
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=_manager(app),
@@ -109,4 +101,3 @@ def setup(app: web.Application) -> None:
     app[SIO] = sio
     app[LIVE] = live
     app.router.add_post("/live/session", session_endpoint)
-    app.cleanup_ctx.append(_live_context)

@@ -1,8 +1,8 @@
-"""Socket.IO client managers whose room broadcasts queue one shared packet per socket without a task each.
+"""Socket.IO client managers whose room broadcasts queue one shared packet per socket without a task each."""
 
-python-socketio's AsyncManager.emit creates one asyncio task per recipient; for a room of hundreds that
-task churn is most of the fan-out time. Queuing on an Engine.IO socket never blocks (its queue is
-unbounded), so the packets can be queued in a plain loop. Emits with callbacks keep the stock path."""
+# python-socketio's AsyncManager.emit creates one asyncio task per recipient; for a room of hundreds that
+# task churn is most of the fan-out time. Queuing on an Engine.IO socket never blocks (its queue is
+# unbounded), so the packets can be queued in a plain loop. Emits with callbacks keep the stock path.
 
 from __future__ import annotations
 

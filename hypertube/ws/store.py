@@ -1,6 +1,5 @@
-"""Shared live state (rate counters, party state, presence, socket sessions): in-process, or Redis when configured.
-
-With Redis every server process sees the same state, so limits and parties hold across processes."""
+"""Shared live state (rate counters, party state, presence, socket sessions): in-process, or Redis when
+configured, so that limits and parties hold across server processes."""
 
 from __future__ import annotations
 
@@ -9,21 +8,17 @@ from typing import Any, Protocol
 
 import orjson
 
+from hypertube.cache import Cache, RedisCache
+
 PRESENCE_TTL = 12 * 3600  # a crashed process leaves entries behind at most this long
 
 
-class LiveStore(Protocol):
-    async def hit(self, key: str, window: float) -> int:
-        """Counts one event in a fixed window of `window` seconds; returns the count so far."""
-        ...
+class LiveStore(Cache, Protocol):
+    """The cache's operations plus who is in which room."""
 
-    async def get(self, key: str) -> Any | None: ...
-    async def set(self, key: str, value: Any, ttl: float) -> None: ...
-    async def delete(self, key: str) -> None: ...
     async def presence_add(self, room: str, sid: str, member: dict[str, Any]) -> None: ...
     async def presence_remove(self, room: str, sid: str) -> None: ...
     async def presence_list(self, room: str) -> list[dict[str, Any]]: ...
-    async def close(self) -> None: ...
 
 
 class MemoryStore:
@@ -37,14 +32,14 @@ class MemoryStore:
             for k in [k for k, (exp, _) in self._values.items() if exp <= now]:
                 del self._values[k]
 
-    async def hit(self, key: str, window: float) -> int:
+    async def hit(self, key: str, window: float) -> tuple[int, float]:
         now = time.monotonic()
         exp, count = self._values.get(key, (0.0, 0))
         if exp <= now:
             self._sweep()
             exp, count = now + window, 0
         self._values[key] = (exp, count + 1)
-        return count + 1
+        return count + 1, exp - now
 
     async def get(self, key: str) -> Any | None:
         item = self._values.get(key)
@@ -77,7 +72,7 @@ class MemoryStore:
         self._presence.clear()
 
 
-class RedisStore:
+class RedisStore(RedisCache):
     def __init__(self, url: str, prefix: str):
         import redis.asyncio as redis
 
@@ -85,24 +80,6 @@ class RedisStore:
         pool = redis.BlockingConnectionPool.from_url(url, max_connections=32, timeout=10)
         self._redis = redis.Redis(connection_pool=pool)
         self._prefix = prefix
-
-    async def hit(self, key: str, window: float) -> int:
-        k = self._prefix + "hit:" + key
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(k)
-            pipe.pexpire(k, max(1, int(window * 1000)), nx=True)
-            count, _ = await pipe.execute()
-        return int(count)
-
-    async def get(self, key: str) -> Any | None:
-        raw = await self._redis.get(self._prefix + key)
-        return None if raw is None else orjson.loads(raw)
-
-    async def set(self, key: str, value: Any, ttl: float) -> None:
-        await self._redis.set(self._prefix + key, orjson.dumps(value), px=max(1, int(ttl * 1000)))
-
-    async def delete(self, key: str) -> None:
-        await self._redis.delete(self._prefix + key)
 
     async def presence_add(self, room: str, sid: str, member: dict[str, Any]) -> None:
         k = self._prefix + "presence:" + room
@@ -117,9 +94,6 @@ class RedisStore:
     async def presence_list(self, room: str) -> list[dict[str, Any]]:
         raw = await self._redis.hvals(self._prefix + "presence:" + room)
         return [orjson.loads(v) for v in raw]
-
-    async def close(self) -> None:
-        await self._redis.aclose()
 
 
 def make_store(redis_url: str | None, prefix: str) -> LiveStore:

@@ -1,23 +1,9 @@
-// The page shell, loaded on every page: theme toggle, language switcher, toasts (incl. the server's flash
-// messages), generic form validation with inline messages, busy submit buttons and a fetch helper.
-// Other pages import what they need: `import { toast, fetchJSON } from "/static/js/app.js";`
+// The page shell, loaded on every page: theme toggle, language switcher, the server's flash messages as
+// toasts, generic form validation with inline messages and busy submit buttons.
+// Page scripts import the shared helpers (toast, fetchJSON, ...) from util.js, not from here.
+import { dismissToast, message, toast } from "./util.js";
 
 const root = document.documentElement;
-
-// ---------------------------------------------------------------------------------------------- messages
-
-let messages = {};
-try {
-  messages = JSON.parse(document.getElementById("client-messages")?.textContent || "{}");
-} catch (e) {
-  messages = {};
-}
-
-/** A message of the shell's catalog (already in the page's language), with %(name)s placeholders filled. */
-export function message(key, vars = {}) {
-  const text = messages[key] ?? key;
-  return text.replace(/%\((\w+)\)s/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
-}
 
 // ------------------------------------------------------------------------------------------------- theme
 
@@ -68,56 +54,11 @@ for (const el of document.querySelectorAll("[data-hide-with-js]")) el.hidden = t
 
 // ------------------------------------------------------------------------------------------------ toasts
 
-const TOAST_TIMEOUT = { info: 5000, success: 5000, warning: 8000, error: 10000 };
-
-/**
- * Shows a short notification. kind: "info" | "success" | "warning" | "error".
- * Errors are announced assertively, the others politely. Returns the toast element.
- * options.timeout: milliseconds before it hides itself (0 keeps it until dismissed).
- */
-export function toast(text, kind = "info", options = {}) {
-  if (!["info", "success", "warning", "error"].includes(kind)) kind = "info";
-  const region = document.querySelector(
-    `[data-toast-region="${kind === "error" ? "assertive" : "polite"}"]`,
-  );
-  if (!region) return null;
-  const item = document.createElement("div");
-  item.className = `toast toast-${kind}`;
-  const body = document.createElement("p");
-  body.className = "toast-text";
-  body.textContent = String(text);
-  const close = document.createElement("button");
-  close.type = "button";
-  close.className = "toast-close";
-  close.setAttribute("aria-label", message("dismiss"));
-  close.textContent = "×";
-  close.addEventListener("click", () => dismiss(item));
-  item.append(body, close);
-  region.append(item);
-  const timeout = options.timeout ?? TOAST_TIMEOUT[kind];
-  if (timeout > 0) {
-    let timer = setTimeout(() => dismiss(item), timeout);
-    // Keep it while the pointer or focus is on it, so it can be read or dismissed.
-    item.addEventListener("mouseenter", () => clearTimeout(timer));
-    item.addEventListener("focusin", () => clearTimeout(timer));
-    item.addEventListener("mouseleave", () => {
-      timer = setTimeout(() => dismiss(item), timeout / 2);
-    });
-  }
-  return item;
-}
-
 // Escape closes the toast that has the focus.
 document.addEventListener("keydown", (event) => {
   const item = event.target instanceof Element ? event.target.closest(".toast") : null;
-  if (event.key === "Escape" && item) dismiss(item);
+  if (event.key === "Escape" && item) dismissToast(item);
 });
-
-function dismiss(item) {
-  if (!item.isConnected || item.classList.contains("toast-leaving")) return;
-  item.classList.add("toast-leaving");
-  setTimeout(() => item.remove(), 200);
-}
 
 // The server's flash messages are in the HTML so they show without scripts; re-insert them as toasts so
 // that screen readers announce them and they get a dismiss button.
@@ -130,44 +71,6 @@ for (const el of document.querySelectorAll("[data-toast]")) {
 // Any element may also ask for a toast while staying in the page: <p data-flash="Saved." data-flash-kind="success">
 for (const el of document.querySelectorAll("[data-flash]")) {
   if (el.dataset.flash) setTimeout(() => toast(el.dataset.flash, el.dataset.flashKind || "info"), 50);
-}
-
-// ------------------------------------------------------------------------------------------------- fetch
-
-/** The CSRF token of this page, for the X-CSRF-Token header of fetch writes. */
-export function csrfToken() {
-  return document.querySelector('meta[name="csrf-token"]')?.content ?? "";
-}
-
-/**
- * fetch() for same-site JSON endpoints: sends the CSRF header and JSON bodies, parses JSON answers and
- * throws an Error whose message is the server's `error.message` (ready for toast) on failure.
- */
-export async function fetchJSON(url, options = {}) {
-  const headers = new Headers(options.headers || {});
-  headers.set("Accept", "application/json");
-  headers.set("X-CSRF-Token", csrfToken());
-  let body = options.body;
-  if (body !== undefined && !(body instanceof FormData) && typeof body !== "string") {
-    headers.set("Content-Type", "application/json");
-    body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(url, { credentials: "same-origin", ...options, headers, body });
-  } catch (e) {
-    throw new Error(message("networkError"));
-  }
-  const type = response.headers.get("Content-Type") || "";
-  const data = type.includes("json") ? await response.json().catch(() => null) : null;
-  if (!response.ok) {
-    const error = new Error(data?.error?.message || data?.error_description || response.statusText);
-    error.status = response.status;
-    error.code = data?.error?.code;
-    error.field = data?.error?.field;
-    throw error;
-  }
-  return data;
 }
 
 // ------------------------------------------------------------------------------------- form validation
@@ -358,48 +261,40 @@ function touched(field) {
   return field.dataset.touched === "1";
 }
 
-document.addEventListener(
-  "blur",
-  (event) => {
-    const field = event.target;
-    if (!(field instanceof HTMLElement) || !field.form || !isValidatable(field)) return;
-    if (field.value !== "" || touched(field)) {
-      field.dataset.touched = "1";
-      checkField(field);
-    }
-  },
-  true,
-);
+function touchAndCheck(field) {
+  field.dataset.touched = "1";
+  checkField(field);
+}
 
-document.addEventListener(
-  "input",
-  (event) => {
-    const field = event.target;
-    if (!(field instanceof HTMLElement) || !field.form || !isValidatable(field)) return;
-    // Once a field has shown a message, re-check it as the user types so the message goes away.
-    if (touched(field) || field.getAttribute("aria-invalid") === "true") {
-      field.dataset.touched = "1";
-      checkField(field);
-    }
-    // A confirmation field depends on the field it repeats.
-    for (const other of field.form.querySelectorAll("[data-match], [data-differs]")) {
-      if (other !== field && touched(other)) checkField(other);
-    }
-  },
-  true,
-);
+/** Calls handler(field) when a validatable form field gets the event; in the capture phase, as blur does
+ * not bubble. */
+function onFormField(type, handler) {
+  document.addEventListener(
+    type,
+    (event) => {
+      const field = event.target;
+      if (field instanceof HTMLElement && field.form && isValidatable(field)) handler(field);
+    },
+    true,
+  );
+}
 
-document.addEventListener(
-  "change",
-  (event) => {
-    const field = event.target;
-    if (field instanceof HTMLInputElement && field.form && (field.type === "file" || field.type === "checkbox")) {
-      field.dataset.touched = "1";
-      checkField(field);
-    }
-  },
-  true,
-);
+onFormField("blur", (field) => {
+  if (field.value !== "" || touched(field)) touchAndCheck(field);
+});
+
+onFormField("input", (field) => {
+  // Once a field has shown a message, re-check it as the user types so the message goes away.
+  if (touched(field) || field.getAttribute("aria-invalid") === "true") touchAndCheck(field);
+  // A confirmation field depends on the field it repeats.
+  for (const other of field.form.querySelectorAll("[data-match], [data-differs]")) {
+    if (other !== field && touched(other)) checkField(other);
+  }
+});
+
+onFormField("change", (field) => {
+  if (field.type === "file" || field.type === "checkbox") touchAndCheck(field);
+});
 
 // Capture phase: runs before the page's own submit handlers, which never see an invalid form.
 document.addEventListener(

@@ -1,4 +1,6 @@
 // Library: infinite scroll (IntersectionObserver) over the keyset-paginated result pages.
+import { fetchJSON, fillPlaceholders } from "./util.js";
+
 const grid = document.querySelector("[data-movie-grid]");
 const sentinel = document.querySelector("[data-sentinel]");
 const endNote = document.querySelector("[data-end]");
@@ -23,9 +25,7 @@ if (grid && sentinel) {
     loading.hidden = false;
     errorBox.hidden = true;
     try {
-      const resp = await fetch(next, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-      if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
-      const page = await resp.json();
+      const page = await fetchJSON(next);
       const template = document.createElement("template");
       template.innerHTML = page.html;
       let added = 0;
@@ -35,7 +35,7 @@ if (grid && sentinel) {
         grid.append(card);
         added += 1;
       }
-      if (statusBox && added) statusBox.textContent = statusBox.dataset.countText.replace("{n}", String(seen.size));
+      if (statusBox && added) statusBox.textContent = fillPlaceholders(statusBox.dataset.countText, { n: seen.size });
       next = page.next;
       if (!next) finish();
       else if (added === 0) setTimeout(load, 0);

@@ -1,9 +1,7 @@
 // Film page: confirm before deleting a comment, keep the comment counter of the textarea honest.
-for (const form of document.querySelectorAll("form[data-confirm]")) {
-  form.addEventListener("submit", (event) => {
-    if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-  });
-}
+import { confirmBeforeSubmit } from "./util.js";
+
+for (const form of document.querySelectorAll("form[data-confirm]")) confirmBeforeSubmit(form);
 
 for (const area of document.querySelectorAll(".comments textarea[maxlength]")) {
   const hint = area.form.querySelector(".hint");

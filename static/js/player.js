@@ -1,24 +1,12 @@
 // The film player: asks the server for a play plan, plays it (directly or through HLS with hls.js),
-// custom controls, subtitles, keyboard shortcuts, download state, resume and watched marks.
-import { csrfToken } from "./app.js";
+// custom controls, keyboard shortcuts, download state, resume and watched marks; subtitles in
+// player-subtitles.js.
+import { fetchJSON, fillPlaceholders, formatTime } from "./util.js";
+import { SubtitlesMenu } from "./player-subtitles.js";
 
 const SAVE_EVERY_MS = 15000;
 const STATUS_EVERY_MS = 2000;
 const SEEK_STEP = 5;
-
-function formatTime(seconds) {
-  if (!Number.isFinite(seconds) || seconds < 0) seconds = 0;
-  const s = Math.floor(seconds % 60);
-  const m = Math.floor(seconds / 60) % 60;
-  const h = Math.floor(seconds / 3600);
-  const mm = h ? String(m).padStart(2, "0") : String(m);
-  return `${h ? h + ":" : ""}${mm}:${String(s).padStart(2, "0")}`;
-}
-
-function fill(template, values) {
-  return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
-}
-
 
 // Icons are symbols of one SVG sprite; a button's icon changes by pointing its <use> at another symbol.
 function setIcon(button, name) {
@@ -42,6 +30,7 @@ class Player {
     this.lastSaved = 0;
     this.statusTimer = null;
     this.waiting = false;
+    this.subtitles = new SubtitlesMenu(root, this.video, this.t);
     this.bind();
   }
 
@@ -52,7 +41,6 @@ class Player {
     v.addEventListener("click", () => this.toggle());
     this.q("[data-mute]").addEventListener("click", () => this.toggleMute());
     this.q("[data-fullscreen]").addEventListener("click", () => this.toggleFullscreen());
-    this.q("[data-subs-button]").addEventListener("click", () => this.toggleMenu());
     const seek = this.q("[data-seek]");
     seek.addEventListener("input", () => {
       this.seeking = true;
@@ -94,7 +82,7 @@ class Player {
     this.root.addEventListener("keydown", (e) => this.onKey(e));
     document.addEventListener("fullscreenchange", () => this.renderFullscreen());
     document.addEventListener("click", (e) => {
-      if (!this.q(".player-subs").contains(e.target)) this.closeMenu();
+      if (!this.q(".player-subs").contains(e.target)) this.subtitles.close();
     });
     window.addEventListener("pagehide", () => this.savePosition());
   }
@@ -117,22 +105,16 @@ class Player {
     this.pollStatus();
     let plan;
     try {
-      const resp = await fetch(`/stream/${this.movieId}`, { headers: { Accept: "application/json" } });
-      const body = await resp.json().catch(() => ({}));
-      if (!resp.ok) {
-        this.started = false;
-        this.root.classList.remove("is-started");
-        return this.fail(body?.error?.message || this.t.tFailed);
-      }
-      plan = body;
+      plan = await fetchJSON(`/stream/${this.movieId}`);
     } catch (err) {
       this.started = false;
       this.root.classList.remove("is-started");
-      return this.fail(this.t.tNetwork);
+      // An answer without the server's own message gets the generic one; no answer says so.
+      return this.fail(err.status && !err.code ? this.t.tFailed : err.message);
     }
     this.plan = plan;
     this.q("[data-duration]").textContent = formatTime(plan.duration);
-    this.addSubtitles(plan.subtitles || []);
+    this.subtitles.load(plan.subtitles || []);
     const resume = plan.position > 5 && plan.position < plan.duration - 10 ? plan.position : 0;
     await this.load(plan, resume);
     this.video.play().catch(() => {
@@ -177,102 +159,6 @@ class Player {
       if (resume) {
         v.addEventListener("loadedmetadata", () => (v.currentTime = resume), { once: true });
       }
-    }
-  }
-
-  addSubtitles(subtitles) {
-    const menu = this.q("[data-subs-menu]");
-    menu.replaceChildren();
-    const prefer = document.documentElement.lang;
-    const items = [{ lang: "", label: this.t.tSubtitlesOff }];
-    for (const sub of subtitles) {
-      const track = document.createElement("track");
-      track.kind = "subtitles";
-      track.src = sub.url;
-      track.srclang = sub.lang;
-      track.label = sub.label;
-      track.dataset.lang = sub.lang;
-      this.video.append(track);
-      items.push(sub);
-    }
-    // Tracks load only when not disabled: keep them hidden (loaded, not shown) unless chosen.
-    const chosen = subtitles.find((s) => s.lang === prefer && prefer !== "en")?.lang || "";
-    for (const item of items) {
-      const li = document.createElement("li");
-      li.setAttribute("role", "none");
-      const b = document.createElement("button");
-      b.type = "button";
-      b.setAttribute("role", "menuitemradio");
-      b.dataset.lang = item.lang;
-      b.textContent = item.label;
-      b.addEventListener("click", () => {
-        this.chooseSubtitles(item.lang);
-        this.closeMenu();
-        this.q("[data-subs-button]").focus();
-      });
-      b.addEventListener("keydown", (e) => this.onMenuKey(e));
-      li.append(b);
-      menu.append(li);
-    }
-    if (!subtitles.length) {
-      const li = document.createElement("li");
-      li.setAttribute("role", "none");
-      li.className = "hint";
-      li.textContent = this.t.tNoSubtitles;
-      menu.append(li);
-    }
-    this.chooseSubtitles(chosen);
-  }
-
-  chooseSubtitles(lang) {
-    this.subtitleLang = lang;
-    for (const track of this.video.textTracks) {
-      if (track.kind !== "subtitles" && track.kind !== "captions") continue;
-      track.mode = lang && track.language === lang ? "showing" : "hidden";
-    }
-    for (const b of this.q("[data-subs-menu]").querySelectorAll("button")) {
-      b.setAttribute("aria-checked", String(b.dataset.lang === lang));
-    }
-    this.q("[data-subs-button]").classList.toggle("is-on", Boolean(lang));
-  }
-
-  cycleSubtitles() {
-    const langs = ["", ...Array.from(this.video.querySelectorAll("track")).map((t) => t.dataset.lang)];
-    if (langs.length < 2) return;
-    const next = langs[(langs.indexOf(this.subtitleLang || "") + 1) % langs.length];
-    this.chooseSubtitles(next);
-  }
-
-  toggleMenu() {
-    const menu = this.q("[data-subs-menu]");
-    if (menu.hidden) {
-      menu.hidden = false;
-      this.q("[data-subs-button]").setAttribute("aria-expanded", "true");
-      (menu.querySelector('button[aria-checked="true"]') || menu.querySelector("button"))?.focus();
-    } else {
-      this.closeMenu();
-    }
-  }
-
-  closeMenu() {
-    const menu = this.q("[data-subs-menu]");
-    if (menu.hidden) return;
-    menu.hidden = true;
-    this.q("[data-subs-button]").setAttribute("aria-expanded", "false");
-  }
-
-  onMenuKey(e) {
-    const buttons = Array.from(this.q("[data-subs-menu]").querySelectorAll("button"));
-    const i = buttons.indexOf(e.target);
-    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-      e.preventDefault();
-      e.stopPropagation();
-      const step = e.key === "ArrowDown" ? 1 : -1;
-      buttons[(i + step + buttons.length) % buttons.length].focus();
-    } else if (e.key === "Escape") {
-      e.stopPropagation();
-      this.closeMenu();
-      this.q("[data-subs-button]").focus();
     }
   }
 
@@ -325,10 +211,10 @@ class Player {
         break;
       case "c":
         e.preventDefault();
-        this.cycleSubtitles();
+        this.subtitles.cycle();
         break;
       case "Escape":
-        this.closeMenu();
+        this.subtitles.close();
         break;
       default:
     }
@@ -361,7 +247,7 @@ class Player {
     if (status.progress >= 1 || status.state === "finished") return "";
     const moving = (status.rate || 0) > 0;
     if (!moving && (status.state === "waiting_for_peers" || status.peers === 0)) return this.t.tWaitingPeers;
-    return fill(this.t.tDownloading, {
+    return fillPlaceholders(this.t.tDownloading, {
       progress: Math.floor((status.progress || 0) * 100),
       peers: status.peers ?? 0,
     });
@@ -371,14 +257,11 @@ class Player {
     if (this.statusTimer) return;
     const tick = async () => {
       try {
-        const resp = await fetch(`/stream/${this.movieId}/status`, { headers: { Accept: "application/json" } });
-        if (resp.ok) {
-          const status = await resp.json();
-          this.statusText = this.describe(status);
-          this.q("[data-progress]").textContent = this.statusText;
-          if (this.waiting || !this.plan) this.state(this.statusText || (this.plan ? this.t.tBuffering : this.t.tPreparing));
-          if (status.progress >= 1) return this.stopStatus();
-        }
+        const status = await fetchJSON(`/stream/${this.movieId}/status`);
+        this.statusText = this.describe(status);
+        this.q("[data-progress]").textContent = this.statusText;
+        if (this.waiting || !this.plan) this.state(this.statusText || (this.plan ? this.t.tBuffering : this.t.tPreparing));
+        if (status.progress >= 1) return this.stopStatus();
       } catch (err) {
         // The next tick retries; the player keeps whatever it has buffered.
       }
@@ -397,10 +280,9 @@ class Player {
     const now = Date.now();
     if (!force && now - this.lastSaved < 2000) return;
     this.lastSaved = now;
-    fetch(`/stream/${this.movieId}/position`, {
+    fetchJSON(`/stream/${this.movieId}/position`, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
-      body: JSON.stringify({ position: Math.floor(this.video.currentTime || 0) }),
+      body: { position: Math.floor(this.video.currentTime || 0) },
       keepalive: true,
     }).catch(() => {});
   }

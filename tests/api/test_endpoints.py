@@ -11,8 +11,8 @@ from aiohttp import web
 from PIL import Image
 
 from hypertube.accounts.passwords import verify_password
-from hypertube.events import EVENTS
-from hypertube.http.api.pictures import PICTURE_FETCH, PictureFetch
+from hypertube.http.api.policy import PictureFetch
+from hypertube.keys import EVENTS, PICTURE_FETCH
 from tests.fixtures.api import Api
 
 
@@ -185,6 +185,23 @@ async def test_taken_username_or_email_is_a_conflict(two):
     assert resp.status == 409 and resp.data["error"]["field"] == "username"
     resp = await as_alice.patch(f"/api/v1/users/{alice.id}", json={"email": bob.email})
     assert resp.status == 409 and resp.data["error"]["field"] == "email"
+
+
+async def test_an_email_changed_through_the_api_is_confirmed_by_mail(two, settings, db):
+    """The API changes an address like the profile page does: unconfirmed, with a link mailed to it."""
+    from tests.accounts.test_reset import wait_for
+    from tests.accounts.test_verification import verify_links
+
+    alice, _, as_alice, _ = two
+    await db.execute("UPDATE users SET email_verified = true WHERE id = $1", alice.id)
+    resp = await as_alice.patch(f"/api/v1/users/{alice.id}", json={"email": "moved@example.org"})
+    assert resp.status == 200, resp.data
+    [(to, link)] = await wait_for(lambda: verify_links(settings.mail_dir))
+    assert to == "moved@example.org"
+    assert await db.fetchval("SELECT email_verified FROM users WHERE id = $1", alice.id) is False
+    resp = await as_alice.client.get(link, allow_redirects=False)
+    assert resp.status == 303
+    assert await db.fetchval("SELECT email_verified FROM users WHERE id = $1", alice.id) is True
 
 
 async def test_empty_patch_is_refused(two):
@@ -377,7 +394,7 @@ async def test_latest_comments_newest_first_with_a_cursor(two, api_movie):
 
 
 async def test_movie_subtitles_come_from_the_media_area_once_the_film_is_known(two, api_movie, tmp_path):
-    from hypertube.http.hls import MEDIA
+    from hypertube.keys import MEDIA
     from hypertube.media.generate import generate_film, sample_cues
 
     _, _, as_alice, _ = two
@@ -409,7 +426,7 @@ async def test_unplayed_films_list_the_subtitles_found_without_opening_them(
 ):  # fmt: skip
     import shutil
 
-    from hypertube.torrent import TORRENTS
+    from hypertube.keys import TORRENTS
     from tests.fixtures.api import Api
     from tests.fixtures.torrent import wait_until
 

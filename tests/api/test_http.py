@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hypertube.http.api.core import API_LIMITS, Limits
+from hypertube.http.api.policy import Limits
+from hypertube.keys import API_LIMITS
 from tests.fixtures.api import Api
 
 

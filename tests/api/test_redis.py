@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from hypertube.accounts.api_clients import revoke_client
-from hypertube.http.api.core import API_LIMITS, Limits
-from hypertube.keys import CACHE, POOL
+from hypertube.http.api.policy import Limits
+from hypertube.keys import API_LIMITS, CACHE, POOL
 
 
 async def test_revocation_and_rate_limits_hold_across_instances(

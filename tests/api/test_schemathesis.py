@@ -8,7 +8,8 @@ import time
 import schemathesis
 from schemathesis.engine import Status, events, from_schema
 
-from hypertube.http.api.core import API_LIMITS, Limits
+from hypertube.http.api.policy import Limits
+from hypertube.keys import API_LIMITS
 
 
 def run_schemathesis(base_url: str, token: str):

@@ -6,7 +6,7 @@ import re
 
 from hypertube.http.api.core import API_PREFIX
 from hypertube.http.api.endpoints import OPERATIONS
-from hypertube.http.pages import STATIC
+from hypertube.http.shell import STATIC
 
 
 async def test_every_api_route_is_in_the_spec_and_every_operation_is_routed(client, api_spec):

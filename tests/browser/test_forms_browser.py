@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from hypertube.http.pages import flash, flash_now
+from hypertube.http.flash import flash, flash_now
 from tests.fixtures.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -154,7 +154,7 @@ async def test_toast_api_and_flash_now(form_page):
     warning = page.locator(".toast-warning")
     await warning.wait_for()
     assert await warning.locator(".toast-text").inner_text() == "Shown right away."
-    await page.evaluate("import('/static/js/app.js').then((m) => m.toast('Something failed', 'error'))")
+    await page.evaluate("import('/static/js/util.js').then((m) => m.toast('Something failed', 'error'))")
     error = page.locator("[data-toast-region=assertive] .toast-error")
     await error.wait_for()
     assert await page.locator("[data-toast-region=assertive]").get_attribute("role") == "alert"

@@ -17,6 +17,10 @@ from tests.conftest import csrf_for, login_as
 ROOT = Path(__file__).resolve().parent.parent.parent
 SKIP_DIRS = {"node_modules", "var", "static", "tests", "bench", "locales"}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+# What is left of a text without its %(name)s placeholders and %% escapes must hold no other placeholder
+# syntax: no lone %, no {name}, {0} or {}.
+ONE_SYNTAX = re.compile(r"%\(\w+\)s|%%")
+OTHER_SYNTAX = re.compile(r"%|\{\w*\}")
 
 
 def extracted_messages() -> dict[str, str]:
@@ -42,6 +46,25 @@ def extracted_messages() -> dict[str, str]:
 def french_catalog():
     with open(ROOT / "locales" / "fr" / "LC_MESSAGES" / "messages.po", "rb") as fh:
         return read_po(fh, locale="fr")
+
+
+def catalogs():
+    """(file name, catalog) of the template and of every language's catalog."""
+    found = []
+    for path in sorted((ROOT / "locales").rglob("*.po*")):
+        with path.open("rb") as fh:
+            found.append((str(path.relative_to(ROOT)), read_po(fh)))
+    assert any(name.endswith(".pot") for name, _ in found) and any(name.endswith(".po") for name, _ in found)
+    return found
+
+
+def pairs(catalog):
+    """(msgids, msgstrs) of every message, each a tuple (two or more for plural forms)."""
+    for message in catalog:
+        if message.id:
+            ids = message.id if isinstance(message.id, tuple) else (message.id,)
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            yield ids, strings
 
 
 def test_extraction_finds_templates_and_python():
@@ -70,19 +93,27 @@ def test_every_message_has_a_french_translation():
     )
 
 
+def test_messages_use_one_placeholder_syntax():
+    texts = [(where, msgid) for msgid, where in extracted_messages().items()]
+    for name, catalog in catalogs():
+        for ids, strings in pairs(catalog):
+            texts += [(name, text) for text in ids + strings if text]
+    wrong = [(where, text) for where, text in texts if OTHER_SYNTAX.search(ONE_SYNTAX.sub("", text))]
+    assert not wrong, "use %(name)s placeholders (and %% for a percent sign):\n" + "\n".join(
+        f"  {where}: {text!r}" for where, text in wrong
+    )
+
+
 def test_translations_keep_their_placeholders():
     wrong = []
-    for message in french_catalog():
-        if not message.id:
-            continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        expected = set(PLACEHOLDER.findall(ids[0])) | set(PLACEHOLDER.findall(ids[-1]))
-        for text in strings:
-            if text and set(PLACEHOLDER.findall(text)) - expected:
-                wrong.append((ids[0], text))
-            if text and len(ids) == 1 and set(PLACEHOLDER.findall(text)) != expected:
-                wrong.append((ids[0], text))
+    for name, catalog in catalogs():
+        for ids, strings in pairs(catalog):
+            expected = set(PLACEHOLDER.findall(ids[0])) | set(PLACEHOLDER.findall(ids[-1]))
+            for text in strings:
+                if text and set(PLACEHOLDER.findall(text)) - expected:
+                    wrong.append((name, ids[0], text))
+                if text and len(ids) == 1 and set(PLACEHOLDER.findall(text)) != expected:
+                    wrong.append((name, ids[0], text))
     assert not wrong, wrong
 
 

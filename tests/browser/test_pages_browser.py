@@ -97,7 +97,7 @@ async def test_long_words_and_many_toasts_do_not_overflow_a_small_screen(open_pa
     await sign_in(page, live_server, user)
     await page.goto("/")
     await page.evaluate(
-        """import('/static/js/app.js').then((m) => {
+        """import('/static/js/util.js').then((m) => {
              for (let i = 0; i < 4; i++) m.toast('A very long notification ' + 'x'.repeat(120), 'error');
            })"""
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from hypertube.http.pages import FLASH_COOKIE, decode_flashes, encode_flashes, flash, flash_now
+from hypertube.http.flash import FLASH_COOKIE, decode_flashes, encode_flashes, flash, flash_now
 from tests.conftest import TEST_SECRET, login_as
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -132,6 +132,10 @@ async def test_skip_link_and_visible_focus(open_page, live_server):
         "[document.activeElement.className, document.activeElement.textContent.trim()]"
     )
     assert focused == ["skip-link", "Skip to content"]
+    # The link slides in with a short transition: wait for its end rather than sample mid-way.
+    await page.wait_for_function(
+        "document.querySelector('.skip-link').getBoundingClientRect().top >= 0", timeout=2000
+    )
     box = await page.locator(".skip-link").bounding_box()
     assert box and box["y"] >= 0, "the skip link must come into view when focused"
     outline = await page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
@@ -190,7 +194,7 @@ async def test_without_scripts_the_shell_still_works(open_page):
 async def test_toasts_close_with_escape(open_page, live_server):
     page = await signed_in_page(open_page, live_server)
     await page.goto("/")
-    await page.evaluate("import('/static/js/app.js').then((m) => m.toast('Hello', 'info', { timeout: 0 }))")
+    await page.evaluate("import('/static/js/util.js').then((m) => m.toast('Hello', 'info', { timeout: 0 }))")
     await page.focus(".toast .toast-close")
     await page.keyboard.press("Escape")
     await page.locator(".toast").wait_for(state="detached")

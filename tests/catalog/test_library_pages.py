@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from hypertube.catalog.service import CATALOG
+from hypertube.keys import CATALOG
 from tests.conftest import login_as
 from tests.fixtures.catalog import archive_doc, archive_metadata, yts_movie
 

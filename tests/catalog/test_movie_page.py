@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from hypertube.catalog.service import CATALOG
-from hypertube.events import EVENTS
+from hypertube.keys import CATALOG, EVENTS
 from tests.conftest import csrf_for, login_as
 from tests.fixtures.catalog import archive_doc, archive_metadata, omdb_movie, tmdb_movie, yts_movie
 

@@ -10,11 +10,9 @@ import pytest
 import socketio
 
 from hypertube.accounts.tokens import issue_access_token
-from hypertube.catalog import comments
-from hypertube.events import EVENTS
-from hypertube.keys import POOL
-from hypertube.ws import chat
-from hypertube.ws.server import CHAT_LIMIT, LIVE
+from hypertube.catalog import chat, comments
+from hypertube.keys import EVENTS, LIVE, POOL
+from hypertube.ws.chat import CHAT_LIMIT
 from tests.fixtures.live import live_token
 
 

@@ -17,10 +17,8 @@ import pytest_asyncio
 from aiohttp import web
 from playwright.async_api import expect
 
-from hypertube.catalog import comments
-from hypertube.events import EVENTS
-from hypertube.keys import POOL, SETTINGS
-from hypertube.ws import chat
+from hypertube.catalog import chat, comments
+from hypertube.keys import EVENTS, POOL, SETTINGS
 from tests.fixtures.browser import no_horizontal_overflow, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hypertube.catalog import comments
-from hypertube.events import EVENTS
-from hypertube.keys import POOL
-from hypertube.ws.server import CHAT_LIMIT
+from hypertube.keys import EVENTS, POOL
+from hypertube.ws.chat import CHAT_LIMIT
 from tests.fixtures.live import live_token
 
 

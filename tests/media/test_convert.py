@@ -7,10 +7,11 @@ import io
 import av
 import pytest
 
-from hypertube.media import convert
-from hypertube.media.convert import MediaError, make_segment, probe
+from hypertube.media import segments
+from hypertube.media.convert import MediaError, probe
 from hypertube.media.generate import generate_film
 from hypertube.media.reader import LocalFileReader
+from hypertube.media.segments import make_segment
 from tests.media.conftest import CONVERTED
 
 
@@ -64,7 +65,7 @@ def test_each_converted_film_decodes_end_to_end_with_its_duration(films, name):
     # Every frame keeps the time it had in the source (shifted by the constant MPEG-TS offset).
     with av.open(str(films[name])) as c:
         source = [float(f.pts * f.time_base) for f in c.decode(video=0)]
-    shifted = [t - convert.TS_OFFSET_S + info.origin for t in video]
+    shifted = [t - segments.TS_OFFSET_S + info.origin for t in video]
     assert max(abs(a - b) for a, b in zip(sorted(source), shifted, strict=True)) < 0.002
     heard = sum(d for _, d in audio)
     assert abs(heard - 10.0) <= 0.5
@@ -83,7 +84,7 @@ def test_each_segment_starts_on_a_keyframe_at_its_planned_time(films, name):
         with av.open(io.BytesIO(data)) as c:
             first = next(c.demux(video=0))
             assert first.is_keyframe
-            t = float(first.pts * first.time_base) - convert.TS_OFFSET_S
+            t = float(first.pts * first.time_base) - segments.TS_OFFSET_S
             assert abs(t - start) < 0.05
 
 
@@ -162,7 +163,7 @@ def _reads_of(path, job) -> list[tuple[int, int]]:
 
 def test_playlist_is_vod_with_real_duration(films):
     info = probe(_opener(films["mkv-h264-ac3-subs"]))
-    text = convert.playlist(info, lambda i: f"{i}.ts")
+    text = segments.playlist(info, lambda i: f"{i}.ts")
     assert text.startswith("#EXTM3U\n")
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
     total = sum(

@@ -7,8 +7,8 @@ import io
 
 import av
 
+from hypertube.keys import TORRENTS
 from hypertube.media.generate import generate_film, sample_cues, write_srt
-from hypertube.torrent import TORRENTS
 from tests.conftest import login_as
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from hypertube.torrent import TORRENTS
+from hypertube.keys import TORRENTS
 from hypertube.torrent.demo import DemoSwarm
 
 KEYS = {"id", "title", "year", "runtime", "genres", "summary", "rating", "director", "cast", "quality", "size",

@@ -78,7 +78,7 @@ async def test_byte_ranges_match_source(
 async def test_client_disconnect_frees_the_reader(
     aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films
 ):
-    from hypertube.torrent import TORRENTS
+    from hypertube.keys import TORRENTS
     from tests.fixtures.torrent import wait_until
 
     source = generated_films["mp4"]

@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 
+import aiohttp
+import asyncpg
 import pytest
+from aiohttp import web
 
-from hypertube.torrent import TORRENTS, PeersTimeout
+from hypertube.keys import TORRENTS
+from hypertube.torrent import Engine, PeersTimeout
 from tests.conftest import login_as
 from tests.fixtures.torrent import wait_until
 
@@ -297,3 +301,31 @@ async def test_the_rest_downloads_once_the_reader_has_paused(capped_reader, db):
         await asyncio.sleep(0.1)
     assert await db.fetchval("SELECT state FROM downloads") in ("finished", "downloading")
     assert await db.fetchval("SELECT completed_at FROM downloads") is not None
+
+
+async def test_closing_the_engine_ends_its_background_work(aiohttp_server, database_url, add_film, tmp_path):
+    # A film prepared ahead whose .torrent file never comes: its task is still running at close.
+    asked = asyncio.Event()
+
+    async def never(request):
+        asked.set()
+        await asyncio.sleep(60)
+        return web.Response()
+
+    site = web.Application()
+    site.router.add_get("/never.torrent", never)
+    server = await aiohttp_server(site)
+    movie_id = await add_film(torrent_url=str(server.make_url("/never.torrent")))
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        async with aiohttp.ClientSession() as http:
+            engine = Engine(tmp_path / "downloads", pool, http, dht=False)
+            await engine.start()
+            engine.warm(movie_id)
+            await asyncio.wait_for(asked.wait(), 10)
+            tasks = [t for t in asyncio.all_tasks() if (t.get_name() or "").startswith("torrent-")]
+            assert any(t.get_name() == f"torrent-add-{movie_id}" for t in tasks)
+            await asyncio.wait_for(engine.close(), 20)
+            assert all(t.done() for t in tasks), [t for t in tasks if not t.done()]
+    finally:
+        await pool.close()

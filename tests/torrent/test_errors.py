@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from aiohttp import web
 
-from hypertube.torrent import TORRENTS
+from hypertube.keys import TORRENTS
 from hypertube.torrent.files import TorrentFile, pick_main_file
 from tests.conftest import login_as
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypertube.torrent import TORRENTS
+from hypertube.keys import TORRENTS
 from hypertube.torrent.storage import sweep
 
 
@@ -80,8 +80,7 @@ async def test_quota_evicts_oldest_watched_first(aiohttp_client, make_app, add_f
 async def test_deleting_a_download_drops_its_converted_segments(
     aiohttp_client, make_app, add_film, db, settings
 ):
-    from hypertube.events import EVENTS
-    from hypertube.http.hls import MEDIA
+    from hypertube.keys import EVENTS, MEDIA
 
     client = await aiohttp_client(make_app())
     engine = client.app[TORRENTS]

@@ -6,7 +6,6 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from hypertube.catalog.fetch import JsonFetcher
 from hypertube.catalog.records import (
     FilmRecord,
     SearchFilters,
@@ -19,6 +18,7 @@ from hypertube.catalog.records import (
     as_text,
     as_year,
 )
+from hypertube.catalog.sources.remote import RemoteSource
 
 IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 IMDB_IN_TEXT = re.compile(r"\b(tt[0-9]{5,10})\b")
@@ -35,14 +35,9 @@ def _clean_html(text: str | None) -> str | None:
     return re.sub(r"\s+\n", "\n", re.sub(r"<[^>]{0,200}>", " ", text)).strip() or None
 
 
-class ArchiveSource:
+class ArchiveSource(RemoteSource):
     name = "archive"
     label = "Internet Archive"
-
-    def __init__(self, fetcher: JsonFetcher, base_url: str, page_size: int = 50):
-        self.fetcher = fetcher
-        self.base_url = base_url.rstrip("/")
-        self.page_size = page_size
 
     def torrent_url(self, identifier: str) -> str:
         return f"{self.base_url}/download/{identifier}/{identifier}_archive.torrent"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from hypertube.catalog.fetch import JsonFetcher
 from hypertube.catalog.records import (
     FilmRecord,
     SearchFilters,
@@ -19,6 +18,7 @@ from hypertube.catalog.records import (
     as_text,
     as_year,
 )
+from hypertube.catalog.sources.remote import RemoteSource
 
 TRACKERS = (
     "udp://open.demonii.com:1337/announce",
@@ -38,14 +38,9 @@ def magnet(info_hash: str, title: str) -> str:
     return f"magnet:?xt=urn:btih:{info_hash}&dn={quote(title, safe='')}{trackers}"
 
 
-class YtsSource:
+class YtsSource(RemoteSource):
     name = "yts"
     label = "YTS"
-
-    def __init__(self, fetcher: JsonFetcher, base_url: str, page_size: int = 50):
-        self.fetcher = fetcher
-        self.base_url = base_url.rstrip("/")
-        self.page_size = page_size
 
     def _data(self, answer: Any) -> dict[str, Any]:
         if not isinstance(answer, dict):

@@ -6,16 +6,16 @@ import orjson
 from aiohttp import web
 
 from hypertube.http.api import pages
-from hypertube.http.api.core import API_LIMITS, API_PREFIX, Limits, endpoint
+from hypertube.http.api.core import API_PREFIX, endpoint
 from hypertube.http.api.endpoints import OPERATIONS
 from hypertube.http.api.oauth import token
 from hypertube.http.api.openapi import TOKEN_PATH, build_spec
-from hypertube.http.api.pictures import PICTURE_FETCH, PictureFetch
+from hypertube.http.api.policy import Limits, PictureFetch
 from hypertube.http.errors import ApiError
-from hypertube.keys import CSRF_NEW, SETTINGS
+from hypertube.http.routing import id_route
+from hypertube.keys import API_LIMITS, API_SPEC, CSRF_NEW, PICTURE_FETCH, SETTINGS
 
 SPEC_PATH = f"{API_PREFIX}/openapi.json"
-SPEC = web.AppKey("api_spec", bytes)
 CORS_EXPOSE = "Location, Retry-After, WWW-Authenticate"
 CORS_MAX_AGE = "600"
 
@@ -40,7 +40,7 @@ def openapi_document() -> dict:
 
 
 async def openapi_json(request: web.Request) -> web.Response:
-    return web.Response(body=request.app[SPEC], content_type="application/json")
+    return web.Response(body=request.app[API_SPEC], content_type="application/json")
 
 
 def _allowed_origin(request: web.Request) -> str | None:
@@ -107,11 +107,11 @@ def setup(app: web.Application) -> None:
     """Adds /api/v1 routes from the operation table, the OpenAPI document and Swagger UI."""
     app[API_LIMITS] = Limits()
     app[PICTURE_FETCH] = PictureFetch()
-    app[SPEC] = orjson.dumps(openapi_document())
+    app[API_SPEC] = orjson.dumps(openapi_document())
     app.router.add_route("POST", TOKEN_PATH, token)
     app.router.add_route("GET", SPEC_PATH, openapi_json)
     for op in OPERATIONS:
-        app.router.add_route(op.method, op.path, endpoint(op))
+        app.router.add_route(op.method, id_route(op.path, *op.path_params), endpoint(op))
     app.middlewares.append(api_middleware)
     app.on_response_prepare.append(cors_headers)
     pages.setup(app)

@@ -17,26 +17,16 @@ from aiohttp import web
 
 from hypertube.accounts.api_clients import token_owner
 from hypertube.accounts.tokens import InvalidToken
-from hypertube.http.api.schema import MAX_ID, Invalid, parse_query_value, validate
+from hypertube.http.api.schema import Invalid, parse_query_value, validate
 from hypertube.http.errors import ApiError
 from hypertube.http.ratelimit import enforce
-from hypertube.keys import CACHE, POOL, SETTINGS
+from hypertube.http.routing import path_id
+from hypertube.keys import API_LIMITS, CACHE, POOL, SETTINGS
 
 API_PREFIX = "/api/v1"
 MAX_BODY = 64 * 1024
 JSON = "application/json"
 ERROR_REF = "#/components/schemas/Error"
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Requests each API client may make per window (seconds)."""
-
-    requests: int = 600
-    window: float = 60.0
-
-
-API_LIMITS = web.AppKey("api_limits", Limits)
 
 
 @dataclass
@@ -194,13 +184,7 @@ async def read_json_body(request: web.Request, schema: dict[str, Any]) -> dict[s
 
 
 def parse_path(op: Operation, request: web.Request) -> dict[str, int]:
-    values = {}
-    for name in op.path_params:
-        raw = request.match_info.get(name, "")
-        if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
-            raise ApiError(404, "No such resource.", code="not_found")
-        values[name] = int(raw)
-    return values
+    return {name: path_id(request, name) for name in op.path_params}
 
 
 def parse_query(op: Operation, request: web.Request) -> dict[str, Any]:
@@ -265,6 +249,7 @@ def parse_cursor(query: dict[str, Any]) -> int | None:
     raw = query.get("cursor")
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 19 or int(raw) > MAX_ID:
+    # The schema's pattern bounds the length; its `$` would still let a trailing newline through.
+    if not (raw.isascii() and raw.isdigit()):
         raise ApiError(400, "This cursor is not one we gave out.", code="bad_request", field="cursor")
     return int(raw)

@@ -6,7 +6,7 @@ from typing import Any
 
 from hypertube.http.api.core import API_PREFIX, ERROR_REF, JSON, Operation, error_statuses
 from hypertube.http.api.endpoints import SCHEMAS
-from hypertube.http.api.schema import obj, page_of, string
+from hypertube.http.api.schema import ID, obj, page_of, string
 
 TOKEN_PATH = f"{API_PREFIX}/oauth/token"
 RATE_HEADERS = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "string"}}}
@@ -86,7 +86,7 @@ def _operation(op: Operation) -> dict[str, Any]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+            "schema": ID,
         }
         for name in op.path_params
     ]

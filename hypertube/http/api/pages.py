@@ -80,7 +80,8 @@ async def docs_csp(request: web.Request, response: web.StreamResponse) -> None:
 def setup(app: web.Application) -> None:
     app.router.add_get("/settings/api-clients", clients_page, name="api_clients")
     app.router.add_post("/settings/api-clients", create_client)
-    app.router.add_post("/settings/api-clients/{client_id}/revoke", revoke_client)
+    # Client ids are `htc_` and URL-safe base64; anything else (a NUL byte, say) never reaches the database.
+    app.router.add_post(r"/settings/api-clients/{client_id:[A-Za-z0-9_-]{1,64}}/revoke", revoke_client)
     app.router.add_get("/api/docs", docs_page, name="api_docs")
     # Runs before the security hook, which only fills in headers that are not set yet.
     app.on_response_prepare.insert(0, docs_csp)

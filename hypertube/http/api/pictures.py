@@ -1,37 +1,24 @@
-"""Fetches a profile picture from a URL for `PATCH /api/v1/users/{id}`, refusing private addresses.
+"""Downloads a profile picture from a URL for `PATCH /api/v1/users/{id}`, refusing private addresses.
 
-The bytes then go through the same conversion as an uploaded picture, so `users.picture` stays a
-file name under the avatar folder."""
+The bytes then go through the same conversion as an uploaded picture (hypertube.accounts.profile), so
+`users.picture` stays a file name under the avatar folder."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import socket
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
 from hypertube.accounts import avatars
-from hypertube.keys import HTTP
+from hypertube.keys import HTTP, PICTURE_FETCH
 
 
-@dataclass(frozen=True)
-class PictureFetch:
-    schemes: tuple[str, ...] = ("https",)
-    # Loopback, private, link-local and reserved addresses are refused, so the server cannot be
-    # used to reach what is behind it. Tests allow them to reach their own fake image server.
-    allow_private: bool = False
-    timeout: float = 10.0
-
-
-PICTURE_FETCH = web.AppKey("api_picture_fetch", PictureFetch)
-
-
-class PictureUnavailable(ValueError):
-    """The URL cannot be fetched or is not a picture; the message is meant for the user."""
+class PictureUnavailable(avatars.PictureError):
+    """The URL cannot be fetched; the message is meant for the user."""
 
 
 def _public(address: str) -> bool:
@@ -39,8 +26,8 @@ def _public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-async def fetch_picture(app: web.Application, url: str) -> bytes:
-    """The converted (WebP) picture at `url`; raises PictureUnavailable or avatars.PictureError."""
+async def download_picture(app: web.Application, url: str) -> bytes:
+    """The bytes at `url` (5 MB at most); raises PictureUnavailable, or avatars.PictureError when too big."""
     policy = app[PICTURE_FETCH]
     parts = urlsplit(url)
     if parts.scheme not in policy.schemes or not parts.hostname:
@@ -72,4 +59,4 @@ async def fetch_picture(app: web.Application, url: str) -> bytes:
             data = b"".join(chunks)
     except (aiohttp.ClientError, TimeoutError, ValueError):
         raise PictureUnavailable("The picture could not be downloaded.") from None
-    return await avatars.convert_picture(data)
+    return data

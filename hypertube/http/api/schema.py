@@ -9,7 +9,8 @@ import math
 import re
 from typing import Any
 
-MAX_ID = 2**63 - 1
+from hypertube.http.routing import MAX_ID
+
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 DATETIME = {"type": "string", "format": "date-time"}
 

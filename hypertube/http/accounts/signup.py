@@ -1,0 +1,126 @@
+"""Signing up, in and out with a password, and confirming the email address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from hypertube import i18n
+from hypertube.accounts import registration, users, verification
+from hypertube.accounts.messages import N_
+from hypertube.accounts.passwords import verify_password
+from hypertube.accounts.validation import REGISTER_FIELDS, ValidationError, username_problem
+from hypertube.http import auth
+from hypertube.http.accounts.forms import form_value, notice_of, render, translated
+from hypertube.http.accounts.limits import TOO_MANY, limited
+from hypertube.http.accounts.provider_signin import OAUTH_MESSAGES
+from hypertube.http.accounts.workers import outbox
+from hypertube.http.auth import open_session, require_user
+from hypertube.http.errors import ApiError
+from hypertube.http.ratelimit import client_ip
+from hypertube.http.redirects import safe_next
+from hypertube.i18n import gettext as _
+from hypertube.keys import POOL, SETTINGS, USER
+
+LOGIN_FAILED = N_("Wrong username or password.")
+
+
+async def register_page(request: web.Request) -> web.StreamResponse:
+    if request.get(USER):
+        raise web.HTTPSeeOther("/")
+    return render(request, "accounts/register.html", {"values": {}, "errors": {}})
+
+
+async def register(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    values = {f: form_value(form, f) for f in REGISTER_FIELDS if f != "password"}
+    password = form_value(form, "password", keep_spaces=True)
+    context: dict[str, Any] = {"values": values, "errors": {}}
+    wait = await limited(
+        request, ("register_ip", client_ip(request)), ("register_account", values["email"].lower()[:254])
+    )
+    if wait:
+        return render(request, "accounts/register.html", context, retry_after=wait)
+    settings = request.app[SETTINGS]
+    pool = request.app[POOL]
+    try:
+        account = await registration.check_registration(
+            pool, settings, {**values, "password": password}, i18n.current_language()
+        )
+    except ValidationError as exc:
+        context["errors"] = translated(exc.problems)
+        return render(request, "accounts/register.html", context, status=400)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            user = await registration.create_account(conn, settings, account)
+            await open_session(request, user, conn)
+    except ValidationError as exc:
+        # The session cookies of the account that was rolled back must not be sent.
+        request.pop(auth.PENDING_COOKIES, None)
+        context["errors"] = translated(exc.problems)
+        return render(request, "accounts/register.html", context, status=400)
+    if sender := outbox(request.app):
+        sender.wake()
+    raise web.HTTPSeeOther(safe_next(request.query.get("next")) or "/")
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    next_url = safe_next(request.query.get("next"))
+    if request.get(USER):
+        raise web.HTTPSeeOther(next_url or "/")
+    errors = {}
+    code = request.query.get("oauth_error", "")
+    if code in OAUTH_MESSAGES:
+        errors["form"] = _(OAUTH_MESSAGES[code])
+    context = {"values": {}, "errors": errors, "next": next_url or "", **notice_of(request)}
+    return render(request, "accounts/login.html", context, status=400 if errors else 200)
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    username = form_value(form, "username")
+    password = form_value(form, "password", keep_spaces=True)
+    next_url = safe_next(form_value(form, "next")) or safe_next(request.query.get("next"))
+    context: dict[str, Any] = {
+        "values": {"username": username},
+        "errors": {},
+        "next": next_url or "",
+        "notice": "",
+    }
+    wait = await limited(request, ("login_ip", client_ip(request)), ("login_account", username.lower()[:64]))
+    if wait:
+        return render(request, "accounts/login.html", context, retry_after=wait)
+    settings = request.app[SETTINGS]
+    found = (
+        await users.credentials(request.app[POOL], username) if username_problem(username) is None else None
+    )
+    ok = await verify_password(password, found.password_hash if found else None, settings.bcrypt_cost)
+    if not ok or found is None or not password:
+        context["errors"]["form"] = _(LOGIN_FAILED)
+        return render(request, "accounts/login.html", context, status=400)
+    await open_session(request, found.user)
+    raise web.HTTPSeeOther(next_url or "/")
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    await auth.close_session(request)
+    raise web.HTTPSeeOther("/login?notice=logged_out")
+
+
+async def verify_email(request: web.Request) -> web.StreamResponse:
+    user_id = await verification.confirm_email(request.app[POOL], request.match_info["token"])
+    notice = "email_verified" if user_id is not None else "verify_invalid"
+    # Either way the reader lands on a page they know, with the outcome in a notice.
+    raise web.HTTPSeeOther(f"/profile?notice={notice}" if request.get(USER) else f"/login?notice={notice}")
+
+
+async def resend_verification(request: web.Request) -> web.StreamResponse:
+    user = require_user(request)
+    wait = await limited(request, ("verify_account", str(user.id)))
+    if wait:
+        raise ApiError(429, TOO_MANY, headers={"Retry-After": str(wait)})
+    await verification.resend_verification(
+        request.app[POOL], outbox(request.app), request.app[SETTINGS], user
+    )
+    raise web.HTTPSeeOther("/profile?notice=verification_sent")

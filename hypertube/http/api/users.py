@@ -1,0 +1,168 @@
+"""API operations on users: list, read, and change your own account (the profile page's rules)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypertube.accounts import profile, users
+from hypertube.accounts.models import User
+from hypertube.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
+from hypertube.accounts.passwords import MIN_LENGTH as PASSWORD_MIN
+from hypertube.accounts.profile import PictureLoader, ProfileChanges
+from hypertube.accounts.validation import Taken, ValidationError
+from hypertube.http.accounts.workers import outbox
+from hypertube.http.api.core import (
+    API_PREFIX,
+    Call,
+    Operation,
+    Reply,
+    cursor_param,
+    limit_param,
+    parse_cursor,
+)
+from hypertube.http.api.links import FIRST_ID, link
+from hypertube.http.api.paging import id_page
+from hypertube.http.api.pictures import download_picture
+from hypertube.http.api.schema import ID, nullable, obj, string
+from hypertube.http.errors import ApiError
+from hypertube.i18n import gettext as _
+from hypertube.keys import POOL, SETTINGS
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "UserSummary": obj(["id", "username"], id=ID, username=string()),
+    "User": obj(
+        ["id", "username", "first_name", "last_name", "picture_url"],
+        id=ID,
+        username=string(),
+        first_name=string(),
+        last_name=string(),
+        picture_url=string(description="Absolute https URL or a path on this server."),
+        email={**string(format="email"), "description": "Only on your own account."},
+    ),
+}
+# The API names the picture by where it is fetched from.
+API_FIELDS = {"picture": "picture_url"}
+
+
+async def list_users(call: Call) -> Reply:
+    after = parse_cursor(call.query) or 0
+    limit = call.query["limit"]
+    rows = await users.usernames_after(call.app[POOL], after, limit + 1)
+    items = [{"id": user_id, "username": username} for user_id, username in rows[:limit]]
+    return Reply(id_page(items, len(rows) > limit))
+
+
+async def _existing(call: Call, user_id: int) -> User:
+    found = await users.by_id(call.app[POOL], user_id)
+    if found is None:
+        raise ApiError(404, "No such user.", code="not_found")
+    return found
+
+
+def _public(call: Call, user: User) -> dict[str, Any]:
+    public = {
+        "id": user.id,
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "picture_url": user.picture_url,
+    }
+    if user.id == call.user_id:
+        public["email"] = user.email
+    return public
+
+
+async def get_user(call: Call) -> Reply:
+    return Reply(_public(call, await _existing(call, call.path["id"])))
+
+
+def _picture_from(call: Call, url: str) -> PictureLoader:
+    async def load() -> bytes:
+        return await download_picture(call.app, url)
+
+    return load
+
+
+def _changes(call: Call) -> ProfileChanges:
+    body = call.body
+    url = body.get("picture_url")
+    return ProfileChanges(
+        username=body.get("username"),
+        email=body["email"].strip() if "email" in body else None,
+        password=body.get("password"),
+        picture=_picture_from(call, url) if url is not None else None,
+        remove_picture="picture_url" in body and url is None,
+    )
+
+
+async def patch_user(call: Call) -> Reply:
+    """The profile page's rules and effects (hypertube.accounts.profile), a confirmation mail included."""
+    current = await _existing(call, call.path["id"])
+    if current.id != call.user_id:
+        raise ApiError(403, "You can only change your own account.", code="forbidden")
+    try:
+        updated = await profile.update_profile(
+            call.app[POOL], outbox(call.app), call.app[SETTINGS], current, _changes(call)
+        )
+    except ValidationError as exc:
+        field = API_FIELDS.get(exc.field, exc.field)
+        if isinstance(exc, Taken):
+            raise ApiError(409, _(exc.message), code="conflict", field=field) from None
+        raise ApiError(422, _(exc.message), code="validation_error", field=field) from None
+    return Reply(_public(call, updated))
+
+
+P = API_PREFIX
+OPERATIONS: list[Operation] = [
+    Operation(
+        "GET",
+        f"{P}/users",
+        list_users,
+        "listUsers",
+        "List users",
+        "users",
+        {200: ("A page of users, oldest first.", "UserPage")},
+        query=[limit_param(), cursor_param("Opaque cursor from `next_cursor`.")],
+        links={200: {"GetUser": link("getUser", id=FIRST_ID)}},
+    ),
+    Operation(
+        "GET",
+        f"{P}/users/{{id}}",
+        get_user,
+        "getUser",
+        "Get a user",
+        "users",
+        {200: ("The user; `email` only on your own account.", "User")},
+    ),
+    Operation(
+        "PATCH",
+        f"{P}/users/{{id}}",
+        patch_user,
+        "updateUser",
+        "Change your account",
+        "users",
+        {
+            200: ("The updated user.", "User"),
+            403: ("This is not your account.", None),
+            409: ("The username or email is already taken.", None),
+        },
+        body={
+            **obj(
+                None,
+                username=string(3, 30, pattern="^[A-Za-z0-9_.-]{3,30}$"),
+                email=string(3, 254, format="email"),
+                password=string(
+                    PASSWORD_MIN,
+                    PASSWORD_MAX,
+                    description="Not a common password, and not containing your username or email.",
+                ),
+                picture_url={
+                    **nullable(string(8, 2000, format="uri", pattern="^https?://")),
+                    "description": "An https URL of a JPEG, PNG, WebP or GIF of at most 5 MB, fetched once and "
+                    "stored here; null goes back to the default picture.",
+                },
+            ),
+            "minProperties": 1,
+        },
+    ),
+]

@@ -1,0 +1,76 @@
+"""Every event passes here first: one JSON object, a per-socket rate limit, and refusals that add up to a disconnect."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hypertube.i18n import gettext as _
+from hypertube.i18n import set_language
+from hypertube.ws.protocol import STRIKES, LiveError
+from hypertube.ws.state import Client, LiveState
+
+log = logging.getLogger(__name__)
+
+EVENT_LIMIT, EVENT_WINDOW = 40, 5.0  # any events, per socket
+STRIKE_LIMIT, STRIKE_WINDOW = 5, 30.0  # refused events before the socket is closed
+
+Handler = Callable[[str, Client, dict[str, Any]], Awaitable[Any]]
+
+
+class EventGuard(LiveState):
+    def _guarded(self, name: str, handler: Handler):
+        async def handle(sid: str, *args: Any) -> Any:
+            client = self.clients.get(sid)
+            if client is None:
+                return None
+            set_language(client.language)
+            try:
+                self._count_event(client)
+                if len(args) != 1 or not isinstance(args[0], dict):
+                    raise LiveError("bad_payload", _("Every event carries one JSON object."))
+                return await handler(sid, client, args[0])
+            except LiveError as exc:
+                return await self._refuse(sid, client, exc, name)
+            except Exception:
+                log.exception("live event %s failed", name)
+                error = LiveError("internal", _("Something went wrong on our side. Please try again."))
+                return await self._refuse(sid, client, error, name)
+
+        return handle
+
+    async def on_unknown(self, event: str, sid: str, *args: Any) -> Any:
+        client = self.clients.get(sid)
+        if client is None:
+            return None
+        set_language(client.language)
+        shown = event[:40] if isinstance(event, str) else "?"
+        error = LiveError("unknown_event", _("Unknown event: %(event)s", event=shown))
+        try:
+            self._count_event(client)
+        except LiveError as exc:
+            error = exc
+        return await self._refuse(sid, client, error, shown)
+
+    def _count_event(self, client: Client) -> None:
+        now = time.monotonic()
+        if now - client.window_start > EVENT_WINDOW:
+            client.window_start, client.window_count = now, 0
+        client.window_count += 1
+        if client.window_count > EVENT_LIMIT:
+            raise LiveError("rate_limited", _("Too many events. Slow down."))
+
+    async def _refuse(self, sid: str, client: Client, exc: LiveError, event: str) -> dict[str, Any]:
+        error = {"code": exc.code, "message": exc.message, "event": event}
+        await self.sio.emit("error", error, to=sid)
+        if exc.code in STRIKES:
+            now = time.monotonic()
+            client.strikes = [t for t in client.strikes if now - t < STRIKE_WINDOW] + [now]
+            if len(client.strikes) >= STRIKE_LIMIT:
+                log.info("closing live socket of user %s after repeated refusals", client.user_id)
+                message = _("Too many refused messages: the live connection was closed.")
+                await self.sio.emit("error", {"code": "flood", "message": message, "event": event}, to=sid)
+                await self.sio.disconnect(sid)
+        return {"ok": False, "error": error}
