@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench static clean browser messages
+.PHONY: setup run test lint bench static clean browser messages cluster cluster-stop
 
 setup: $(STAMP) static
 
@@ -42,6 +42,13 @@ test: setup browser lint
 
 bench: setup
 	$(BIN)/python -m bench
+
+# Traefik on $$HYPERTUBE_CLUSTER_PORT (8080) in front of nodes n1 and n2; see README "Several nodes".
+cluster: setup
+	$(BIN)/python -m hypertube.cluster.local start
+
+cluster-stop:
+	$(BIN)/python -m hypertube.cluster.local stop
 
 # Translations: extract every marked string, then merge it into each catalog (translate the new empty
 # msgstr entries in locales/*/LC_MESSAGES/messages.po; the app reads .po files directly, nothing to compile).

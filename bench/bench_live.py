@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from bench.support import free_port as _free_port
+from tests.fixtures.live import forget_redis_prefix
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "z" * 40
@@ -217,19 +218,7 @@ async def _scenario(db_url: str, redis_url: str | None, servers: int, clients: i
             return await _measure(env, redis_url, servers, clients, messages, sender_id, viewer_id, movie_id)
         finally:
             if redis_url:
-                await _forget(redis_url, prefix)
-
-
-async def _forget(redis_url: str, prefix: str) -> None:
-    import redis.asyncio as redis
-
-    conn = redis.from_url(redis_url)
-    try:
-        keys = [k async for k in conn.scan_iter(match=prefix + "*", count=500)]
-        if keys:
-            await conn.delete(*keys)
-    finally:
-        await conn.aclose()
+                await forget_redis_prefix(redis_url, prefix)
 
 
 async def _measure(env, redis_url, servers, clients, messages, sender_id, viewer_id, movie_id) -> dict:

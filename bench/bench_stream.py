@@ -19,7 +19,15 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from bench.support import create_database, drop_database, start_server, stop_server, wait_healthy
+from bench.support import (
+    create_database,
+    drop_database,
+    insert_film,
+    insert_user,
+    start_server,
+    stop_server,
+    wait_healthy,
+)
 from hypertube.accounts.tokens import issue_access_token
 from hypertube.db import apply_migrations
 from hypertube.torrent.seeder import PIECE_SIZE, Seeder, make_torrent
@@ -113,21 +121,10 @@ async def run() -> list[dict]:
     try:
         conn = await asyncpg.connect(url)
         await apply_migrations(conn)
-        user_id = await conn.fetchval(
-            """INSERT INTO users (email, username, first_name, last_name, email_verified)
-               VALUES ('bench@example.org', 'bench', 'Bench', 'User', true) RETURNING id"""
-        )
+        user_id = await insert_user(conn)
         movies = {}
         for name, (info_hash, seeder, file_name) in hashes.items():
-            movie_id = await conn.fetchval("INSERT INTO movies (title) VALUES ($1) RETURNING id", name)
-            await conn.execute(
-                """INSERT INTO torrents (movie_id, source, quality, info_hash, magnet, seeders)
-                   VALUES ($1, 'bench', '720p', $2, $3, 1)""",
-                movie_id,
-                info_hash,
-                seeder.magnet(info_hash, file_name),
-            )
-            movies[name] = movie_id
+            movies[name] = await insert_film(conn, name, info_hash, seeder.magnet(info_hash, file_name))
         await conn.close()
 
         data_dir = work / "server"

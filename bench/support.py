@@ -1,4 +1,4 @@
-"""What several benchmarks share: a PostgreSQL server to create scratch databases on, free ports."""
+"""What several benchmarks share: a PostgreSQL server to create scratch databases on, free ports, films."""
 
 from __future__ import annotations
 
@@ -104,3 +104,24 @@ def stop_server(server: subprocess.Popen | None) -> None:
         server.wait(10)
     except subprocess.TimeoutExpired:
         server.kill()
+
+
+async def insert_user(conn) -> int:
+    """The benchmark's signed-in user; returns its id."""
+    return await conn.fetchval(
+        """INSERT INTO users (email, username, first_name, last_name, email_verified)
+           VALUES ('bench@example.org', 'bench', 'Bench', 'User', true) RETURNING id"""
+    )
+
+
+async def insert_film(conn, title: str, info_hash: str, magnet: str) -> int:
+    """A film with one torrent, as the catalog would store it; returns the film's id."""
+    movie_id = await conn.fetchval("INSERT INTO movies (title) VALUES ($1) RETURNING id", title)
+    await conn.execute(
+        """INSERT INTO torrents (movie_id, source, quality, info_hash, magnet, seeders)
+           VALUES ($1, 'bench', '720p', $2, $3, 1)""",
+        movie_id,
+        info_hash,
+        magnet,
+    )
+    return movie_id

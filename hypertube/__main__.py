@@ -21,11 +21,13 @@ def serve(args: argparse.Namespace) -> None:
     from aiohttp import web
 
     from hypertube.app import create_app
+    from hypertube.cluster import node_url_for
 
     settings = load_settings()
     if args.demo or settings.demo:
         sources = settings.sources if "demo" in settings.sources else (*settings.sources, "demo")
         settings = settings.replace(demo=True, sources=sources)
+    settings = settings.replace(node_url=settings.node_url or node_url_for(args.host, args.port))
     _configure_logging(settings.log_level)
     app = create_app(settings)
     print(f"Hypertube on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)

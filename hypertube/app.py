@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from hypertube import lifecycle, ws
-from hypertube.http import accounts, api, hls, library, pages, session_pages, stream
+from hypertube.cluster import ensure_node_identity
+from hypertube.http import accounts, api, hls, library, node, pages, session_pages, stream
 from hypertube.http.auth import auth_middleware
 from hypertube.http.error_handler import MAX_REQUEST_LINE, error_middleware
 from hypertube.http.security import csrf_middleware, security_headers
@@ -16,7 +17,7 @@ MAX_BODY = 6 * 1024 * 1024  # a 5 MB profile picture plus the form around it
 
 
 def create_app(settings: Settings) -> web.Application:
-    settings = ensure_secret_key(settings)
+    settings = ensure_node_identity(ensure_secret_key(settings))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = web.Application(
         middlewares=[error_middleware, auth_middleware, csrf_middleware],
@@ -27,6 +28,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     lifecycle.setup(app)
     app.on_response_prepare.append(security_headers)
+    node.setup(app)
     pages.setup(app)
     accounts.setup(app)
     session_pages.setup(app)

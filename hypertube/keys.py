@@ -11,6 +11,7 @@ from aiohttp import web
 
 from hypertube.accounts.models import User
 from hypertube.cache import Cache
+from hypertube.cluster.registry import NodeRegistry
 from hypertube.events import EventBus
 from hypertube.settings import Settings
 
@@ -32,6 +33,7 @@ SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 HTTP = web.AppKey("http_client", aiohttp.ClientSession)
 CACHE = web.AppKey("cache", Cache)
+NODES = web.AppKey("nodes", NodeRegistry)
 EVENTS = web.AppKey("events", EventBus)
 
 MAIL_SENDER: web.AppKey[MailSender] = web.AppKey("mail_sender")

@@ -16,6 +16,7 @@ from hypertube.db import apply_migrations, connect_pool, database_url
 from hypertube.events import EventBus, movie_room
 from hypertube.http.accounts import janitor as accounts_janitor
 from hypertube.http.accounts import mail_sender, picture_imports
+from hypertube.http.node import node_registry
 from hypertube.keys import (
     CACHE,
     CATALOG,
@@ -60,7 +61,7 @@ async def http_client(app: web.Application) -> AsyncIterator[None]:
 
 
 async def cache(app: web.Application) -> AsyncIterator[None]:
-    app[CACHE] = make_cache(app[SETTINGS].redis_url)
+    app[CACHE] = make_cache(app[SETTINGS].redis_url, app[SETTINGS].redis_prefix)
     yield
     await app[CACHE].close()
 
@@ -182,6 +183,7 @@ CLEANUP_CONTEXTS: tuple[CleanupContext, ...] = (
     database,
     http_client,
     cache,
+    node_registry,
     events,
     mail_sender,
     accounts_janitor,

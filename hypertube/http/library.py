@@ -86,6 +86,8 @@ async def _results(request: web.Request, query: LibraryQuery) -> tuple[LibraryRe
 @login_required
 async def library(request: web.Request) -> web.StreamResponse:
     query = parse_query(request.query)
+    # Read before the query: demo films stored while it runs must not leave a page with neither.
+    demo_pending = request.app[CATALOG].demo_pending
     result, cards = await _results(request, query)
     genres = sorted(set(GENRES) | set(await _genres(request)))
     context = {
@@ -100,7 +102,7 @@ async def library(request: web.Request) -> web.StreamResponse:
         "genres": genres,
         "sort_labels": SORT_LABELS,
         "page_title": _("Search: %(q)s", q=query.q) if query.q else _("Library"),
-        "demo_pending": request.app[CATALOG].demo_pending and not result.page.movies and not query.q,
+        "demo_pending": demo_pending and not result.page.movies and not query.q,
     }
     return aiohttp_jinja2.render_template("library.html", request, context)
 

@@ -24,7 +24,7 @@ SOCKET_PATH = "socket.io"
 
 def redis_prefix(settings: Settings) -> str:
     """Key and channel prefix in Redis; `extra["redis_prefix"]` lets several deployments (or test runs) share one Redis."""
-    return settings.extra.get("redis_prefix", "ht:")
+    return settings.extra.get("redis_prefix", settings.redis_prefix)
 
 
 def _manager(app: web.Application) -> socketio.AsyncManager:
