@@ -10,6 +10,7 @@ from typing import Any
 
 import av
 
+from hypertube.media.timeline import keyframes, plan_segments, segment_spans
 from hypertube.media.tracks import (
     IMAGE_SUBTITLE_CODECS,
     TEXT_SUBTITLE_CODECS,
@@ -22,7 +23,6 @@ from hypertube.media.tracks import (
     picture,
     subtitle_tracks,
 )
-from hypertube.media.timeline import keyframes, plan_segments, segment_spans
 
 BROWSER_VIDEO = {"h264", "vp8", "vp9", "av1"}
 BROWSER_AUDIO = {"aac", "mp3", "opus", "vorbis"}
@@ -60,6 +60,7 @@ class MediaInfo:
     pix_fmt: str = ""
     bit_depth: int = 8
     rotation: int = 0
+    indexed: bool = True  # False: keyframes found by a scan, seeks land anywhere near the target
     missing_from: float | None = None  # the header promises more than the file holds, from here on
     promised: float | None = None  # the duration the header promises when the file is truncated
 
@@ -143,6 +144,7 @@ def _timeline(info: MediaInfo, container: Any, video: Any, header: float | None,
     if not found.points:
         raise MediaError("the video track has no keyframe: the file is corrupt.")
     end = info.origin + (header or 0.0)
+    info.indexed = found.end is None
     if found.end is not None:
         if header and found.end < end - 1.0:
             info.missing_from, info.promised = found.end - info.origin, header

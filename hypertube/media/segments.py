@@ -14,6 +14,7 @@ import av
 import av.filter
 
 from hypertube.media.convert import MediaError, MediaInfo, Opener, audio_action, open_input
+from hypertube.media.timeline import TARGET_SEGMENT_S
 
 # The display matrix's counter-clockwise angle → the filter that turns the picture upright.
 UPRIGHT = {90: ("transpose", "cclock"), 180: ("hflip,vflip", None), 270: ("transpose", "clock")}
@@ -264,7 +265,10 @@ def _cut(container: Any, out: Any, info: MediaInfo, window: Window, audio: int |
     if ain is not None:
         copy = audio_action(track) == "copy"
         lanes[ain.index] = AudioCopyLane(out, ain, window) if copy else AudioTranscodeLane(out, ain, window)
-    container.seek(max(0, int(round(window.start / vin.time_base))), stream=vin, backward=True)
+    # Without an index (MPEG-TS, Matroska without Cues) a seek lands near the time, not on the keyframe
+    # before it: start a segment's length earlier and let the lanes skip to the keyframe.
+    target = window.start if info.indexed else window.start - TARGET_SEGMENT_S
+    container.seek(max(0, int(round(target / vin.time_base))), stream=vin, backward=True)
     for packet in container.demux([vin] + ([ain] if ain is not None else [])):
         lanes[packet.stream.index].feed(packet)
         if all(lane.done for lane in lanes.values()):

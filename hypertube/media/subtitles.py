@@ -12,7 +12,8 @@ from typing import Any
 import av
 
 MAX_SUBTITLE_BYTES = 5 * 1024 * 1024
-SUBTITLE_EXTENSIONS = (".srt", ".ass", ".ssa", ".vtt")
+SUBTITLE_EXTENSIONS = (".srt", ".ass", ".ssa", ".vtt")  # text: converted to WebVTT
+IMAGE_SUBTITLE_EXTENSIONS = (".sub", ".idx", ".sup")  # VobSub pairs and PGS: pictures, never WebVTT
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,9 @@ def _scan(container: Any, stream: Any) -> Keyframes:
     return Keyframes(sorted(found.items()), end or None)
 
 
-def keyframes(container: Any, stream: Any, start: float, duration: float | None, size: int | None) -> Keyframes:
+def keyframes(
+    container: Any, stream: Any, start: float, duration: float | None, size: int | None
+) -> Keyframes:
     """Keyframes from the demuxer's index (MKV cues, AVI idx1, MP4 stss) when it covers the film and
     points inside the file; otherwise by scanning packets."""
     try:

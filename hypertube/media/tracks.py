@@ -20,7 +20,16 @@ SAFE_PROFILES = {
     "av1": {"Main"},
 }
 TEXT_SUBTITLE_CODECS = {"subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text"}
-IMAGE_SUBTITLE_CODECS = {"dvd_subtitle", "hdmv_pgs_subtitle", "dvb_subtitle", "xsub", "dvb_teletext"}
+# Decoder names (what PyAV reports) and codec names of bitmap subtitles: DVD/VobSub, Blu-ray PGS, DVB.
+IMAGE_SUBTITLE_CODECS = {
+    "dvdsub",
+    "dvd_subtitle",
+    "pgssub",
+    "hdmv_pgs_subtitle",
+    "dvbsub",
+    "dvb_subtitle",
+    "xsub",
+}
 
 ISO639 = {
     "eng": "en", "fre": "fr", "fra": "fr", "spa": "es", "ger": "de", "deu": "de", "ita": "it",
