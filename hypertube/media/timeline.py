@@ -35,7 +35,7 @@ def _covers(found: dict[float, int], start: float, duration: float | None) -> bo
     first seconds only."""
     if len(found) < 2 or not duration:
         return False
-    return max(found) >= start + duration - min(MAX_SEGMENT_S, duration / 4)
+    return max(found) >= start + duration - min(MAX_SEGMENT_S, max(TARGET_SEGMENT_S, duration / 4))
 
 
 def _scan(container: Any, stream: Any) -> Keyframes:
