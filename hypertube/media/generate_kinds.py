@@ -16,11 +16,11 @@ from hypertube.media.generate import (
     ISO639_2,
     MUXERS,
     SAMPLE_RATE,
-    _audio_stream,
-    _pattern,
-    _pull,
-    _tone,
-    _video_stream,
+    audio_stream,
+    pull_frames,
+    test_pattern,
+    tone,
+    video_stream,
 )
 
 
@@ -119,7 +119,7 @@ def generate_shaped(
     with open(path, "wb") as fh:
         target: Any = fh if shape.cues else _StreamOnly(fh)
         with av.open(target, "w", format=muxer) as out:
-            video: Any = _video_stream(out, shape.video_codec, width, height, fps)
+            video: Any = video_stream(out, shape.video_codec, width, height, fps)
             video.pix_fmt = shape.pix_fmt
             # A fine clock for shifted timestamps; MPEG-4 Part 2 allows at most 65535 ticks a second.
             video.codec_context.time_base = Fraction(1, fps if shape.video_codec == "mpeg4" else 90_000)
@@ -129,16 +129,16 @@ def generate_shaped(
                 video.set_display_rotation(shape.rotation)
             audios = []
             for spec in shape.audio:
-                stream = _audio_stream(out, spec.codec)
+                stream = audio_stream(out, spec.codec)
                 stream.metadata["language"] = ISO639_2.get(spec.language, spec.language)
                 stream.disposition = (av.stream.Disposition.default if spec.default else 0) | (
                     av.stream.Disposition.forced if spec.forced else 0
                 )
                 audios.append((stream, spec))
             images = [_image_subtitle_stream(out, lang) for lang in shape.image_subtitles]
-            _mux_video(out, video, shape, _pull(_pattern(width, height, fps, duration_s)))
+            _mux_video(out, video, shape, pull_frames(test_pattern(width, height, fps, duration_s)))
             for stream, spec in audios:
-                _mux_audio(out, stream, shape, _pull(_tone(duration_s, spec.tone_hz)))
+                _mux_audio(out, stream, shape, pull_frames(tone(duration_s, spec.tone_hz)))
             for stream in images:
                 _mux_image_subtitles(out, stream, duration_s)
     return path

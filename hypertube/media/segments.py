@@ -18,6 +18,8 @@ from hypertube.media.timeline import TARGET_SEGMENT_S
 
 # The display matrix's counter-clockwise angle → the filter that turns the picture upright.
 UPRIGHT = {90: ("transpose", "cclock"), 180: ("hflip,vflip", None), 270: ("transpose", "clock")}
+# Fast enough to stay ahead of playback on two shared cores; one keyframe a segment (no scene cuts).
+X264_OPTIONS = {"preset": "ultrafast", "crf": "23", "x264-params": "scenecut=0:bframes=0"}
 TS_OFFSET_S = 1.0  # MPEG-TS timestamps must stay positive (B-frames decode before their start)
 EPSILON_S = 1e-3
 VIDEO_CLOCK = 90_000  # the MPEG-TS clock rate
@@ -121,7 +123,7 @@ class VideoTranscodeLane:
         self.encoder = out.add_stream(
             "libx264",
             rate=rate,
-            options={"preset": "ultrafast", "crf": "23", "x264-params": "scenecut=0:bframes=0"},
+            options=dict(X264_OPTIONS),
         )
         self.encoder.width = info.width - info.width % 2
         self.encoder.height = info.height - info.height % 2
