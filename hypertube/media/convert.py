@@ -10,7 +10,7 @@ from typing import Any
 
 import av
 
-from hypertube.media.timeline import keyframes, plan_segments, segment_spans
+from hypertube.media.timeline import film_time, keyframes, plan_segments, segment_spans, source_time
 from hypertube.media.tracks import (
     IMAGE_SUBTITLE_CODECS,
     TEXT_SUBTITLE_CODECS,
@@ -61,6 +61,7 @@ class MediaInfo:
     bit_depth: int = 8
     rotation: int = 0
     indexed: bool = True  # False: keyframes found by a scan, seeks land anywhere near the target
+    gaps: list[tuple[float, float]] = field(default_factory=list)  # jumps of the source clock (MPEG-TS)
     missing_from: float | None = None  # the header promises more than the file holds, from here on
     promised: float | None = None  # the duration the header promises when the file is truncated
 
@@ -75,7 +76,17 @@ class MediaInfo:
         data["subtitles"] = [SubtitleTrack(**s) for s in data.get("subtitles", [])]
         data["image_subtitles"] = [SubtitleTrack(**s) for s in data.get("image_subtitles", [])]
         data["audio_tracks"] = [AudioTrack(**s) for s in data.get("audio_tracks", [])]
+        data["gaps"] = [tuple(g) for g in data.get("gaps", [])]
         return cls(**data)
+
+    def length(self, index: int) -> float:
+        """Segment `index`'s playing time: without the time a jump of the source clock skips."""
+        start, end = self.segments[index]
+        return film_time(end, self.gaps) - film_time(start, self.gaps)
+
+    def skipped(self, seconds: float) -> float:
+        """Source seconds skipped by jumps of the clock up to `seconds`."""
+        return seconds - film_time(seconds, self.gaps)
 
     def audio_track(self, index: int | None) -> AudioTrack | None:
         """The audio track with this stream index; None picks the file's own default."""
@@ -149,8 +160,16 @@ def _timeline(info: MediaInfo, container: Any, video: Any, header: float | None,
         if header and found.end < end - 1.0:
             info.missing_from, info.promised = found.end - info.origin, header
         end = found.end
-    info.duration = end - info.origin
-    info.segments = plan_segments([t for t, _ in found.points], end, any_cut=info.video_action == "transcode")
+    # Segments are planned on the film's own clock (jumps removed), then placed back on the source's.
+    gaps = info.gaps = found.gaps
+    planned = plan_segments(
+        [film_time(t, gaps) for t, _ in found.points],
+        film_time(end, gaps),
+        any_cut=info.video_action == "transcode",
+        forced=[film_time(at, gaps) for at, _ in gaps],
+    )
+    info.segments = [(source_time(s, gaps), source_time(e, gaps)) for s, e in planned]
+    info.duration = film_time(end, gaps) - info.origin
     info.spans = segment_spans(info.segments, found.points)
     info.origin = found.points[0][0]
 

@@ -14,7 +14,7 @@ import av
 import av.filter
 
 from hypertube.media.convert import MediaError, MediaInfo, Opener, audio_action, open_input
-from hypertube.media.timeline import TARGET_SEGMENT_S
+from hypertube.media.timeline import TARGET_SEGMENT_S, film_time, source_time
 
 # The display matrix's counter-clockwise angle → the filter that turns the picture upright.
 UPRIGHT = {90: ("transpose", "cclock"), 180: ("hflip,vflip", None), 270: ("transpose", "clock")}
@@ -238,7 +238,8 @@ def make_segment(source: Opener, info: MediaInfo, index: int, audio: int | None 
         raise IndexError(index)
     t0, t1 = info.segments[index]
     last = index == len(info.segments) - 1
-    window = Window(t0, math.inf if last else t1, TS_OFFSET_S - info.origin, first=index == 0)
+    shift = TS_OFFSET_S - info.origin - info.skipped(t0)  # the output clock does not jump
+    window = Window(t0, math.inf if last else t1, shift, first=index == 0)
     container = open_input(source)
     buf = io.BytesIO()
     try:
@@ -269,7 +270,9 @@ def _cut(container: Any, out: Any, info: MediaInfo, window: Window, audio: int |
         lanes[ain.index] = AudioCopyLane(out, ain, window) if copy else AudioTranscodeLane(out, ain, window)
     # Without an index (MPEG-TS, Matroska without Cues) a seek lands near the time, not on the keyframe
     # before it: start a segment's length earlier and let the lanes skip to the keyframe.
-    target = window.start if info.indexed else window.start - TARGET_SEGMENT_S
+    target = window.start
+    if not info.indexed:  # one segment earlier on the film's clock: a jump leaves no time to land on
+        target = source_time(film_time(window.start, info.gaps) - TARGET_SEGMENT_S, info.gaps)
     container.seek(max(0, int(round(target / vin.time_base))), stream=vin, backward=True)
     for packet in container.demux([vin] + ([ain] if ain is not None else [])):
         lanes[packet.stream.index].feed(packet)
@@ -285,7 +288,7 @@ def _cut(container: Any, out: Any, info: MediaInfo, window: Window, audio: int |
 
 def playlist(info: MediaInfo, segment_url: Callable[[int], str]) -> str:
     """The HLS VOD playlist: every segment with its real length, so the player knows the whole timeline."""
-    target = max((math.ceil(e - s) for s, e in info.segments), default=1)
+    target = max((math.ceil(info.length(i)) for i in range(len(info.segments))), default=1)
     lines = [
         "#EXTM3U",
         "#EXT-X-VERSION:3",
@@ -294,8 +297,8 @@ def playlist(info: MediaInfo, segment_url: Callable[[int], str]) -> str:
         "#EXT-X-PLAYLIST-TYPE:VOD",
         "#EXT-X-INDEPENDENT-SEGMENTS",
     ]
-    for i, (start, end) in enumerate(info.segments):
-        lines.append(f"#EXTINF:{end - start:.3f},")
+    for i in range(len(info.segments)):
+        lines.append(f"#EXTINF:{info.length(i):.3f},")
         lines.append(segment_url(i))
     lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"

@@ -4,7 +4,8 @@ index is missing or partial), segments of about 4 s between them, and the bytes 
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import av
@@ -12,12 +13,29 @@ import av
 TARGET_SEGMENT_S = 4.0  # segments are cut at the first keyframe at least this far from their start
 MAX_SEGMENT_S = 10.0  # a film with sparse keyframes still gets cut (transcoding only; copies need keyframes)
 SPAN_MARGIN = 256 * 1024  # past the next segment's keyframe: the cutter reads that whole packet
+JUMP_S = 5.0  # consecutive video packets further apart than this: the recording's clock jumped
+
+Gaps = list[tuple[float, float]]  # (source time where the clock jumped forward, seconds skipped)
 
 
 @dataclass(frozen=True)
 class Keyframes:
     points: list[tuple[float, int]]  # (source seconds, byte position or -1), sorted
     end: float | None  # when scanned: where the last video packet ends, i.e. what the file really holds
+    gaps: Gaps = field(default_factory=list)  # when scanned: forward jumps of the clock (MPEG-TS)
+
+
+def film_time(seconds: float, gaps: Gaps) -> float:
+    """Source seconds on the film's own clock, without the time skipped by jumps up to then."""
+    return seconds - sum(skipped for at, skipped in gaps if at <= seconds + 1e-6)
+
+
+def source_time(seconds: float, gaps: Gaps) -> float:
+    """The inverse of film_time: a point exactly at a jump maps to the first time after it."""
+    for at, skipped in gaps:
+        if film_time(at, gaps) <= seconds + 1e-6:
+            seconds += skipped
+    return seconds
 
 
 def _indexed(stream: Any, size: int | None) -> dict[float, int]:
@@ -42,19 +60,24 @@ def _scan(container: Any, stream: Any) -> Keyframes:
     """Reads every video packet (not decoded): their keyframes, and where the last one ends."""
     tb = stream.time_base
     found: dict[float, int] = {}
+    gaps: Gaps = []
     end = 0.0
+    rate = stream.average_rate or stream.guessed_rate or 25
+    frame_s = float(1 / rate)  # MPEG-TS packets often carry no duration
     container.seek(0, stream=stream, backward=True)
     try:
         for packet in container.demux(stream):
             if packet.pts is None:
                 continue
             seconds = float(packet.pts * tb)
-            end = max(end, seconds + float((packet.duration or 0) * tb))
+            if end and seconds - end > JUMP_S:
+                gaps.append((seconds, seconds - end))
+            end = max(end, seconds + (float(packet.duration * tb) if packet.duration else frame_s))
             if packet.is_keyframe:
                 found.setdefault(seconds, packet.pos if packet.pos is not None else -1)
     except av.FFmpegError:
         pass  # a truncated or damaged tail: what was read before it still plays
-    return Keyframes(sorted(found.items()), end or None)
+    return Keyframes(sorted(found.items()), end or None, gaps)
 
 
 def keyframes(
@@ -90,13 +113,20 @@ def segment_spans(
     return spans
 
 
-def plan_segments(keyframes: list[float], duration_end: float, *, any_cut: bool) -> list[tuple[float, float]]:
-    """Groups keyframes into segments of ≥ TARGET_SEGMENT_S; `any_cut` also splits long GOPs (transcoding)."""
+def plan_segments(
+    keyframes: list[float], duration_end: float, *, any_cut: bool, forced: Sequence[float] = ()
+) -> list[tuple[float, float]]:
+    """Groups keyframes into segments of ≥ TARGET_SEGMENT_S; `any_cut` also splits long GOPs (transcoding);
+    a segment always starts at the first keyframe at or after each `forced` time (a jump of the clock)."""
     points = [keyframes[0]]
+    pending = sorted(forced)
     for kf in keyframes[1:]:
         while any_cut and kf - points[-1] > MAX_SEGMENT_S:
             points.append(points[-1] + TARGET_SEGMENT_S)
-        if kf - points[-1] >= TARGET_SEGMENT_S - 1e-6:
+        must = bool(pending) and kf >= pending[0] - 1e-6
+        while pending and kf >= pending[0] - 1e-6:
+            pending.pop(0)
+        if must or kf - points[-1] >= TARGET_SEGMENT_S - 1e-6:
             points.append(kf)
     while any_cut and duration_end - points[-1] > MAX_SEGMENT_S:
         points.append(points[-1] + TARGET_SEGMENT_S)

@@ -11,6 +11,7 @@ import av
 import pytest
 
 from hypertube.http.plan import audio_menu, menu_order, mime
+from hypertube.media import segments
 from hypertube.media.convert import probe
 from hypertube.media.generate_kinds import AudioSpec, Shape, generate_shaped
 from hypertube.media.segments import TS_OFFSET_S, make_segment
@@ -157,6 +158,21 @@ def test_mpeg_ts_far_from_zero(tmp_path):
     assert frames[0][0] == pytest.approx(TS_OFFSET_S, abs=0.01)  # the output clock starts near zero
     _, _, second = _video_out(make_segment(lambda: str(path), info, 1))  # cut alone, out of order
     assert second[0][0] == pytest.approx(TS_OFFSET_S + 4.0, abs=0.01)
+
+
+def test_mpeg_ts_whose_clock_jumps_plays_without_the_gap(tmp_path):
+    shape = Shape(container="ts", start_s=5, jump_at_s=4.0, jump_s=50)  # two recordings put end to end
+    path = generate_shaped(tmp_path / "jump.ts", shape, duration_s=8)
+    info = probe(lambda: str(path))
+    assert info.gaps == [(pytest.approx(59.0), pytest.approx(50.0))]
+    assert info.duration == pytest.approx(8, abs=0.1)
+    assert [round(info.length(i), 2) for i in range(len(info.segments))] == [4.0, 4.0]
+    text = segments.playlist(info, str)
+    assert text.count("#EXTINF:4.000,") == 2
+    _, _, frames = _video_out(_converted(path, info))
+    _assert_every_frame(frames, count=200)
+    _, _, after = _video_out(make_segment(lambda: str(path), info, 1))  # cut alone, after the jump
+    assert after[0][0] == pytest.approx(TS_OFFSET_S + 4.0, abs=0.01)
 
 
 def test_a_truncated_film_promises_only_what_exists(tmp_path):

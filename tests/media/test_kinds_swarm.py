@@ -20,6 +20,7 @@ KINDS = {
     "pal": (Shape(sar=Fraction(16, 11)), "copy", (278, 108)),
     "nocues": (Shape(cues=False), "copy", (192, 108)),
     "far": (Shape(container="ts", start_s=20_000), "copy", (192, 108)),
+    "jump": (Shape(container="ts", start_s=5, jump_at_s=4.0, jump_s=50), "copy", (192, 108)),
 }
 EXTENSIONS = {"mp4": "mp4", "mkv": "mkv", "ts": "ts"}
 
