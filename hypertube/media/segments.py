@@ -131,6 +131,8 @@ class VideoTranscodeLane:
         self.encoder.codec_context.time_base = Fraction(1, VIDEO_CLOCK)
         self.encoder.codec_context.gop_size = 10_000  # one keyframe, the segment's first frame
         self.upright = Upright(info.rotation)
+        # Frame threads as well as slices, as the ffmpeg CLI decodes: HEVC streams rarely have slices.
+        vin.codec_context.thread_type = "AUTO"
         self.started = self.done = False
         self.written = 0
 
