@@ -231,3 +231,28 @@ def test_which_pictures_every_browser_decodes(codec, profile, pix_fmt, safe):
     # on the facts the probe reads.
     shape = Picture(profile, pix_fmt, bit_depth(pix_fmt), 0, 192, 108)
     assert browser_safe(codec, shape) is safe
+
+
+def _gray_rows(frame) -> list[bytes]:
+    plane = frame.reformat(format="gray").planes[0]
+    data = bytes(plane)
+    return [data[r * plane.line_size : r * plane.line_size + frame.width] for r in range(frame.height)]
+
+
+@pytest.mark.parametrize("rotation", [90, 270])
+def test_the_picture_turns_the_way_the_display_matrix_says(tmp_path, rotation):
+    path, info = _make(tmp_path, "turn.mp4", Shape(container="mp4", video_codec="hevc", rotation=rotation))
+    with av.open(str(path)) as c:
+        source = _gray_rows(next(c.decode(video=0)))  # stored sideways: 192 wide, 108 high
+    with av.open(io.BytesIO(make_segment(lambda: str(path), info, 0))) as c:
+        shown = _gray_rows(next(c.decode(video=0)))  # 108 wide, 192 high
+    width = len(source[0])
+    # Counter-clockwise by 90°: the stored top row becomes the left column, read from the bottom up.
+    if rotation == 90:
+        expected = [bytes(row[width - 1 - y] for row in source) for y in range(width)]
+    else:
+        expected = [bytes(row[y] for row in reversed(source)) for y in range(width)]
+    diff = sum(
+        abs(a - b) for want, got in zip(expected, shown, strict=True) for a, b in zip(want, got, strict=True)
+    )
+    assert diff / (len(shown) * len(shown[0])) < 4  # the same picture, up to compression
