@@ -143,7 +143,8 @@ async def available_subtitles(app: web.Application, movie_id: int) -> list[str]:
     """Languages (ISO 639-1) that `/stream/{movie_id}/subtitles/{lang}.vtt` can serve."""
     embedded, sidecars = await _local_sources(app, movie_id)
     online = await _opensubtitles_files(app, movie_id)
-    return sorted(embedded | set(sidecars) | set(online))
+    empty = await app[MEDIA].empty_subtitles(movie_id)  # converted already, to no cue at all
+    return sorted((embedded | set(sidecars) | set(online)) - empty)
 
 
 async def known_subtitles(app: web.Application, movie_id: int) -> list[str]:
@@ -192,15 +193,13 @@ async def _subtitle_menus(
     app: web.Application, movie_id: int, info: MediaInfo, user_language: str | None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Text subtitles the player can show (never one known to be empty), and image ones it cannot."""
-    media = app[MEDIA]
     base = f"/stream/{movie_id}"
-    empty = await media.empty_subtitles(movie_id)
-    languages = [lang for lang in await available_subtitles(app, movie_id) if lang not in empty]
+    languages = await available_subtitles(app, movie_id)
     text = [
         {"lang": lang, "label": choices.label(lang), "url": f"{base}/subtitles/{lang}.vtt"}
         for lang in choices.menu_order(languages, user_language)
     ]
-    return text, choices.image_subtitles(info, await media.image_sidecars(movie_id))
+    return text, choices.image_subtitles(info, await app[MEDIA].image_sidecars(movie_id))
 
 
 async def plan(request: web.Request) -> web.Response:
