@@ -38,12 +38,12 @@ def _film(name: str, **kwargs) -> Path:
 def _convert_all(path: Path, limit: int | None = None) -> tuple[float, float, convert.MediaInfo]:
     """Seconds to cut every segment (or the first `limit`), and the film seconds they cover."""
     info = convert.probe(lambda: str(path))
-    wanted = range(len(info.segments) if limit is None else min(limit, len(info.segments)))
+    indexes = range(len(info.segments) if limit is None else min(limit, len(info.segments)))
     t0 = time.perf_counter()
-    for i in wanted:
+    for i in indexes:
         segments.make_segment(lambda: str(path), info, i)
     elapsed = time.perf_counter() - t0
-    covered = sum(e - s for s, e in info.segments[: len(wanted)])
+    covered = sum(e - s for s, e in info.segments[: len(indexes)])
     return elapsed, min(covered, info.duration), info
 
 
