@@ -41,6 +41,9 @@ test: setup browser lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: setup
+	@if ! command -v ffmpeg >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; \
+	  else echo "ffmpeg missing (the transcoding benchmark compares with it): install Debian's ffmpeg package" >&2; fi; fi
 	$(BIN)/python -m bench
 
 # Traefik on $$HYPERTUBE_CLUSTER_PORT (8080) in front of nodes n1 and n2; see README "Several nodes".

@@ -11,13 +11,14 @@ import orjson
 from aiohttp import web
 
 from hypertube.catalog.watch import last_position, mark_watched
+from hypertube.http import plan as choices
 from hypertube.http.auth import require_user
 from hypertube.http.errors import ApiError
 from hypertube.http.routing import id_route, path_id
 from hypertube.i18n import LANGUAGE_NAMES
 from hypertube.i18n import gettext as _
 from hypertube.keys import HTTP, MEDIA, OPENSUBTITLES_FILES, POOL, SETTINGS, TORRENTS
-from hypertube.media.convert import MediaError
+from hypertube.media.convert import MediaError, MediaInfo
 from hypertube.media.opensubtitles import OpenSubtitles
 from hypertube.media.service import NoFilm, SubtitleFile, WaitingForPeers, maybe_await
 from hypertube.media.subtitles import convert_to_vtt
@@ -25,7 +26,6 @@ from hypertube.media.subtitles import convert_to_vtt
 log = logging.getLogger(__name__)
 
 SUBTITLE_LANGUAGES = ("en", *[code for code in LANGUAGE_NAMES if code != "en"])
-LANGUAGE_LABELS = {"en": "English", "fr": "Français", "es": "Español", "de": "Deutsch", "it": "Italiano"}
 
 
 def _torrent_engine(app: web.Application) -> Any:
@@ -143,7 +143,8 @@ async def available_subtitles(app: web.Application, movie_id: int) -> list[str]:
     """Languages (ISO 639-1) that `/stream/{movie_id}/subtitles/{lang}.vtt` can serve."""
     embedded, sidecars = await _local_sources(app, movie_id)
     online = await _opensubtitles_files(app, movie_id)
-    return sorted(embedded | set(sidecars) | set(online))
+    empty = await app[MEDIA].empty_subtitles(movie_id)  # converted already, to no cue at all
+    return sorted((embedded | set(sidecars) | set(online)) - empty)
 
 
 async def known_subtitles(app: web.Application, movie_id: int) -> list[str]:
@@ -176,34 +177,58 @@ async def _build_vtt(app: web.Application, movie_id: int, lang: str) -> str | No
 
 
 # --- handlers --------------------------------------------------------------------------------------
+def _video(info: MediaInfo) -> dict[str, Any]:
+    return {
+        "codec": info.video_codec,
+        "width": info.width,
+        "height": info.height,
+        "profile": info.profile,
+        "bit_depth": info.bit_depth,
+        "pix_fmt": info.pix_fmt,
+        "rotation": info.rotation,
+    }
+
+
+async def _subtitle_menus(
+    app: web.Application, movie_id: int, info: MediaInfo, user_language: str | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Text subtitles the player can show (never one known to be empty), and image ones it cannot."""
+    base = f"/stream/{movie_id}"
+    languages = await available_subtitles(app, movie_id)
+    text = [
+        {"lang": lang, "label": choices.label(lang), "url": f"{base}/subtitles/{lang}.vtt"}
+        for lang in choices.menu_order(languages, user_language)
+    ]
+    return text, choices.image_subtitles(info, await app[MEDIA].image_sidecars(movie_id))
+
+
 async def plan(request: web.Request) -> web.Response:
     user = require_user(request)
     movie_id = path_id(request, "movie_id")
     await _movie(request, movie_id)
-    media = request.app[MEDIA]
-    info = await _guard(media.info(movie_id))
+    info = await _guard(request.app[MEDIA].info(movie_id))
     base = f"/stream/{movie_id}"
-    url = f"{base}/file" if info.kind == "direct" else f"{base}/hls/index.m3u8"
-    languages = await available_subtitles(request.app, movie_id)
-    wanted = ["en"] + ([user.language] if user.language and user.language != "en" else [])
-    subtitles = [
-        {
-            "lang": lang,
-            "label": LANGUAGE_LABELS.get(lang, lang),
-            "url": f"{base}/subtitles/{lang}.vtt",
-        }
-        for lang in wanted
-        if lang in languages
-    ]
+    chosen, audio_tracks = choices.audio_menu(info, base, user.language)
+    url = f"{base}/file" if info.kind == "direct" else choices.playlist_url(base, info, chosen)
+    subtitles, image_subtitles = await _subtitle_menus(request.app, movie_id, info, user.language)
     body = {
         "kind": info.kind,
         "url": url,
         "urls": [url],
-        "mime": "video/mp4" if info.kind == "direct" else "application/vnd.apple.mpegurl",
+        "mime": choices.mime(info),
         "subtitles": subtitles,
+        "image_subtitles": image_subtitles,
         "duration": round(info.duration, 3),
-        "video": {"codec": info.video_codec, "width": info.width, "height": info.height},
-        "audio": {"codec": info.audio_codec},
+        "missing": None
+        if info.missing_from is None
+        else {"from": round(info.missing_from, 3), "promised": round(info.promised or 0.0, 3)},
+        "video": _video(info),
+        "audio": {
+            "codec": chosen.codec if chosen else None,
+            "index": chosen.index if chosen else None,
+            "lang": chosen.language if chosen else None,
+        },
+        "audio_tracks": audio_tracks,
         "conversion": {"video": info.video_action, "audio": info.audio_action},
         "position": await last_position(request.app[POOL], user.id, movie_id),
         "status": await download_status(request.app, movie_id),
@@ -224,6 +249,16 @@ async def status(request: web.Request) -> web.Response:
     )
 
 
+def _audio_choice(request: web.Request, info: MediaInfo) -> int | None:
+    """`?audio=<stream index>`: one of the film's audio tracks (absent: its default track)."""
+    raw = request.query.get("audio")
+    if raw is None:
+        return None
+    if not raw.isdigit() or info.audio_track(int(raw)) is None:
+        raise ApiError(404, _("This film has no such audio track."), code="not_found")
+    return int(raw)
+
+
 async def playlist(request: web.Request) -> web.Response:
     require_user(request)
     movie_id = path_id(request, "movie_id")
@@ -232,7 +267,9 @@ async def playlist(request: web.Request) -> web.Response:
         raise ApiError(404, _("This film plays directly, without a playlist."), code="not_found")
     from hypertube.media.segments import playlist as make_playlist
 
-    text = make_playlist(info, lambda i: f"{i}.ts")
+    audio = _audio_choice(request, info)
+    query = "" if audio is None or audio == info.audio_index else f"?audio={audio}"
+    text = make_playlist(info, lambda i: f"{i}.ts{query}")
     return web.Response(
         text=text,
         content_type="application/vnd.apple.mpegurl",
@@ -248,7 +285,7 @@ async def segment(request: web.Request) -> web.StreamResponse:
     info = await _guard(media.info(movie_id))
     if info.kind != "hls" or not 0 <= index < len(info.segments):
         raise ApiError(404, _("This segment does not exist."), code="not_found")
-    path = await _guard(media.segment(movie_id, index))
+    path = await _guard(media.segment(movie_id, index, audio=_audio_choice(request, info)))
     return web.FileResponse(
         path, headers={"Content-Type": "video/mp2t", "Cache-Control": "private, max-age=86400"}
     )
@@ -263,7 +300,7 @@ async def subtitle(request: web.Request) -> web.Response:
     await _movie(request, movie_id)
     media = request.app[MEDIA]
     text = await _guard(media.cached_vtt(movie_id, lang, lambda: _build_vtt(request.app, movie_id, lang)))
-    if text is None:
+    if text is None or "-->" not in text:  # a track that converts to no cue is not offered either
         raise ApiError(404, _("No subtitles in this language."), code="not_found")
     return web.Response(
         text=text,

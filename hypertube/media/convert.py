@@ -3,20 +3,33 @@ segments, each from one video keyframe to the next so that it can be cut on its 
 
 from __future__ import annotations
 
-import bisect
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import av
 
-TARGET_SEGMENT_S = 4.0  # segments are cut at the first keyframe at least this far from their start
-MAX_SEGMENT_S = 10.0  # a film with sparse keyframes still gets cut (transcoding only; copies need keyframes)
+from hypertube.media.timeline import film_time, keyframes, plan_segments, segment_spans, source_time
+from hypertube.media.tracks import (
+    IMAGE_SUBTITLE_CODECS,
+    TEXT_SUBTITLE_CODECS,
+    AudioTrack,
+    Picture,
+    SubtitleTrack,
+    audio_tracks,
+    browser_safe,
+    choose_audio,
+    picture,
+    subtitle_tracks,
+)
+
 BROWSER_VIDEO = {"h264", "vp8", "vp9", "av1"}
 BROWSER_AUDIO = {"aac", "mp3", "opus", "vorbis"}
 DIRECT_CONTAINERS = {"mp4", "webm"}  # format names PyAV reports: "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"
 HLS_AUDIO_COPY = {"aac"}  # anything else becomes AAC (AC3, E-AC3, DTS, MP3, Opus, Vorbis, …)
 HLS_VIDEO_COPY = {"h264"}
+PROBE_VERSION = 2  # bumped when MediaInfo changes, so that probes cached on disk are made again
 
 
 class MediaError(Exception):
@@ -24,30 +37,33 @@ class MediaError(Exception):
 
 
 @dataclass
-class SubtitleTrack:
-    index: int  # stream index in the container
-    language: str  # ISO 639-1 when known ("en"), else what the file says
-    codec: str
-    title: str = ""
-
-
-@dataclass
 class MediaInfo:
     container: str
     video_codec: str
     audio_codec: str | None
-    width: int
+    width: int  # on screen: non-square pixels and the display matrix applied
     height: int
-    duration: float
+    duration: float  # what the file holds (less than its header says when it is truncated)
     kind: str  # "direct" or "hls"
     video_action: str  # "copy" or "transcode" (hls only)
-    audio_action: str  # "copy", "transcode" or "none"
+    audio_action: str  # "copy", "transcode" or "none", for the default audio track
     segments: list[tuple[float, float]] = field(default_factory=list)  # (start, end) in film seconds
     # Per segment, the bytes [start, end) it is cut from, when the container's index tells (end -1:
     # up to the end of the file): the engine asks for those pieces before PyAV reaches them.
     spans: list[tuple[int, int]] = field(default_factory=list)
     origin: float = 0.0  # source time of the first segment's start
     subtitles: list[SubtitleTrack] = field(default_factory=list)
+    image_subtitles: list[SubtitleTrack] = field(default_factory=list)  # not convertible to text
+    audio_tracks: list[AudioTrack] = field(default_factory=list)
+    audio_index: int | None = None  # the stream the file itself would play (flags), before user choice
+    profile: str = ""
+    pix_fmt: str = ""
+    bit_depth: int = 8
+    rotation: int = 0
+    indexed: bool = True  # False: keyframes found by a scan, seeks land anywhere near the target
+    gaps: list[tuple[float, float]] = field(default_factory=list)  # jumps of the source clock (MPEG-TS)
+    missing_from: float | None = None  # the header promises more than the file holds, from here on
+    promised: float | None = None  # the duration the header promises when the file is truncated
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,21 +74,30 @@ class MediaInfo:
         data["segments"] = [tuple(s) for s in data.get("segments", [])]
         data["spans"] = [tuple(s) for s in data.get("spans", [])]
         data["subtitles"] = [SubtitleTrack(**s) for s in data.get("subtitles", [])]
+        data["image_subtitles"] = [SubtitleTrack(**s) for s in data.get("image_subtitles", [])]
+        data["audio_tracks"] = [AudioTrack(**s) for s in data.get("audio_tracks", [])]
+        data["gaps"] = [tuple(g) for g in data.get("gaps", [])]
         return cls(**data)
 
+    def length(self, index: int) -> float:
+        """Segment `index`'s playing time: without the time a jump of the source clock skips."""
+        start, end = self.segments[index]
+        return film_time(end, self.gaps) - film_time(start, self.gaps)
 
-ISO639 = {
-    "eng": "en", "fre": "fr", "fra": "fr", "spa": "es", "ger": "de", "deu": "de", "ita": "it",
-    "por": "pt", "rus": "ru", "jpn": "ja", "chi": "zh", "zho": "zh", "ara": "ar", "dut": "nl",
-    "nld": "nl", "pol": "pl", "tur": "tr", "kor": "ko", "swe": "sv",
-}  # fmt: skip
+    def skipped(self, seconds: float) -> float:
+        """Source seconds skipped by jumps of the clock up to `seconds`."""
+        return seconds - film_time(seconds, self.gaps)
+
+    def audio_track(self, index: int | None) -> AudioTrack | None:
+        """The audio track with this stream index; None picks the file's own default."""
+        wanted = self.audio_index if index is None else index
+        return next((t for t in self.audio_tracks if t.index == wanted), None)
 
 
-def language_code(value: str | None) -> str:
-    value = (value or "").strip().lower()
-    if len(value) == 2:
-        return value
-    return ISO639.get(value, value or "und")
+def audio_action(track: AudioTrack | None) -> str:
+    if track is None:
+        return "none"
+    return "copy" if track.codec in HLS_AUDIO_COPY else "transcode"
 
 
 Opener = Callable[[], Any]  # returns a path string or a seekable binary file object
@@ -88,147 +113,106 @@ def open_input(source: Opener) -> av.container.InputContainer:
         raise MediaError(f"the video file could not be opened ({exc.__class__.__name__}).") from exc
 
 
-def _keyframes(container, stream) -> list[tuple[float, int]]:
-    """Keyframes (time, byte position or -1) from the demuxer's index (MKV cues, AVI idx1, MP4 stss);
-    scanning packets otherwise."""
-    tb = stream.time_base
+def _size(target: Any) -> int | None:
+    """The file's length in bytes, so that index entries past a truncated end are not trusted."""
     try:
-        container.seek(0, stream=stream, backward=True)  # makes the Matroska demuxer read its cues
-    except av.FFmpegError:
-        pass
-    found = {
-        float(e.timestamp * tb): e.pos if e.pos is not None and e.pos >= 0 else -1
-        for e in stream.index_entries
-        if e.is_keyframe and e.timestamp is not None
-    }
-    if len(found) >= 2:
-        return sorted(found.items())
-    # No index (MPEG-TS, MKV without cues): read the packets — not decoded — to find keyframes.
-    container.seek(0, stream=stream, backward=True)
-    for packet in container.demux(stream):
-        if packet.is_keyframe and packet.pts is not None:
-            found.setdefault(float(packet.pts * tb), packet.pos if packet.pos is not None else -1)
-    return sorted(found.items())
+        if isinstance(target, str | os.PathLike):
+            return os.path.getsize(target)
+        here = target.tell()
+        size = target.seek(0, os.SEEK_END)
+        target.seek(here)
+        return int(size)
+    except (OSError, AttributeError, ValueError):
+        return None
 
 
-SPAN_MARGIN = 256 * 1024  # past the next segment's keyframe: the cutter reads that whole packet
-
-
-def segment_spans(
-    segments: list[tuple[float, float]], keyframes: list[tuple[float, int]]
-) -> list[tuple[int, int]]:
-    """The bytes each segment is read from: from the keyframe at or before its start to a little past
-    the first keyframe at or after its end. Empty when the index has no byte positions."""
-    if not keyframes or any(pos < 0 for _, pos in keyframes):
-        return []
-    times = [t for t, _ in keyframes]
-    spans = []
-    for start, end in segments:
-        before = bisect.bisect_right(times, start + 1e-6) - 1
-        after = bisect.bisect_left(times, end - 1e-6)
-        first = keyframes[max(0, before)][1]
-        last = keyframes[after][1] + SPAN_MARGIN if after < len(keyframes) else -1
-        spans.append((first, last))
-    return spans
-
-
-def plan_segments(keyframes: list[float], duration_end: float, *, any_cut: bool) -> list[tuple[float, float]]:
-    """Groups keyframes into segments of ≥ TARGET_SEGMENT_S; `any_cut` also splits long GOPs (transcoding)."""
-    points = [keyframes[0]]
-    for kf in keyframes[1:]:
-        while any_cut and kf - points[-1] > MAX_SEGMENT_S:
-            points.append(points[-1] + TARGET_SEGMENT_S)
-        if kf - points[-1] >= TARGET_SEGMENT_S - 1e-6:
-            points.append(kf)
-    while any_cut and duration_end - points[-1] > MAX_SEGMENT_S:
-        points.append(points[-1] + TARGET_SEGMENT_S)
-    if len(points) > 1 and duration_end - points[-1] < 1.0:
-        points.pop()  # a tiny tail joins the segment before it
-    ends = points[1:] + [max(duration_end, points[-1] + 0.1)]
-    return list(zip(points, ends, strict=True))
-
-
-def _duration(container, video) -> float:
+def _header_duration(container: Any, video: Any) -> float | None:
     duration = container.duration / av.time_base if container.duration else None
     if not duration and video.duration and video.time_base:
         duration = float(video.duration * video.time_base)
-    if not duration or duration <= 0:
-        raise MediaError("the video file has no duration: it may be truncated.")
-    return duration
+    return duration if duration and duration > 0 else None
 
 
-def _subtitle_tracks(container) -> list[SubtitleTrack]:
-    return [
-        SubtitleTrack(
-            s.index,
-            language_code(s.metadata.get("language")),
-            s.codec_context.name,
-            s.metadata.get("title", ""),
-        )
-        for s in container.streams.subtitles
-        if s.codec_context.name in ("subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text")
-    ]
+def _playback(fmt: str, vcodec: str, shape: Picture, tracks: list[AudioTrack]) -> tuple[str, str]:
+    """(kind, video action): "direct" plays the file as it is; "hls" copies or transcodes the video.
+    A film with several audio tracks is cut to HLS so that the player can choose one. Browsers honour
+    an MP4's display matrix, MPEG-TS has none: a turned picture is turned while transcoding."""
+    safe = browser_safe(vcodec, shape)
+    acodec = tracks[0].codec if tracks else None
+    webm_codecs = vcodec in ("vp8", "vp9", "av1") and acodec in (None, "opus", "vorbis")
+    mp4 = any(n in DIRECT_CONTAINERS for n in fmt.split(",")) and not fmt.startswith("matroska")
+    direct = (mp4 and vcodec in BROWSER_VIDEO and (acodec is None or acodec in BROWSER_AUDIO)) or (
+        fmt.startswith("matroska") and webm_codecs  # a real WebM: Matroska with only WebM codecs
+    )
+    if direct and safe and len(tracks) <= 1:
+        return "direct", "copy"
+    return "hls", "copy" if vcodec in HLS_VIDEO_COPY and safe and not shape.rotation else "transcode"
 
 
-def _playback(fmt: str, vcodec: str, acodec: str | None) -> tuple[str, str, str]:
-    """(kind, video action, audio action): "direct" plays the file as it is; "hls" copies or transcodes each stream."""
-    is_direct_container = any(n in DIRECT_CONTAINERS for n in fmt.split(","))
-    if (
-        is_direct_container
-        and not fmt.startswith("matroska")
-        and vcodec in BROWSER_VIDEO
-        and (acodec is None or acodec in BROWSER_AUDIO)
-    ) or (
-        fmt.startswith("matroska") and vcodec in ("vp8", "vp9", "av1") and acodec in (None, "opus", "vorbis")
-    ):
-        # MP4 with browser codecs, or a real WebM (Matroska with only WebM codecs).
-        return "direct", "copy", "copy" if acodec else "none"
-    vaction = "copy" if vcodec in HLS_VIDEO_COPY else "transcode"
-    aaction = "none" if not acodec else ("copy" if acodec in HLS_AUDIO_COPY else "transcode")
-    return "hls", vaction, aaction
-
-
-def _hls_plan(
-    container, video, end: float, any_cut: bool
-) -> tuple[list[tuple[float, float]], list[tuple[int, int]], float]:
-    """(segments, their byte spans, the first segment's source time) from the video keyframes."""
-    keyframes = _keyframes(container, video)
-    if not keyframes:
+def _timeline(info: MediaInfo, container: Any, video: Any, header: float | None, size: int | None) -> None:
+    """Fills the segments, their byte spans and what the file really holds (hls only)."""
+    found = keyframes(container, video, info.origin, header, size)
+    if not found.points:
         raise MediaError("the video track has no keyframe: the file is corrupt.")
-    segments = plan_segments([t for t, _ in keyframes], end, any_cut=any_cut)
-    return segments, segment_spans(segments, keyframes), keyframes[0][0]
+    end = info.origin + (header or 0.0)
+    info.indexed = found.end is None
+    if found.end is not None:
+        if header and found.end < end - 1.0:
+            info.missing_from, info.promised = found.end - info.origin, header
+        end = found.end
+    # Segments are planned on the film's own clock (jumps removed), then placed back on the source's.
+    gaps = info.gaps = found.gaps
+    planned = plan_segments(
+        [film_time(t, gaps) for t, _ in found.points],
+        film_time(end, gaps),
+        any_cut=info.video_action == "transcode",
+        forced=[film_time(at, gaps) for at, _ in gaps],
+    )
+    info.segments = [(source_time(s, gaps), source_time(e, gaps)) for s, e in planned]
+    info.duration = film_time(end, gaps) - info.origin
+    info.spans = segment_spans(info.segments, found.points)
+    info.origin = found.points[0][0]
 
 
 def probe(source: Opener) -> MediaInfo:
     """Reads the container's headers and index (not the whole film) and decides how to play it."""
-    container = open_input(source)
+    target = source()
+    size = _size(target)
+    container = open_input(lambda: target)
     try:
         if not container.streams.video:
             raise MediaError("this file has no video track.")
         video = container.streams.video[0]
-        audio = container.streams.audio[0] if container.streams.audio else None
         vcodec = video.codec_context.name
-        acodec = audio.codec_context.name if audio else None
-        duration = _duration(container, video)
-        kind, vaction, aaction = _playback(container.format.name, vcodec, acodec)
-        start = container.start_time / av.time_base if container.start_time else 0.0
+        shape: Picture = picture(container, video)
+        tracks = audio_tracks(container)
+        default = choose_audio(tracks)
+        kind, vaction = _playback(container.format.name, vcodec, shape, tracks)
+        header = _header_duration(container, video)
         info = MediaInfo(
             container.format.name,
             vcodec,
-            acodec,
-            video.codec_context.width,
-            video.codec_context.height,
-            duration,
+            default.codec if default else None,
+            shape.display_width,
+            shape.display_height,
+            header or 0.0,
             kind,
             vaction,
-            aaction,
-            origin=start,
-            subtitles=_subtitle_tracks(container),
+            audio_action(default),
+            origin=container.start_time / av.time_base if container.start_time else 0.0,
+            subtitles=subtitle_tracks(container, TEXT_SUBTITLE_CODECS),
+            image_subtitles=subtitle_tracks(container, IMAGE_SUBTITLE_CODECS),
+            audio_tracks=tracks,
+            audio_index=default.index if default else None,
+            profile=shape.profile,
+            pix_fmt=shape.pix_fmt,
+            bit_depth=shape.bit_depth,
+            rotation=shape.rotation,
         )
         if kind == "hls":
-            info.segments, info.spans, info.origin = _hls_plan(
-                container, video, start + duration, vaction == "transcode"
-            )
+            _timeline(info, container, video, header, size)
+        elif not header:
+            raise MediaError("the video file has no duration: it may be truncated.")
         return info
     finally:
         container.close()

@@ -85,7 +85,7 @@ AUDIO_ENCODERS = {"aac": "aac", "ac3": "ac3", "mp3": "libmp3lame", "opus": "libo
 SUBTITLE_ENCODERS = {"srt": "subrip", "subrip": "subrip", "ass": "ass"}
 
 
-def _video_stream(out: av.container.OutputContainer, codec: str, width: int, height: int, fps: int):
+def video_stream(out: av.container.OutputContainer, codec: str, width: int, height: int, fps: int):
     name = VIDEO_ENCODERS.get(codec, codec)
     gop = max(1, int(round(fps * KEYFRAME_INTERVAL_S)))
     options: dict[str, str] = {}
@@ -109,7 +109,7 @@ def _video_stream(out: av.container.OutputContainer, codec: str, width: int, hei
     return stream
 
 
-def _pattern(width: int, height: int, fps: int, duration_s: float, noise: int = 0):
+def test_pattern(width: int, height: int, fps: int, duration_s: float, noise: int = 0):
     graph = av.filter.Graph()
     src = graph.add("testsrc2", f"size={width}x{height}:rate={fps}:duration={duration_s}")
     fmt = graph.add("format", "pix_fmts=yuv420p")
@@ -126,7 +126,7 @@ def _pattern(width: int, height: int, fps: int, duration_s: float, noise: int = 
     return graph, sink
 
 
-def _tone(duration_s: float, frequency: int):
+def tone(duration_s: float, frequency: int):
     graph = av.filter.Graph()
     src = graph.add(
         "sine", f"frequency={frequency}:beep_factor=4:sample_rate={SAMPLE_RATE}:duration={duration_s}"
@@ -139,7 +139,7 @@ def _tone(duration_s: float, frequency: int):
     return graph, sink
 
 
-def _pull(graph_and_sink):
+def pull_frames(graph_and_sink):
     graph, sink = graph_and_sink  # the sink needs its graph alive
     while True:
         try:
@@ -198,11 +198,11 @@ def generate_film(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     with av.open(str(tmp), "w", format=muxer, options=options) as out:
-        vstream: Any = _video_stream(out, video_codec, width, height, fps)
-        astream = _audio_stream(out, audio_codec)
+        vstream: Any = video_stream(out, video_codec, width, height, fps)
+        astream = audio_stream(out, audio_codec)
         sub_streams = _subtitle_streams(out, tracks, subtitle_codec)
-        frames = _pull(_pattern(width, height, fps, duration_s, noise))
-        samples = _pull(_tone(duration_s, tone_hz))
+        frames = pull_frames(test_pattern(width, height, fps, duration_s, noise))
+        samples = pull_frames(tone(duration_s, tone_hz))
         _mux_interleaved(out, vstream, astream, frames, samples)
         for sstream, codec, cues in sub_streams:
             _mux_cues(out, sstream, codec, cues)
@@ -210,7 +210,7 @@ def generate_film(
     return path
 
 
-def _audio_stream(out: Any, audio_codec: str) -> Any:
+def audio_stream(out: Any, audio_codec: str) -> Any:
     astream: Any = out.add_stream(AUDIO_ENCODERS.get(audio_codec, audio_codec), rate=SAMPLE_RATE)
     astream.layout = "stereo"
     if astream.codec_context.name in ("aac", "ac3", "eac3"):

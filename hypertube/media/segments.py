@@ -11,9 +11,15 @@ from fractions import Fraction
 from typing import Any
 
 import av
+import av.filter
 
-from hypertube.media.convert import MediaError, MediaInfo, Opener, open_input
+from hypertube.media.convert import MediaError, MediaInfo, Opener, audio_action, open_input
+from hypertube.media.timeline import TARGET_SEGMENT_S, film_time, source_time
 
+# The display matrix's counter-clockwise angle → the filter that turns the picture upright.
+UPRIGHT = {90: ("transpose", "cclock"), 180: ("hflip,vflip", None), 270: ("transpose", "clock")}
+# Fast enough to stay ahead of playback on two shared cores; one keyframe a segment (no scene cuts).
+X264_OPTIONS = {"preset": "ultrafast", "crf": "23", "x264-params": "scenecut=0:bframes=0"}
 TS_OFFSET_S = 1.0  # MPEG-TS timestamps must stay positive (B-frames decode before their start)
 EPSILON_S = 1e-3
 VIDEO_CLOCK = 90_000  # the MPEG-TS clock rate
@@ -80,8 +86,36 @@ class VideoCopyLane:
         """Nothing is held back when copying."""
 
 
+class Upright:
+    """Turns decoded frames by the film's display matrix (MPEG-TS cannot carry one)."""
+
+    def __init__(self, rotation: int):
+        self.rotation = rotation
+        self.graph: Any = None
+
+    def __call__(self, frame: Any) -> Any:
+        if self.rotation not in UPRIGHT:
+            return frame
+        if self.graph is None:
+            self.graph = av.filter.Graph()
+            source = self.graph.add_buffer(
+                width=frame.width, height=frame.height, format=frame.format.name, time_base=frame.time_base
+            )
+            last = source
+            name, args = UPRIGHT[self.rotation]
+            for step in name.split(","):
+                node = self.graph.add(step, args) if args else self.graph.add(step)
+                last.link_to(node)
+                last = node
+            last.link_to(self.graph.add("buffersink"))
+            self.graph.configure()
+        self.graph.push(frame)
+        return self.graph.pull()
+
+
 class VideoTranscodeLane:
-    """Decodes from the keyframe at or before the start and encodes the frames inside the segment as H.264."""
+    """Decodes from the keyframe at or before the start and encodes the frames inside the segment as
+    8-bit 4:2:0 H.264, upright and with square pixels at the film's display size."""
 
     def __init__(self, out: Any, vin: Any, info: MediaInfo, window: Window):
         self.out, self.vin, self.window = out, vin, window
@@ -89,13 +123,16 @@ class VideoTranscodeLane:
         self.encoder = out.add_stream(
             "libx264",
             rate=rate,
-            options={"preset": "ultrafast", "crf": "23", "x264-params": "scenecut=0:bframes=0"},
+            options=dict(X264_OPTIONS),
         )
         self.encoder.width = info.width - info.width % 2
         self.encoder.height = info.height - info.height % 2
         self.encoder.pix_fmt = "yuv420p"
         self.encoder.codec_context.time_base = Fraction(1, VIDEO_CLOCK)
         self.encoder.codec_context.gop_size = 10_000  # one keyframe, the segment's first frame
+        self.upright = Upright(info.rotation)
+        # Frame threads as well as slices, as the ffmpeg CLI decodes: HEVC streams rarely have slices.
+        vin.codec_context.thread_type = "AUTO"
         self.started = self.done = False
         self.written = 0
 
@@ -127,6 +164,7 @@ class VideoTranscodeLane:
 
     def _encode(self, frame: Any, out_seconds: float) -> None:
         encoder = self.encoder
+        frame = self.upright(frame)
         if frame.format.name != "yuv420p" or frame.width != encoder.width or frame.height != encoder.height:
             frame = frame.reformat(width=encoder.width, height=encoder.height, format="yuv420p")
         frame.pts = int(round(out_seconds * VIDEO_CLOCK))
@@ -195,19 +233,21 @@ class AudioTranscodeLane(AudioLane):
         self.out.mux(self.encoder.encode(None))
 
 
-def make_segment(source: Opener, info: MediaInfo, index: int) -> bytes:
-    """One MPEG-TS segment: the packets (or re-encoded frames) from segment `index`'s start to its end."""
+def make_segment(source: Opener, info: MediaInfo, index: int, audio: int | None = None) -> bytes:
+    """One MPEG-TS segment: the packets (or re-encoded frames) from segment `index`'s start to its end,
+    with the audio track whose stream index is `audio` (None: the file's default track)."""
     if not 0 <= index < len(info.segments):
         raise IndexError(index)
     t0, t1 = info.segments[index]
     last = index == len(info.segments) - 1
-    window = Window(t0, math.inf if last else t1, TS_OFFSET_S - info.origin, first=index == 0)
+    shift = TS_OFFSET_S - info.origin - info.skipped(t0)  # the output clock does not jump
+    window = Window(t0, math.inf if last else t1, shift, first=index == 0)
     container = open_input(source)
     buf = io.BytesIO()
     try:
         out = av.open(buf, "w", format="mpegts", options={"avoid_negative_ts": "disabled"})
         try:
-            _cut(container, out, info, window)
+            _cut(container, out, info, window, audio)
         finally:
             out.close()
     except av.FFmpegError as exc:
@@ -217,9 +257,10 @@ def make_segment(source: Opener, info: MediaInfo, index: int) -> bytes:
     return buf.getvalue()
 
 
-def _cut(container: Any, out: Any, info: MediaInfo, window: Window) -> None:
+def _cut(container: Any, out: Any, info: MediaInfo, window: Window, audio: int | None) -> None:
     vin = container.streams.video[0]
-    ain = container.streams.audio[0] if info.audio_action != "none" and container.streams.audio else None
+    track = info.audio_track(audio)
+    ain = container.streams[track.index] if track is not None else None
     video: VideoCopyLane | VideoTranscodeLane
     if info.video_action == "copy":
         video = VideoCopyLane(out, vin, window)
@@ -227,9 +268,14 @@ def _cut(container: Any, out: Any, info: MediaInfo, window: Window) -> None:
         video = VideoTranscodeLane(out, vin, info, window)
     lanes: dict[int, VideoCopyLane | VideoTranscodeLane | AudioLane] = {vin.index: video}
     if ain is not None:
-        copy = info.audio_action == "copy"
+        copy = audio_action(track) == "copy"
         lanes[ain.index] = AudioCopyLane(out, ain, window) if copy else AudioTranscodeLane(out, ain, window)
-    container.seek(max(0, int(round(window.start / vin.time_base))), stream=vin, backward=True)
+    # Without an index (MPEG-TS, Matroska without Cues) a seek lands near the time, not on the keyframe
+    # before it: start a segment's length earlier and let the lanes skip to the keyframe.
+    target = window.start
+    if not info.indexed:  # one segment earlier on the film's clock: a jump leaves no time to land on
+        target = source_time(film_time(window.start, info.gaps) - TARGET_SEGMENT_S, info.gaps)
+    container.seek(max(0, int(round(target / vin.time_base))), stream=vin, backward=True)
     for packet in container.demux([vin] + ([ain] if ain is not None else [])):
         lanes[packet.stream.index].feed(packet)
         if all(lane.done for lane in lanes.values()):
@@ -244,7 +290,7 @@ def _cut(container: Any, out: Any, info: MediaInfo, window: Window) -> None:
 
 def playlist(info: MediaInfo, segment_url: Callable[[int], str]) -> str:
     """The HLS VOD playlist: every segment with its real length, so the player knows the whole timeline."""
-    target = max((math.ceil(e - s) for s, e in info.segments), default=1)
+    target = max((math.ceil(info.length(i)) for i in range(len(info.segments))), default=1)
     lines = [
         "#EXTM3U",
         "#EXT-X-VERSION:3",
@@ -253,8 +299,8 @@ def playlist(info: MediaInfo, segment_url: Callable[[int], str]) -> str:
         "#EXT-X-PLAYLIST-TYPE:VOD",
         "#EXT-X-INDEPENDENT-SEGMENTS",
     ]
-    for i, (start, end) in enumerate(info.segments):
-        lines.append(f"#EXTINF:{end - start:.3f},")
+    for i in range(len(info.segments)):
+        lines.append(f"#EXTINF:{info.length(i):.3f},")
         lines.append(segment_url(i))
     lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"

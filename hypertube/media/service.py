@@ -20,7 +20,13 @@ from hypertube.background import BackgroundTasks
 from hypertube.media import convert, segments
 from hypertube.media.convert import MediaError, MediaInfo
 from hypertube.media.reader import FilmReader, LocalFileReader
-from hypertube.media.subtitles import MAX_SUBTITLE_BYTES, SUBTITLE_EXTENSIONS, convert_to_vtt, extract_track
+from hypertube.media.subtitles import (
+    IMAGE_SUBTITLE_EXTENSIONS,
+    MAX_SUBTITLE_BYTES,
+    SUBTITLE_EXTENSIONS,
+    convert_to_vtt,
+    extract_track,
+)
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +141,7 @@ class MediaService:
         reader = await self.open_reader(movie_id)
         try:
             path = self.movie_dir(movie_id) / "info.json"
-            ident = {"name": reader.name, "size": reader.size}
+            ident = {"name": reader.name, "size": reader.size, "probe": convert.PROBE_VERSION}
             stored = await asyncio.to_thread(_read_json, path)
             if stored and stored.get("film") == ident:
                 info = MediaInfo.from_json(stored["info"])
@@ -152,28 +158,39 @@ class MediaService:
         return info
 
     # --- segments ----------------------------------------------------------------------------------
-    def segment_path(self, movie_id: int, index: int) -> Path:
-        return self.movie_dir(movie_id) / f"{int(index)}.ts"
+    def segment_path(self, movie_id: int, index: int, audio: int | None = None) -> Path:
+        """`<n>.ts` with the film's default audio track, `<n>.a<stream>.ts` with another one."""
+        suffix = "" if audio is None else f".a{int(audio)}"
+        return self.movie_dir(movie_id) / f"{int(index)}{suffix}.ts"
 
-    async def segment(self, movie_id: int, index: int, *, prefetch: int = 1) -> Path:
-        """The segment's file, cut now if it is not cached yet; the next one is cut in the background."""
+    async def segment(
+        self, movie_id: int, index: int, *, audio: int | None = None, prefetch: int = 1
+    ) -> Path:
+        """The segment's file, cut now if it is not cached yet; the next one is cut in the background.
+        `audio` is the stream index of the audio track to hear (None or the default: the default)."""
         info = await self.info(movie_id)
         if not 0 <= index < len(info.segments):
             raise IndexError(index)
-        path = await self._segment(movie_id, info, index)
+        if audio is not None and info.audio_track(audio) is None:
+            raise IndexError(audio)
+        audio = None if audio == info.audio_index else audio
+        path = await self._segment(movie_id, info, index, audio)
         for nxt in range(index + 1, min(index + 1 + prefetch, len(info.segments))):
-            if not self.segment_path(movie_id, nxt).exists() and (movie_id, nxt) not in self._jobs:
-                self._background.start(self._prefetch(movie_id, info, nxt))
+            if (
+                not self.segment_path(movie_id, nxt, audio).exists()
+                and (movie_id, (nxt, audio)) not in self._jobs
+            ):
+                self._background.start(self._prefetch(movie_id, info, nxt, audio))
         return path
 
-    async def _prefetch(self, movie_id: int, info: MediaInfo, index: int) -> None:
+    async def _prefetch(self, movie_id: int, info: MediaInfo, index: int, audio: int | None) -> None:
         try:
-            await self._segment(movie_id, info, index)
+            await self._segment(movie_id, info, index, audio)
         except (MediaError, WaitingForPeers, NoFilm) as exc:
             log.info("segment %s of film %s not prepared ahead: %s", index, movie_id, exc)
 
-    async def _segment(self, movie_id: int, info: MediaInfo, index: int) -> Path:
-        path = self.segment_path(movie_id, index)
+    async def _segment(self, movie_id: int, info: MediaInfo, index: int, audio: int | None) -> Path:
+        path = self.segment_path(movie_id, index, audio)
         if path.exists():
             return path
 
@@ -183,51 +200,57 @@ class MediaService:
                 if index < len(info.spans):
                     start, end = info.spans[index]
                     reader.expect(start, reader.size if end < 0 else end)
-                data = await self._blocking(reader, lambda opener: segments.make_segment(opener, info, index))
+                data = await self._blocking(
+                    reader, lambda opener: segments.make_segment(opener, info, index, audio)
+                )
             finally:
                 reader.close()
             await asyncio.to_thread(_write_bytes, path, data)
             return path
 
-        return await self._once((movie_id, index), cut)
+        return await self._once((movie_id, (index, audio)), cut)
 
     # --- subtitles ---------------------------------------------------------------------------------
     def subtitle_path(self, movie_id: int, lang: str) -> Path:
         return self.movie_dir(movie_id) / "subs" / f"{lang}.vtt"
 
-    async def sidecar_subtitles(self, movie_id: int, *, start: bool = True) -> dict[str, SubtitleFile]:
-        """Subtitle files shipped with the film, by language guessed from their names (`film.en.srt`).
-
-        A film played from disk: the files in its folder; a torrent: the torrent's subtitle files
-        (`start=False`: only when the engine already has the torrent's metadata, never adding it)."""
+    async def _shipped_files(self, movie_id: int, *, start: bool) -> list[SubtitleFile]:
+        """Every file shipped with the film: the files in its folder (played from disk) or the torrent's
+        files (`start=False`: only when the engine already has the torrent's metadata, never adding it)."""
         path = self._files.get(movie_id)
         if path is not None:
             folder = path.parent
 
-            def scan() -> dict[str, SubtitleFile]:
-                found: dict[str, SubtitleFile] = {}
+            def scan() -> list[SubtitleFile]:
                 if not folder.is_dir():
-                    return found
-                for p in sorted(folder.iterdir()):
-                    if p.suffix.lower() in SUBTITLE_EXTENSIONS and p.is_file():
-                        found.setdefault(
-                            _language_from_name(p.name), SubtitleFile(p.name, p.stat().st_size, p)
-                        )
-                return found
+                    return []
+                return [
+                    SubtitleFile(p.name, p.stat().st_size, p) for p in sorted(folder.iterdir()) if p.is_file()
+                ]
 
             return await asyncio.to_thread(scan)
         engine = self._engine() if self._engine else None
         if engine is None or not hasattr(engine, "list_files"):
-            return {}
+            return []
         files = await engine.list_files(movie_id) if start else engine.known_files(movie_id)
+        return [SubtitleFile(str(getattr(f, "path", "")), f.size, None, f.index) for f in files or ()]
+
+    async def sidecar_subtitles(self, movie_id: int, *, start: bool = True) -> dict[str, SubtitleFile]:
+        """Text subtitle files shipped with the film, by language guessed from their names (`film.en.srt`)."""
         found: dict[str, SubtitleFile] = {}
-        for f in files or ():
-            name = str(getattr(f, "path", ""))
-            if getattr(f, "kind", "") == "subtitle" or name.lower().endswith(SUBTITLE_EXTENSIONS):
-                found.setdefault(
-                    _language_from_name(Path(name).name), SubtitleFile(name, f.size, None, f.index)
-                )
+        for f in await self._shipped_files(movie_id, start=start):
+            if f.name.lower().endswith(SUBTITLE_EXTENSIONS):
+                found.setdefault(_language_from_name(Path(f.name).name), f)
         return found
+
+    async def image_sidecars(self, movie_id: int, *, start: bool = True) -> list[tuple[str, str]]:
+        """(language, file name) of image subtitles shipped with the film (VobSub `.idx`/`.sub`, PGS `.sup`):
+        pictures of text, which are listed but cannot become WebVTT."""
+        return [
+            (_language_from_name(Path(f.name).name), Path(f.name).name)
+            for f in await self._shipped_files(movie_id, start=start)
+            if f.name.lower().endswith(IMAGE_SUBTITLE_EXTENSIONS) and not f.name.lower().endswith(".idx")
+        ]
 
     async def load_subtitle_file(self, movie_id: int, sub: SubtitleFile) -> str:
         """The file's text as WebVTT (read from disk or through the torrent, at most 5 MB)."""
@@ -254,6 +277,17 @@ class MediaService:
             return await self._blocking(reader, lambda opener: extract_track(opener(), track.index))
         finally:
             reader.close()
+
+    async def empty_subtitles(self, movie_id: int) -> set[str]:
+        """Languages already converted to a WebVTT without a single cue (image tracks, broken files)."""
+        folder = self.movie_dir(movie_id) / "subs"
+
+        def scan() -> set[str]:
+            if not folder.is_dir():
+                return set()
+            return {p.stem for p in folder.glob("*.vtt") if "-->" not in p.read_text(encoding="utf-8")}
+
+        return await asyncio.to_thread(scan)
 
     async def cached_vtt(
         self, movie_id: int, lang: str, make: Callable[[], Awaitable[str | None]]

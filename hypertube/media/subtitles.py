@@ -12,7 +12,8 @@ from typing import Any
 import av
 
 MAX_SUBTITLE_BYTES = 5 * 1024 * 1024
-SUBTITLE_EXTENSIONS = (".srt", ".ass", ".ssa", ".vtt")
+SUBTITLE_EXTENSIONS = (".srt", ".ass", ".ssa", ".vtt")  # text: converted to WebVTT
+IMAGE_SUBTITLE_EXTENSIONS = (".sub", ".idx", ".sup")  # VobSub pairs and PGS: pictures, never WebVTT
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,9 @@ _TIMING = re.compile(
 )
 _ALLOWED_TAG = re.compile(r"<(/?)([biu])\s*>", re.IGNORECASE)
 _ANY_TAG = re.compile(r"<[^>]*>")
-_ASS_OVERRIDE = re.compile(r"\{[^}]*\}")
+_ASS_BLOCK = re.compile(r"\{[^}]*\}")  # in ASS every brace block is an override or a comment
+_OVERRIDE_BLOCK = re.compile(r"\{(\\[^}]*)\}")  # in SRT only blocks starting with a backslash are
+_STYLE_TOGGLE = re.compile(r"\\([biu])(\d*)(?![a-z])")  # \i1, \b0, \b700 — not \bord2, \blur, \iclip
 
 
 def _seconds(value: str) -> float | None:
@@ -99,17 +102,32 @@ def parse_srt(data: bytes | str) -> list[Cue]:
             body.pop()
         if start is None or end is None or end <= start:
             continue
-        cleaned = clean_text("\n".join(body))
+        cleaned = clean_text(translate_overrides("\n".join(body), every_block=False))
         if cleaned:
             cues.append(Cue(start, end, cleaned))
     cues.sort(key=lambda c: (c.start, c.end))
     return cues
 
 
+def _style_tags(block: re.Match[str]) -> str:
+    """An ASS override block → the <b>, <i>, <u> it switches on or off; positions, colours, fonts vanish."""
+    return "".join(
+        f"<{'/' if value in ('', '0') else ''}{letter}>"  # no value: back to the style's default, off
+        for letter, value in _STYLE_TOGGLE.findall(block.group(1))
+    )
+
+
+def translate_overrides(text: str, *, every_block: bool) -> str:
+    """Turns ASS override blocks (`{\\an8}`, `{\\i1}`) into simple tags; `every_block` (ASS) also drops
+    brace blocks without a backslash, which are comments there but may be plain text in an SRT."""
+    text = _OVERRIDE_BLOCK.sub(_style_tags, text)
+    return _ASS_BLOCK.sub("", text) if every_block else text
+
+
 def _ass_dialogue_text(text: str) -> str:
-    text = _ASS_OVERRIDE.sub("", text)
-    text = text.replace("\\N", "\n").replace("\\n", "\n").replace("\\h", " ")
-    return clean_text(text.replace("<", "&lt;").replace(">", "&gt;"))
+    text = text.replace("<", "&lt;").replace(">", "&gt;")  # "<" in an ASS line is text, never a tag
+    text = translate_overrides(text, every_block=True)
+    return clean_text(text.replace("\\N", "\n").replace("\\n", "\n").replace("\\h", " "))
 
 
 def parse_ass(data: bytes | str) -> list[Cue]:
@@ -189,7 +207,7 @@ def extract_track(source: Any, stream_index: int) -> str:
             elif codec == "mov_text":
                 text = clean_text(bytes(packet)[2:].decode("utf-8", errors="replace"))
             else:
-                text = clean_text(raw)
+                text = clean_text(translate_overrides(raw, every_block=False))
             if text and end > start:
                 cues.append(Cue(start, end, text))
         cues.sort(key=lambda c: (c.start, c.end))

@@ -1,29 +1,44 @@
-// The player's subtitles: one <track> a language offered by the stream plan, and the CC menu (a menu of
-// radio items, arrow keys and Escape) that chooses which one shows.
+// The player's subtitles: one <track> a language offered by the stream plan, the CC menu that chooses
+// which one shows (the last choice is remembered for this user in this browser), and the offset control
+// that moves every cue earlier or later for subtitles out of sync.
+import { RadioMenu } from "./player-menu.js";
 
-function menuItem(child) {
-  const li = document.createElement("li");
-  li.setAttribute("role", "none");
-  li.append(child);
-  return li;
+const OFFSET_STEP = 0.5;
+
+function remembered(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null; // storage refused (private mode): nothing remembered
+  }
 }
 
-export class SubtitlesMenu {
-  /** root: the player's element; texts: its data-t-* texts (tSubtitlesOff, tNoSubtitles). */
+function remember(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // storage refused: the choice lasts for this page only
+  }
+}
+
+export class SubtitlesMenu extends RadioMenu {
+  /** root: the player's element; texts: its data-t-* texts (tSubtitlesOff, tNoSubtitles, tSubtitleOffset). */
   constructor(root, video, texts) {
+    super(root.querySelector("[data-subs-menu]"), root.querySelector("[data-subs-button]"));
     this.video = video;
     this.texts = texts;
-    this.menu = root.querySelector("[data-subs-menu]");
-    this.button = root.querySelector("[data-subs-button]");
+    this.key = `hypertube.subtitles.${root.dataset.userId || ""}`;
     this.lang = "";
-    this.button.addEventListener("click", () => this.toggle());
+    this.offset = 0;
+    this.offsetLabel = root.querySelector("[data-subs-offset]");
+    for (const b of root.querySelectorAll("[data-subs-shift]")) {
+      b.addEventListener("click", () => this.shift(Number(b.dataset.subsShift) * OFFSET_STEP));
+    }
   }
 
-  /** Adds the plan's subtitles; the page's language is shown at once (English needs none). */
+  /** Adds the plan's subtitles (already in menu order) and shows the remembered language, else the
+   * page's language (English needs none). */
   load(subtitles) {
-    this.menu.replaceChildren();
-    const prefer = document.documentElement.lang;
-    const items = [{ lang: "", label: this.texts.tSubtitlesOff }];
     for (const sub of subtitles) {
       const track = document.createElement("track");
       track.kind = "subtitles";
@@ -31,82 +46,60 @@ export class SubtitlesMenu {
       track.srclang = sub.lang;
       track.label = sub.label;
       track.dataset.lang = sub.lang;
+      // Cues arrive when a track loads: they get the offset already chosen.
+      track.addEventListener("load", () => this.move(track.track, this.offset));
       this.video.append(track);
-      items.push(sub);
     }
+    const items = [{ value: "", label: this.texts.tSubtitlesOff }];
+    for (const sub of subtitles) items.push({ value: sub.lang, label: sub.label });
+    this.fill(items, (lang) => this.choose(lang, true));
+    if (!subtitles.length) this.note(this.texts.tNoSubtitles);
+    const langs = subtitles.map((s) => s.lang);
+    const saved = remembered(this.key);
+    const prefer = document.documentElement.lang;
     // Tracks load only when not disabled: keep them hidden (loaded, not shown) unless chosen.
-    const chosen = subtitles.find((s) => s.lang === prefer && prefer !== "en")?.lang || "";
-    for (const item of items) this.menu.append(menuItem(this.choice(item)));
-    if (!subtitles.length) {
-      const li = menuItem(this.texts.tNoSubtitles);
-      li.className = "hint";
-      this.menu.append(li);
-    }
-    this.choose(chosen);
+    if (saved !== null && (saved === "" || langs.includes(saved))) this.choose(saved);
+    else this.choose(langs.includes(prefer) && prefer !== "en" ? prefer : "");
+    this.renderOffset();
   }
 
-  choice(item) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.setAttribute("role", "menuitemradio");
-    b.dataset.lang = item.lang;
-    b.textContent = item.label;
-    b.addEventListener("click", () => {
-      this.choose(item.lang);
-      this.close();
-      this.button.focus();
-    });
-    b.addEventListener("keydown", (e) => this.onKey(e));
-    return b;
-  }
-
-  choose(lang) {
+  choose(lang, byUser = false) {
     this.lang = lang;
     for (const track of this.video.textTracks) {
       if (track.kind !== "subtitles" && track.kind !== "captions") continue;
       track.mode = lang && track.language === lang ? "showing" : "hidden";
     }
-    for (const b of this.menu.querySelectorAll("button")) {
-      b.setAttribute("aria-checked", String(b.dataset.lang === lang));
-    }
+    this.check(lang);
     this.button.classList.toggle("is-on", Boolean(lang));
+    if (byUser) remember(this.key, lang);
+  }
+
+  /** Moves every loaded cue by `delta` seconds (negative: earlier). */
+  shift(delta) {
+    this.offset = Math.round((this.offset + delta) * 10) / 10;
+    for (const track of this.video.textTracks) this.move(track, delta);
+    this.renderOffset();
+  }
+
+  move(track, delta) {
+    if (!delta) return;
+    for (const cue of Array.from(track.cues || [])) {
+      cue.startTime = Math.max(0, cue.startTime + delta);
+      cue.endTime = Math.max(cue.startTime, cue.endTime + delta);
+    }
+  }
+
+  renderOffset() {
+    if (!this.offsetLabel) return;
+    const text = `${this.offset > 0 ? "+" : ""}${this.offset.toFixed(1)} s`;
+    this.offsetLabel.textContent = text;
+    this.offsetLabel.title = (this.texts.tSubtitleOffset || "").replace("%(offset)s", text);
   }
 
   /** The next language, then none again (the c key). */
   cycle() {
     const langs = ["", ...Array.from(this.video.querySelectorAll("track")).map((t) => t.dataset.lang)];
     if (langs.length < 2) return;
-    this.choose(langs[(langs.indexOf(this.lang || "") + 1) % langs.length]);
-  }
-
-  toggle() {
-    if (this.menu.hidden) {
-      this.menu.hidden = false;
-      this.button.setAttribute("aria-expanded", "true");
-      (this.menu.querySelector('button[aria-checked="true"]') || this.menu.querySelector("button"))?.focus();
-    } else {
-      this.close();
-    }
-  }
-
-  close() {
-    if (this.menu.hidden) return;
-    this.menu.hidden = true;
-    this.button.setAttribute("aria-expanded", "false");
-  }
-
-  onKey(e) {
-    const buttons = Array.from(this.menu.querySelectorAll("button"));
-    const i = buttons.indexOf(e.target);
-    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-      e.preventDefault();
-      e.stopPropagation();
-      const step = e.key === "ArrowDown" ? 1 : -1;
-      buttons[(i + step + buttons.length) % buttons.length].focus();
-    } else if (e.key === "Escape") {
-      e.stopPropagation();
-      this.close();
-      this.button.focus();
-    }
+    this.choose(langs[(langs.indexOf(this.lang || "") + 1) % langs.length], true);
   }
 }

@@ -1,8 +1,9 @@
 // The film player: asks the server for a play plan, plays it (directly or through HLS with hls.js),
 // custom controls, keyboard shortcuts, download state, resume and watched marks; subtitles in
-// player-subtitles.js.
+// player-subtitles.js, the audio menu in player-audio.js.
 import { fetchJSON, fillPlaceholders, formatTime } from "./util.js";
 import { SubtitlesMenu } from "./player-subtitles.js";
+import { AudioMenu } from "./player-audio.js";
 
 const SAVE_EVERY_MS = 15000;
 const STATUS_EVERY_MS = 2000;
@@ -31,6 +32,7 @@ class Player {
     this.statusTimer = null;
     this.waiting = false;
     this.subtitles = new SubtitlesMenu(root, this.video, this.t);
+    this.audio = new AudioMenu(root, (url) => this.switchSource(url));
     this.bind();
   }
 
@@ -77,12 +79,14 @@ class Player {
     v.addEventListener("progress", () => this.renderBuffered());
     v.addEventListener("volumechange", () => this.renderVolume());
     v.addEventListener("error", () => {
-      if (!this.hls && v.error) this.fail(this.t.tFailed);
+      if (!this.hls && !this.switching && v.error) this.fail(this.t.tFailed);
     });
     this.root.addEventListener("keydown", (e) => this.onKey(e));
     document.addEventListener("fullscreenchange", () => this.renderFullscreen());
     document.addEventListener("click", (e) => {
-      if (!this.q(".player-subs").contains(e.target)) this.subtitles.close();
+      for (const menu of [this.subtitles, this.audio]) {
+        if (!menu.menu.parentElement.contains(e.target)) menu.close();
+      }
     });
     window.addEventListener("pagehide", () => this.savePosition());
   }
@@ -115,6 +119,7 @@ class Player {
     this.plan = plan;
     this.q("[data-duration]").textContent = formatTime(plan.duration);
     this.subtitles.load(plan.subtitles || []);
+    this.audio.load(plan.audio_tracks || []);
     const resume = plan.position > 5 && plan.position < plan.duration - 10 ? plan.position : 0;
     await this.load(plan, resume);
     this.video.play().catch(() => {
@@ -160,6 +165,22 @@ class Player {
         v.addEventListener("loadedmetadata", () => (v.currentTime = resume), { once: true });
       }
     }
+  }
+
+  /** Another playlist of the same film (another audio track), from the same time. */
+  async switchSource(url) {
+    const v = this.video;
+    const t = v.currentTime;
+    const paused = v.paused;
+    this.switching = true;
+    if (this.hls) {
+      this.hls.destroy();
+      this.hls = null;
+    }
+    this.plan = { ...this.plan, url };
+    await this.load(this.plan, t);
+    this.switching = false;
+    if (!paused) v.play().catch(() => this.renderPlay());
   }
 
   toggle() {
@@ -215,6 +236,7 @@ class Player {
         break;
       case "Escape":
         this.subtitles.close();
+        this.audio.close();
         break;
       default:
     }

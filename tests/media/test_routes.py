@@ -55,10 +55,10 @@ async def test_hls_playlist_segments_and_subtitles(client, db, signed_in, films,
     plan = await (await client.get(f"/stream/{movie}")).json()
     assert plan["kind"] == "hls" and plan["url"] == f"/stream/{movie}/hls/index.m3u8"
     assert abs(plan["duration"] - 10) < 0.1
-    # English plus the user's language (French), both inside the MKV.
+    # Every language inside the MKV, the user's (French) first, then English.
     assert [(s["lang"], s["url"]) for s in plan["subtitles"]] == [
-        ("en", f"/stream/{movie}/subtitles/en.vtt"),
         ("fr", f"/stream/{movie}/subtitles/fr.vtt"),
+        ("en", f"/stream/{movie}/subtitles/en.vtt"),
     ]
     resp = await client.get(plan["url"])
     assert resp.status == 200
@@ -101,7 +101,7 @@ async def test_subtitle_files_beside_the_video(client, db, signed_in, films, tmp
     client.server.app[MEDIA].register_file(movie, video)
     plan = await (await client.get(f"/stream/{movie}")).json()
     assert plan["kind"] == "hls"
-    assert [s["lang"] for s in plan["subtitles"]] == ["en", "fr"]
+    assert [s["lang"] for s in plan["subtitles"]] == ["fr", "en"]  # the user's language first
     fr = await (await client.get(f"/stream/{movie}/subtitles/fr.vtt")).text()
     assert fr == "WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.000\nSalut\n"
 
@@ -173,7 +173,7 @@ async def test_opensubtitles_against_a_fake_server(
     movie = await _movie(db, "Online", "tt0012345")
     app[MEDIA].register_file(movie, films["mkv-hevc-aac"])
     plan = await (await client.get(f"/stream/{movie}")).json()
-    assert [s["lang"] for s in plan["subtitles"]] == ["en", "fr"]
+    assert [s["lang"] for s in plan["subtitles"]] == ["fr", "en"]  # the user's language first
     assert seen[0] == ("search", {"imdb_id": "12345", "languages": "en,fr"})
     en = await (await client.get(f"/stream/{movie}/subtitles/en.vtt")).text()
     assert en == "WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.000\nfile 222\n"

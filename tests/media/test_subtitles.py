@@ -108,10 +108,25 @@ def test_ass_dialogue_with_overrides_and_commas():
     )
     cues = parse_ass(raw)
     assert [(c.start, c.end, c.text) for c in cues] == [
-        (1.0, 2.5, "Hello, world\nsecond line"),
+        (1.0, 2.5, "<i>Hello</i>, world\nsecond line"),
         (5.0, 6.0, "&lt;script&gt;alert(1)&lt;/script&gt;"),
     ]
     assert_valid_vtt(convert_to_vtt(raw, "film.ass"))
+
+
+def test_srt_with_ass_override_tags():
+    raw = (
+        "1\n00:00:01,000 --> 00:00:02,000\n{\\an8}Top of the screen\n\n"
+        "2\n00:00:03,000 --> 00:00:04,000\n{\\i1}Été{\\i0} {\\b1\\c&H00FFFF&}à{\\b0} <u>Paris</u>\n\n"
+        "3\n00:00:05,000 --> 00:00:06,000\n{\\pos(10,20)\\bord2\\blur3}{not a tag} <script>x()</script>\n\n"
+        "4\n00:00:07,000 --> 00:00:08,000\n{\\an8}\n"
+    )
+    cues = _cues(convert_to_vtt(raw, "film.srt"))
+    assert cues == [
+        ("00:00:01.000 --> 00:00:02.000", "Top of the screen"),
+        ("00:00:03.000 --> 00:00:04.000", "<i>Été</i> <b>à</b> <u>Paris</u>"),
+        ("00:00:05.000 --> 00:00:06.000", "{not a tag}"),
+    ]  # a cue that held only an override block is dropped
 
 
 def test_clean_text_keeps_unicode():

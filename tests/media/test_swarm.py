@@ -47,7 +47,7 @@ async def test_each_converted_film_plays_through_the_swarm(
         assert len(times) == 250, name
         assert abs(times[-1] - times[0] + 0.04 - 10) <= 0.5
         if name == "mkv-h264-ac3-subs":
-            assert [s["lang"] for s in plan["subtitles"]] == ["en"]
+            assert [s["lang"] for s in plan["subtitles"]] == ["en", "fr"]
             vtt = await (await client.get(f"/stream/{movie_id}/subtitles/en.vtt")).text()
             assert vtt.startswith("WEBVTT") and "Hello from the demo film" in vtt
 
