@@ -110,6 +110,16 @@ class SourceSwarm:
             "torrent_trackers": (self.announce_url,),
         }
 
+    def environment(self) -> dict[str, str]:
+        """The same settings as environment variables, for a server run as its own process."""
+        return {
+            "HYPERTUBE_SOURCES": "yts,archive",
+            "HYPERTUBE_YTS_URL": self.upstreams.url("yts"),
+            "HYPERTUBE_ARCHIVE_URL": self.upstreams.url("archive"),
+            "HYPERTUBE_TORRENT_TRACKERS": self.announce_url,
+            "HYPERTUBE_FETCH_ALLOWED_HOSTS": "127.0.0.1",
+        }
+
     async def start(self) -> SourceSwarm:
         app = web.Application()
         fake = self.upstreams
@@ -132,8 +142,11 @@ class SourceSwarm:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def _seed(self, content: Path, name: str, web_seeds: tuple[str, ...] = ()) -> Film:
-        """Makes the torrent (naming the tracker) and seeds it; blocking, a few ms for small films."""
+    def _seed(
+        self, content: Path, name: str, web_seeds: tuple[str, ...] = (), seeder: Seeder | None = None
+    ) -> Film:
+        """Makes the torrent (naming the tracker) and seeds it from `seeder` (by default the swarm's);
+        blocking: hashing a 30 MB film takes a fraction of a second."""
         torrent_file = self.folder / f"{name}.torrent"
         info_hash = make_torrent(
             content,
@@ -142,12 +155,20 @@ class SourceSwarm:
             trackers=(self.announce_url,),
             web_seeds=web_seeds,
         )
-        self.seeder.add(torrent_file, content.parent)
+        (seeder or self.seeder).add(torrent_file, content.parent)
         return Film(name, info_hash, torrent_file, content)
 
-    def publish_yts(self, movie_id: int, title: str, content: Path, *, torrent_url: bool = True) -> Film:
+    def publish_yts(
+        self,
+        movie_id: int,
+        title: str,
+        content: Path,
+        *,
+        torrent_url: bool = True,
+        seeder: Seeder | None = None,
+    ) -> Film:
         """A YTS film: its info hash (the magnet) and, unless `torrent_url` is false, its `.torrent` URL."""
-        film = self._seed(content, f"yts-{movie_id}")
+        film = self._seed(content, f"yts-{movie_id}", seeder=seeder)
         film.title = title
         movie = yts_movie(movie_id, title, info_hash=film.info_hash.upper())
         [torrent] = movie["torrents"]
@@ -159,12 +180,20 @@ class SourceSwarm:
         self.upstreams.yts_movies.append(movie)
         return film
 
-    def publish_archive(self, identifier: str, title: str, content: Path, *, web_seed: bool = False) -> Film:
+    def publish_archive(
+        self,
+        identifier: str,
+        title: str,
+        content: Path,
+        *,
+        web_seed: bool = False,
+        seeder: Seeder | None = None,
+    ) -> Film:
         """An Archive item: a folder named after it, its `_archive.torrent` (no info hash in the
         metadata, so the `.torrent` is the only way in) and, with `web_seed`, the Archive's download
         URL as the torrent's web seed."""
         seeds = (f"{self.base}/archive/download/",) if web_seed else ()
-        film = self._seed(content, identifier, seeds)
+        film = self._seed(content, identifier, seeds, seeder)
         film.title = title
         self.archive[identifier] = film
         doc = archive_doc(identifier, title)
