@@ -26,7 +26,7 @@ import asyncpg
 
 from bench.bench_media import PIECE, RATE, generated, pieces_needed
 from bench.support import create_database, drop_database, start_server, stop_server, wait_healthy
-from bench.swarm import SourceSwarm
+from bench.swarm import SourceSwarm, library_cards
 from hypertube.accounts.tokens import issue_access_token
 from hypertube.db import apply_migrations
 from hypertube.torrent.seeder import Seeder
@@ -111,10 +111,9 @@ class Bench:
         for _ in range(50):
             async with self.session.get(f"{self.base}/", params={"q": title}) as resp:
                 html = await resp.text()
-            cards = re.findall(r'data-movie-id="(\d+)".*?movie-card-title">([^<]+)<', html, re.S)
-            found = [int(movie_id) for movie_id, name in cards if name.strip() == title]
-            if found:
-                return found[0]
+            movie_id = library_cards(html).get(title)
+            if movie_id is not None:
+                return movie_id
             await asyncio.sleep(0.2)
         raise RuntimeError(f"{title} was not found by the library search")
 

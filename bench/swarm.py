@@ -4,6 +4,7 @@ benchmarks."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,13 @@ from aiohttp import web
 from hypertube.torrent.seeder import PIECE_SIZE, Seeder, make_torrent
 from tests.fixtures.catalog import FakeUpstreams, archive_doc, archive_metadata, yts_movie
 
+CARD = re.compile(r'data-movie-id="(\d+)".*?movie-card-title">([^<]+)<', re.S)
 ANNOUNCE_INTERVAL = 1800  # seconds between a client's regular announces (what public trackers ask)
+
+
+def library_cards(html: str) -> dict[str, int]:
+    """The films a library page shows: {title: movie id}."""
+    return {title.strip(): int(movie_id) for movie_id, title in CARD.findall(html)}
 
 
 @dataclass

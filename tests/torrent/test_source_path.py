@@ -4,11 +4,11 @@ from the Archive's web seed. Nothing is written into the database by hand and no
 
 from __future__ import annotations
 
-import re
 import shutil
 
 import pytest
 
+from bench.swarm import library_cards
 from tests.conftest import login_as
 
 
@@ -18,11 +18,10 @@ async def _signed_in(aiohttp_client, make_app, make_user, swarm, *sources):
     return client
 
 
-async def _found(client, query: str) -> int:
-    resp = await client.get("/", params={"q": query})
+async def _found(client, title: str) -> int:
+    resp = await client.get("/", params={"q": title})
     assert resp.status == 200
-    [movie_id] = {int(x) for x in re.findall(r'data-movie-id="(\d+)"', await resp.text())}
-    return movie_id
+    return library_cards(await resp.text())[title]
 
 
 async def _plays(client, movie_id: int, data: bytes) -> None:
@@ -48,7 +47,7 @@ async def test_yts_film_plays_through_its_tracker(
     film = generated_films["mp4"]
     published = source_swarm.publish_yts(7, "Tracker Film", film, torrent_url=given != "magnet only")
     client = await _signed_in(aiohttp_client, make_app, make_user, source_swarm, "yts")
-    movie_id = await _found(client, "tracker film")
+    movie_id = await _found(client, "Tracker Film")
     row = await db.fetchrow("SELECT magnet, torrent_url FROM torrents WHERE movie_id = $1", movie_id)
     assert "x.pe" not in row["magnet"]
     await _plays(client, movie_id, film.read_bytes())
@@ -65,7 +64,7 @@ async def test_archive_film_plays_from_its_torrent_file(
     item = _archive_item(tmp_path, film, "tracker_film_1926")
     published = source_swarm.publish_archive("tracker_film_1926", "Tracker Film", item)
     client = await _signed_in(aiohttp_client, make_app, make_user, source_swarm, "archive")
-    movie_id = await _found(client, "tracker film")
+    movie_id = await _found(client, "Tracker Film")
     await _plays(client, movie_id, film.read_bytes())
     assert source_swarm.torrent_hits["tracker_film_1926"] == 1
     assert any(a.info_hash == published.info_hash and a.left > 0 for a in source_swarm.tracker.announces)
@@ -79,5 +78,5 @@ async def test_archive_film_plays_from_its_web_seed_alone(
     source_swarm.publish_archive("web_seeded_1926", "Web Seeded", item, web_seed=True)
     source_swarm.seeder.stop()  # no peer at all: only the Archive's download URL has the film
     client = await _signed_in(aiohttp_client, make_app, make_user, source_swarm, "archive")
-    movie_id = await _found(client, "web seeded")
+    movie_id = await _found(client, "Web Seeded")
     await _plays(client, movie_id, film.read_bytes())
