@@ -16,11 +16,21 @@ RATE = 2 * 1024 * 1024  # the seeder's cap, bytes per second
 PIECE = 256 * 1024
 
 
-def generated(name: str, **kwargs) -> Path:
+def generated(name: str, video: str, audio: str, *, seconds: int = 30, noise: int = 8) -> Path:
+    """A 720p film with grain for a real bit rate, made once into var/bench/films (container from `name`)."""
     FILMS.mkdir(parents=True, exist_ok=True)
     path = FILMS / name
     if not path.exists():
-        generate_film(path, **kwargs)
+        generate_film(
+            path,
+            container=path.suffix.lstrip("."),
+            video_codec=video,
+            audio_codec=audio,
+            duration_s=seconds,
+            width=1280,
+            height=720,
+            noise=noise,
+        )
     return path
 
 
@@ -120,16 +130,7 @@ SPEEDS = (
 def _measure() -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for label, name, video, audio, seconds, noise, limit in SPEEDS:
-        film = generated(
-            name,
-            container="mkv",
-            video_codec=video,
-            audio_codec=audio,
-            duration_s=seconds,
-            width=1280,
-            height=720,
-            noise=noise,
-        )
+        film = generated(name, video, audio, seconds=seconds, noise=noise)
         elapsed, covered, _info = _convert_all(film, limit=limit)
         rows.append(
             {

@@ -44,29 +44,11 @@ WORDS = (
 
 
 def _mp4() -> Path:
-    return generated(
-        "h264-aac-720p-stream.mp4",
-        container="mp4",
-        video_codec="h264",
-        audio_codec="aac",
-        duration_s=30,
-        width=1280,
-        height=720,
-        noise=8,
-    )
+    return generated("h264-aac-720p-stream.mp4", "h264", "aac")
 
 
 def _mkv() -> Path:
-    return generated(
-        "h264-ac3-720p.mkv",
-        container="mkv",
-        video_codec="h264",
-        audio_codec="ac3",
-        duration_s=30,
-        width=1280,
-        height=720,
-        noise=8,
-    )
+    return generated("h264-ac3-720p.mkv", "h264", "ac3")
 
 
 def _rss(pid: int) -> int:
@@ -85,8 +67,9 @@ class Bench:
         self.session = session
         self.base = base
         self.published = 0
+        self.seeders: list[Seeder] = []
 
-    def publish(self, source: Path, path: str, seeder: Seeder) -> str:
+    def publish(self, source: Path, path: str) -> str:
         """A copy of `source` under a new name (a torrent the server has never seen), published by the
         fake source that gives it the way `path` says; returns its title."""
         self.published += 1
@@ -100,10 +83,10 @@ class Bench:
         except OSError:
             shutil.copy(source, copy)
         if path == ".torrent only":
-            self.swarm.publish_archive(identifier, title, folder, seeder=seeder)
+            self.swarm.publish_archive(identifier, title, folder)
         else:
             magnet_only = path == "magnet only"
-            self.swarm.publish_yts(self.published, title, copy, torrent_url=not magnet_only, seeder=seeder)
+            self.swarm.publish_yts(self.published, title, copy, torrent_url=not magnet_only)
         return title
 
     async def find(self, title: str) -> int:
@@ -163,60 +146,58 @@ def _row(measure: str, seconds: float, bound: float) -> dict:
 
 async def _case(bench: Bench, path: str, what: str, fraction: float, page_first: bool) -> dict:
     film = await asyncio.to_thread(_mp4 if what == "2 MiB" else _mkv)
+    # Its own seeder, kept to the end: the server goes on downloading the film in the background
+    # (and cutting the next segments), which must neither stall nor eat into the next case's 2 MiB/s.
     seeder = Seeder(upload_rate=RATE)
     seeder.start()
-    try:
-        title = await asyncio.to_thread(bench.publish, film, path, seeder)
-        movie_id = await bench.find(title)
-        if page_first:
-            await bench.open_page(movie_id)
-        where = f"{int(fraction * 100)} %, {path}, {'page first' if page_first else 'cold'}"
-        if what == "2 MiB":
-            first = int(film.stat().st_size * fraction)
-            seconds = await bench.first_bytes(movie_id, first, first + TWO_MIB - 1)
-            pieces = (first + TWO_MIB - 1) // PIECE - first // PIECE + 1
-            return _row(f"first 2 MiB at {where}", seconds, pieces * PIECE / RATE)
-        seconds = await bench.first_segment(movie_id, fraction)
-        needed = await asyncio.to_thread(pieces_needed, film, fraction)
-        return _row(f"first HLS segment (MKV) at {where}", seconds, len(needed) * PIECE / RATE)
-    finally:
-        seeder.stop()
+    bench.seeders.append(seeder)
+    bench.swarm.seeder = seeder
+    title = await asyncio.to_thread(bench.publish, film, path)
+    movie_id = await bench.find(title)
+    if page_first:
+        await bench.open_page(movie_id)
+    where = f"{int(fraction * 100)} %, {path}, {'page first' if page_first else 'cold'}"
+    if what == "2 MiB":
+        first = int(film.stat().st_size * fraction)
+        seconds = await bench.first_bytes(movie_id, first, first + TWO_MIB - 1)
+        pieces = (first + TWO_MIB - 1) // PIECE - first // PIECE + 1
+        return _row(f"first 2 MiB at {where}", seconds, pieces * PIECE / RATE)
+    seconds = await bench.first_segment(movie_id, fraction)
+    needed = await asyncio.to_thread(pieces_needed, film, fraction)
+    return _row(f"first HLS segment (MKV) at {where}", seconds, len(needed) * PIECE / RATE)
 
 
 async def _three_at_once(bench: Bench, server_pid: int) -> list[dict]:
     film = await asyncio.to_thread(_mp4)
     seeder = Seeder()
     seeder.start()
-    try:
-        titles = [
-            await asyncio.to_thread(bench.publish, film, "magnet and .torrent", seeder) for _ in range(3)
-        ]
-        movies = [await bench.find(title) for title in titles]
-        baseline = peak = _rss(server_pid)
-        done = asyncio.Event()
+    bench.seeders.append(seeder)
+    bench.swarm.seeder = seeder
+    titles = [await asyncio.to_thread(bench.publish, film, "magnet and .torrent") for _ in range(3)]
+    movies = [await bench.find(title) for title in titles]
+    baseline = peak = _rss(server_pid)
+    done = asyncio.Event()
 
-        async def sample() -> None:
-            nonlocal peak
-            while not done.is_set():
-                peak = max(peak, _rss(server_pid))
-                await asyncio.sleep(0.05)
+    async def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _rss(server_pid))
+            await asyncio.sleep(0.05)
 
-        async def whole(movie_id: int) -> int:
-            got = 0
-            async with bench.session.get(f"{bench.base}/stream/{movie_id}/file") as resp:
-                async for chunk in resp.content.iter_any():
-                    got += len(chunk)
-            return got
+    async def whole(movie_id: int) -> int:
+        got = 0
+        async with bench.session.get(f"{bench.base}/stream/{movie_id}/file") as resp:
+            async for chunk in resp.content.iter_any():
+                got += len(chunk)
+        return got
 
-        sampler = asyncio.create_task(sample())
-        started = time.monotonic()
-        sizes = await asyncio.gather(*(whole(m) for m in movies))
-        elapsed = time.monotonic() - started
-        done.set()
-        await sampler
-        assert sizes == [film.stat().st_size] * 3
-    finally:
-        seeder.stop()
+    sampler = asyncio.create_task(sample())
+    started = time.monotonic()
+    sizes = await asyncio.gather(*(whole(m) for m in movies))
+    elapsed = time.monotonic() - started
+    done.set()
+    await sampler
+    assert sizes == [film.stat().st_size] * 3
     mb = film.stat().st_size / 1e6
     return [
         {"measure": "server RSS before streaming (MiB)", "ratio": round(baseline / 2**20, 1)},
@@ -239,9 +220,9 @@ CASES = [
 
 async def run(cases: list[tuple[str, str, float, bool]] = CASES, together: bool = True) -> list[dict]:
     work = Path(tempfile.mkdtemp(prefix="ht-bench-stream-"))
-    swarm = await SourceSwarm(work / "torrents", Seeder()).start()
+    swarm = await SourceSwarm(work / "torrents", Seeder()).start()  # a seeder per film, set by each case
     admin, url, embedded = await create_database("ht_bench_stream")
-    server = None
+    server = bench = None
     try:
         conn = await asyncpg.connect(url)
         await apply_migrations(conn)
@@ -268,7 +249,8 @@ async def run(cases: list[tuple[str, str, float, bool]] = CASES, together: bool 
         return rows
     finally:
         stop_server(server)
+        for seeder in bench.seeders if bench else []:
+            seeder.stop()
         await swarm.close()
-        swarm.seeder.stop()
         await drop_database(admin, url, embedded)
         shutil.rmtree(work, ignore_errors=True)

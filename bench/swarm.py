@@ -130,13 +130,17 @@ class SourceSwarm:
     async def start(self) -> SourceSwarm:
         app = web.Application()
         fake = self.upstreams
-        app.router.add_get("/yts/api/v2/list_movies.json", fake.yts_list)
-        app.router.add_get("/yts/api/v2/movie_details.json", fake.yts_details)
-        app.router.add_get("/yts/torrent/download/{info_hash}", self._yts_torrent)
-        app.router.add_get("/archive/advancedsearch.php", fake.archive_search)
-        app.router.add_get("/archive/metadata/{identifier}", fake.archive_metadata)
-        app.router.add_get("/archive/download/{identifier}/{name:.+}", self._archive_file)
-        app.router.add_get("/announce", self.tracker.announce)
+        routes = {
+            "/yts/api/v2/list_movies.json": fake.yts_list,
+            "/yts/api/v2/movie_details.json": fake.yts_details,
+            "/yts/torrent/download/{info_hash}": self._yts_torrent,
+            "/archive/advancedsearch.php": fake.archive_search,
+            "/archive/metadata/{identifier}": fake.archive_metadata,
+            "/archive/download/{identifier}/{name:.+}": self._archive_file,
+            "/announce": self.tracker.announce,
+        }
+        for path, handler in routes.items():
+            app.router.add_get(path, handler)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -149,11 +153,9 @@ class SourceSwarm:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def _seed(
-        self, content: Path, name: str, web_seeds: tuple[str, ...] = (), seeder: Seeder | None = None
-    ) -> Film:
-        """Makes the torrent (naming the tracker) and seeds it from `seeder` (by default the swarm's);
-        blocking: hashing a 30 MB film takes a fraction of a second."""
+    def _seed(self, content: Path, name: str, web_seeds: tuple[str, ...] = ()) -> Film:
+        """Makes the torrent (naming the tracker) and seeds it from `self.seeder` (which a benchmark
+        changes between films); blocking: hashing a 30 MB film takes a fraction of a second."""
         torrent_file = self.folder / f"{name}.torrent"
         info_hash = make_torrent(
             content,
@@ -162,20 +164,12 @@ class SourceSwarm:
             trackers=(self.announce_url,),
             web_seeds=web_seeds,
         )
-        (seeder or self.seeder).add(torrent_file, content.parent)
+        self.seeder.add(torrent_file, content.parent)
         return Film(name, info_hash, torrent_file, content)
 
-    def publish_yts(
-        self,
-        movie_id: int,
-        title: str,
-        content: Path,
-        *,
-        torrent_url: bool = True,
-        seeder: Seeder | None = None,
-    ) -> Film:
+    def publish_yts(self, movie_id: int, title: str, content: Path, *, torrent_url: bool = True) -> Film:
         """A YTS film: its info hash (the magnet) and, unless `torrent_url` is false, its `.torrent` URL."""
-        film = self._seed(content, f"yts-{movie_id}", seeder=seeder)
+        film = self._seed(content, f"yts-{movie_id}")
         film.title = title
         movie = yts_movie(movie_id, title, info_hash=film.info_hash.upper())
         [torrent] = movie["torrents"]
@@ -187,20 +181,12 @@ class SourceSwarm:
         self.upstreams.yts_movies.append(movie)
         return film
 
-    def publish_archive(
-        self,
-        identifier: str,
-        title: str,
-        content: Path,
-        *,
-        web_seed: bool = False,
-        seeder: Seeder | None = None,
-    ) -> Film:
+    def publish_archive(self, identifier: str, title: str, content: Path, *, web_seed: bool = False) -> Film:
         """An Archive item: a folder named after it, its `_archive.torrent` (no info hash in the
         metadata, so the `.torrent` is the only way in) and, with `web_seed`, the Archive's download
         URL as the torrent's web seed."""
         seeds = (f"{self.base}/archive/download/",) if web_seed else ()
-        film = self._seed(content, identifier, seeds, seeder)
+        film = self._seed(content, identifier, seeds)
         film.title = title
         self.archive[identifier] = film
         doc = archive_doc(identifier, title)
@@ -210,11 +196,7 @@ class SourceSwarm:
 
     async def _yts_torrent(self, request: web.Request) -> web.StreamResponse:
         info_hash = request.match_info["info_hash"].upper()
-        self.torrent_hits[info_hash] = self.torrent_hits.get(info_hash, 0) + 1
-        path = self.torrents.get(info_hash)
-        if path is None:
-            raise web.HTTPNotFound()
-        return web.FileResponse(path, headers={"Content-Type": "application/x-bittorrent"})
+        return self._torrent_file(info_hash, self.torrents.get(info_hash))
 
     async def _archive_file(self, request: web.Request) -> web.StreamResponse:
         """The item's `_archive.torrent`, or one of its files (what a web seed asks for, by range)."""
@@ -223,9 +205,15 @@ class SourceSwarm:
         if film is None:
             raise web.HTTPNotFound()
         if name == f"{identifier}_archive.torrent":
-            self.torrent_hits[identifier] = self.torrent_hits.get(identifier, 0) + 1
-            return web.FileResponse(film.torrent_file, headers={"Content-Type": "application/x-bittorrent"})
+            return self._torrent_file(identifier, film.torrent_file)
         path = (film.content / name).resolve()
         if film.content.resolve() not in path.parents or not path.is_file():
             raise web.HTTPNotFound()
         return web.FileResponse(path)
+
+    def _torrent_file(self, key: str, path: Path | None) -> web.StreamResponse:
+        """A `.torrent` file the sources point to, counted in `torrent_hits[key]`."""
+        self.torrent_hits[key] = self.torrent_hits.get(key, 0) + 1
+        if path is None:
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Content-Type": "application/x-bittorrent"})

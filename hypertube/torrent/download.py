@@ -145,6 +145,8 @@ class Download:
         return False
 
     def on_piece(self, piece: int) -> None:
+        # With the wait below, a timeline of the pieces asked for and received (DEBUG level).
+        log.debug("%s: piece %d in at %.3f s", self.info_hash[:8], piece, time.monotonic() - self.added_at)
         self._have.add(piece)
         for fut in self._waiters.pop(piece, []):
             if not fut.done():
@@ -170,6 +172,9 @@ class Download:
     async def wait_piece(self, piece: int, limit: float) -> None:
         if self.has(piece):
             return
+        log.debug(
+            "%s: piece %d awaited at %.3f s", self.info_hash[:8], piece, time.monotonic() - self.added_at
+        )
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(piece, []).append(fut)
         loop = asyncio.get_running_loop()
