@@ -251,9 +251,21 @@ class Download:
             self._applied = priorities
         self._set_deadlines(missing)
 
+    def _idle_priorities(self) -> list[int]:
+        """While no reader wants anything: only the main file's first piece, at the lowest priority.
+        A torrent that wants nothing says so in its handshake ("upload only"), and seeders hang up on
+        such peers at once: a torrent added with its metadata (a `.torrent` file) met its tracker's
+        seeder, was dropped, and met it again a second later, after play was pressed. The first piece
+        is one every player reads first."""
+        priorities = [0] * self.num_pieces
+        main = self.main_file()
+        if main is not None and main.size:
+            priorities[self.piece_range(main, 0, 1)[0]] = 1
+        return priorities
+
     def _priorities(self, missing: dict[int, int]) -> list[int]:
         if self.warm:
-            return [0] * self.num_pieces  # nobody has pressed play yet
+            return self._idle_priorities()  # nobody has pressed play yet
         if missing:
             priorities = [0] * self.num_pieces
             for piece in missing:
@@ -273,7 +285,7 @@ class Download:
             return self.base_priorities()
         if self._later is None or self._later.cancelled():
             self._later = self.loop.call_later(left, self._refresh_later)
-        return self._applied or [0] * self.num_pieces
+        return self._applied or self._idle_priorities()
 
     def _set_deadlines(self, missing: dict[int, int]) -> None:
         """Deadlines for the missing wanted pieces, most urgent first; the others' are withdrawn."""
