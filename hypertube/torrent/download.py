@@ -252,14 +252,14 @@ class Download:
         self._set_deadlines(missing)
 
     def _idle_priorities(self) -> list[int]:
-        """While no reader wants anything: only the main file's first piece, at the lowest priority.
-        A torrent that wants nothing says so in its handshake ("upload only"), and seeders hang up on
-        such peers at once: a torrent added with its metadata (a `.torrent` file) met its tracker's
-        seeder, was dropped, and met it again a second later, after play was pressed. The first piece
-        is one every player reads first."""
+        """While no reader wants anything: nothing, or, until a first peer is met, the main file's first
+        piece at the lowest priority. A torrent that wants nothing says "upload only" in its
+        handshakes, and seeders hang up on such peers at once: a torrent added with its metadata (a
+        `.torrent` file) met its tracker's seeder, was dropped, and met it again only after play was
+        pressed. A magnet meets its peers before it has metadata, so it never asks for that piece."""
         priorities = [0] * self.num_pieces
         main = self.main_file()
-        if main is not None and main.size:
+        if main is not None and main.size and not self.handle.status().num_peers:
             priorities[self.piece_range(main, 0, 1)[0]] = 1
         return priorities
 
