@@ -4,6 +4,7 @@ benchmarks."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from dataclasses import dataclass, field
@@ -99,6 +100,7 @@ class SourceSwarm:
         self.torrents: dict[str, Path] = {}  # YTS info hash (upper case) -> .torrent
         self.archive: dict[str, Film] = {}  # identifier -> film
         self.torrent_hits: dict[str, int] = {}
+        self.torrent_delay = 0.0  # seconds before a `.torrent` file is sent (a slow upstream)
         self._runner: web.AppRunner | None = None
 
     @property
@@ -196,7 +198,7 @@ class SourceSwarm:
 
     async def _yts_torrent(self, request: web.Request) -> web.StreamResponse:
         info_hash = request.match_info["info_hash"].upper()
-        return self._torrent_file(info_hash, self.torrents.get(info_hash))
+        return await self._torrent_file(info_hash, self.torrents.get(info_hash))
 
     async def _archive_file(self, request: web.Request) -> web.StreamResponse:
         """The item's `_archive.torrent`, or one of its files (what a web seed asks for, by range)."""
@@ -205,15 +207,16 @@ class SourceSwarm:
         if film is None:
             raise web.HTTPNotFound()
         if name == f"{identifier}_archive.torrent":
-            return self._torrent_file(identifier, film.torrent_file)
+            return await self._torrent_file(identifier, film.torrent_file)
         path = (film.content / name).resolve()
         if film.content.resolve() not in path.parents or not path.is_file():
             raise web.HTTPNotFound()
         return web.FileResponse(path)
 
-    def _torrent_file(self, key: str, path: Path | None) -> web.StreamResponse:
+    async def _torrent_file(self, key: str, path: Path | None) -> web.StreamResponse:
         """A `.torrent` file the sources point to, counted in `torrent_hits[key]`."""
         self.torrent_hits[key] = self.torrent_hits.get(key, 0) + 1
+        await asyncio.sleep(self.torrent_delay)
         if path is None:
             raise web.HTTPNotFound()
         return web.FileResponse(path, headers={"Content-Type": "application/x-bittorrent"})

@@ -258,7 +258,7 @@ class Engine:
         save_path = self.download_dir / info_hash
         resumed = await self.resume.read(info_hash)
         if resumed is not None and (resumed.ti is not None or params.ti is None):
-            params = sources.with_trackers(resumed, tuple(params.trackers))
+            params = sources.merged(resumed, None, tuple(params.trackers))
         params.save_path = str(save_path)
         await asyncio.to_thread(save_path.mkdir, parents=True, exist_ok=True)
         dl = self._add_params(params, info_hash, movie_id, origin.source, warm=warm)
@@ -378,14 +378,14 @@ class Engine:
         return True
 
 
-async def _join_late(dl: Download, fetch: asyncio.Task[lt.torrent_info]) -> None:
+async def _join_late(dl: Download, fetch: asyncio.Task[Any]) -> None:
     """The `.torrent` file that came after its magnet was added: its trackers and web seeds join."""
     try:
-        ti = await fetch
+        torrent_file = await fetch
     except TorrentError as exc:
         log.info("the .torrent file of %s did not come: %s", dl.info_hash, exc.message)
         return
-    sources.join_late(dl.handle, ti)
+    sources.join_late(dl.handle, torrent_file)
 
 
 def _delete_paths(paths: list[Path], root: Path) -> None:

@@ -37,11 +37,11 @@ async def candidates(pool: asyncpg.Pool, movie_id: int) -> list[asyncpg.Record]:
 @dataclass
 class Origin:
     """What a torrent row gives: add params, the source recorded (the magnet, else the URL), and the
-    `.torrent` file's metadata when it is still on its way (its trackers and web seeds join later)."""
+    `.torrent` file when it is still on its way (its trackers and web seeds join later)."""
 
     params: Any
     source: str
-    late: asyncio.Task[lt.torrent_info] | None = None
+    late: asyncio.Task[Any] | None = None
 
 
 async def origin_of(
@@ -51,12 +51,13 @@ async def origin_of(
     fetch_timeout: float,
     trackers: tuple[str, ...] = (),
 ) -> Origin:
-    """Add params from everything the row gives. The `.torrent` file is fetched while the magnet is
-    parsed: its info dictionary spares the metadata exchange and its trackers and web seeds join the
-    magnet's. If it is not here within `TORRENT_FILE_WAIT`, the magnet goes on alone."""
+    """Add params from everything the row gives, and the engine's own `trackers`. The `.torrent` file
+    is fetched while the magnet is parsed: its info dictionary spares the metadata exchange, its
+    trackers and web seeds join the magnet's. If it is not here within `TORRENT_FILE_WAIT`, the
+    magnet goes on alone."""
     fetch = None
     if torrent_url and urlparse(torrent_url).scheme in ("http", "https"):
-        fetch = asyncio.ensure_future(torrent_info_from(http, torrent_url, fetch_timeout))
+        fetch = asyncio.ensure_future(file_params(http, torrent_url, fetch_timeout))
     elif not magnet:
         raise BadTorrent("This film's torrent link is not valid.")
     params = magnet_params(magnet) if magnet else None
@@ -64,18 +65,15 @@ async def origin_of(
         raise BadTorrent("This film's magnet link is not valid.")
     if params is None:
         assert fetch is not None and torrent_url is not None
-        params = lt.add_torrent_params()
-        params.ti = await fetch
-        return Origin(with_trackers(params, trackers), torrent_url)
+        return Origin(merged(await fetch, None, trackers), torrent_url)
     assert magnet is not None
-    origin = Origin(with_trackers(params, trackers), magnet)
-    if fetch is None:
-        return origin
-    done, _ = await asyncio.wait({fetch}, timeout=TORRENT_FILE_WAIT)
-    if not done:
-        origin.late = fetch
-    elif (ti := _usable(fetch, params)) is not None:
-        params.ti = ti  # the magnet's trackers stay in `params.trackers`: libtorrent adds both
+    origin = Origin(merged(params, None, trackers), magnet)
+    if fetch is not None:
+        done, _ = await asyncio.wait({fetch}, timeout=TORRENT_FILE_WAIT)
+        if not done:
+            origin.late = fetch
+        elif (found := _usable(fetch, params)) is not None:
+            origin.params = merged(params, found, trackers)
     return origin
 
 
@@ -87,43 +85,49 @@ def magnet_params(magnet: str) -> Any | None:
     return None if params.info_hashes.v1.is_all_zeros() else params
 
 
-def with_trackers(params: Any, trackers: tuple[str, ...]) -> Any:
-    """The params with the engine's own trackers added after the source's."""
-    params.trackers = list(dict.fromkeys([*params.trackers, *trackers]))
+def merged(params: Any, torrent_file: Any | None, trackers: tuple[str, ...]) -> Any:
+    """`params` with the `.torrent` file's metadata, trackers and web seeds, then `trackers`."""
+    urls = [*params.trackers]
+    if torrent_file is not None:
+        params.ti = torrent_file.ti
+        urls += torrent_file.trackers
+        params.url_seeds = list(dict.fromkeys([*params.url_seeds, *torrent_file.url_seeds]))
+    params.trackers = list(dict.fromkeys([*urls, *trackers]))
     return params
 
 
-def _usable(fetch: asyncio.Future[lt.torrent_info], params: Any) -> lt.torrent_info | None:
-    """The fetched metadata if it came and is the magnet's torrent; a failure leaves the magnet alone."""
+def _usable(fetch: asyncio.Future[Any], params: Any) -> Any | None:
+    """The fetched `.torrent` file if it came and is the magnet's torrent; a failure leaves the magnet alone."""
     if fetch.cancelled() or fetch.exception() is not None:
         log.info("the .torrent file did not come: %s", fetch.exception() if not fetch.cancelled() else "")
         return None
-    ti = fetch.result()
-    if str(ti.info_hashes().v1) != str(params.info_hashes.v1):
-        log.warning("the .torrent file is not the magnet's torrent (%s)", ti.info_hashes().v1)
+    found = fetch.result()
+    if str(found.ti.info_hashes().v1) != str(params.info_hashes.v1):
+        log.warning("the .torrent file is not the magnet's torrent (%s)", found.ti.info_hashes().v1)
         return None
-    return ti
+    return found
 
 
-def join_late(handle: lt.torrent_handle, ti: lt.torrent_info) -> None:
+def join_late(handle: lt.torrent_handle, torrent_file: Any) -> None:
     """Adds a `.torrent` file's trackers and web seeds to a torrent added from its magnet."""
-    if not handle.is_valid() or str(ti.info_hashes().v1) != str(handle.info_hashes().v1):
+    if not handle.is_valid() or str(torrent_file.ti.info_hashes().v1) != str(handle.info_hashes().v1):
         return
-    for tracker in ti.trackers():
-        handle.add_tracker({"url": tracker.url, "tier": tracker.tier})
-    for seed in ti.web_seeds():
-        handle.add_url_seed(seed["url"])
+    for url in torrent_file.trackers:
+        handle.add_tracker({"url": url})
+    for url in torrent_file.url_seeds:
+        handle.add_url_seed(url)
 
 
-async def torrent_info_from(http: aiohttp.ClientSession, url: str, fetch_timeout: float) -> lt.torrent_info:
+async def file_params(http: aiohttp.ClientSession, url: str, fetch_timeout: float) -> Any:
+    """A fetched `.torrent` file as add params: its metadata, trackers and web seeds."""
     data = await fetch_torrent(http, url, fetch_timeout)
     try:
-        ti = lt.torrent_info(lt.bdecode(data)) if data else None  # type: ignore[arg-type]
+        params = lt.load_torrent_buffer(data) if data else None
     except (RuntimeError, TypeError, ValueError):
-        ti = None
-    if ti is None or not ti.is_valid():
+        params = None
+    if params is None or params.ti is None or not params.ti.is_valid():
         raise BadTorrent("This film's .torrent file is not valid.")
-    return ti
+    return params
 
 
 async def fetch_torrent(http: aiohttp.ClientSession, url: str, fetch_timeout: float) -> bytes:

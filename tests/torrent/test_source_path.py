@@ -9,11 +9,18 @@ import shutil
 import pytest
 
 from bench.swarm import library_cards
+from hypertube.keys import TORRENTS
+from hypertube.torrent.sources import TORRENT_FILE_WAIT
 from tests.conftest import login_as
 
 
-async def _signed_in(aiohttp_client, make_app, make_user, swarm, *sources):
-    client = await aiohttp_client(make_app(**swarm.settings(*sources)))
+async def _signed_in(aiohttp_client, make_app, make_user, swarm, source: str, *, own_tracker: bool = False):
+    """A signed-in client; unless `own_tracker`, the engine adds no tracker of its own to torrents, so
+    the tracker is known from the `.torrent` file alone."""
+    settings = swarm.settings(source)
+    if not own_tracker:
+        settings["torrent_trackers"] = ()
+    client = await aiohttp_client(make_app(**settings))
     login_as(client, await make_user())
     return client
 
@@ -45,8 +52,11 @@ async def test_yts_film_plays_through_its_tracker(
     aiohttp_client, make_app, make_user, source_swarm, generated_films, db, given
 ):
     film = generated_films["mp4"]
-    published = source_swarm.publish_yts(7, "Tracker Film", film, torrent_url=given != "magnet only")
-    client = await _signed_in(aiohttp_client, make_app, make_user, source_swarm, "yts")
+    published = source_swarm.publish_yts(7, "Tracker Film", film, torrent_url=given == "magnet and .torrent")
+    magnet_only = given == "magnet only"
+    client = await _signed_in(
+        aiohttp_client, make_app, make_user, source_swarm, "yts", own_tracker=magnet_only
+    )
     movie_id = await _found(client, "Tracker Film")
     row = await db.fetchrow("SELECT magnet, torrent_url FROM torrents WHERE movie_id = $1", movie_id)
     assert "x.pe" not in row["magnet"]
@@ -80,3 +90,19 @@ async def test_archive_film_plays_from_its_web_seed_alone(
     client = await _signed_in(aiohttp_client, make_app, make_user, source_swarm, "archive")
     movie_id = await _found(client, "Web Seeded")
     await _plays(client, movie_id, film.read_bytes())
+
+
+async def test_a_late_torrent_file_lends_its_tracker_to_the_magnet(
+    aiohttp_client, make_app, make_user, source_swarm, generated_films
+):
+    """The `.torrent` file comes after the engine stopped waiting: the magnet goes on alone (its own
+    trackers are out of reach here), and the file's tracker joins it when it comes."""
+    film = generated_films["mp4"]
+    source_swarm.torrent_delay = TORRENT_FILE_WAIT + 0.5
+    published = source_swarm.publish_yts(8, "Late Film", film)
+    client = await _signed_in(aiohttp_client, make_app, make_user, source_swarm, "yts")
+    movie_id = await _found(client, "Late Film")
+    await _plays(client, movie_id, film.read_bytes())
+    dl = client.app[TORRENTS].downloads[published.info_hash]
+    assert dl.source.startswith("magnet:")
+    assert source_swarm.announce_url in [t["url"] for t in dl.handle.trackers()]
