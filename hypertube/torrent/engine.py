@@ -263,7 +263,7 @@ class Engine:
         await asyncio.to_thread(save_path.mkdir, parents=True, exist_ok=True)
         dl = self._add_params(params, info_hash, movie_id, origin.source, warm=warm)
         if origin.late is not None:
-            self._spawn(_join_late(dl, origin.late), f"torrent-file-{movie_id}")
+            self._spawn(sources.join_late(dl.handle, origin.late), f"torrent-file-{movie_id}")
         return dl
 
     # --- readers ------------------------------------------------------------------------------
@@ -376,16 +376,6 @@ class Engine:
             paths.append(Path(save_path))
         await asyncio.to_thread(_delete_paths, paths, self.download_dir)
         return True
-
-
-async def _join_late(dl: Download, fetch: asyncio.Task[Any]) -> None:
-    """The `.torrent` file that came after its magnet was added: its trackers and web seeds join."""
-    try:
-        torrent_file = await fetch
-    except TorrentError as exc:
-        log.info("the .torrent file of %s did not come: %s", dl.info_hash, exc.message)
-        return
-    sources.join_late(dl.handle, torrent_file)
 
 
 def _delete_paths(paths: list[Path], root: Path) -> None:

@@ -13,7 +13,7 @@ import aiohttp
 import asyncpg
 import libtorrent as lt
 
-from hypertube.torrent.errors import BadTorrent, TorrentUnreachable
+from hypertube.torrent.errors import BadTorrent, TorrentError, TorrentUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +108,13 @@ def _usable(fetch: asyncio.Future[Any], params: Any) -> Any | None:
     return found
 
 
-def join_late(handle: lt.torrent_handle, torrent_file: Any) -> None:
-    """Adds a `.torrent` file's trackers and web seeds to a torrent added from its magnet."""
+async def join_late(handle: lt.torrent_handle, fetch: asyncio.Task[Any]) -> None:
+    """Adds a `.torrent` file that came after its magnet was added: its trackers and web seeds."""
+    try:
+        torrent_file = await fetch
+    except TorrentError as exc:
+        log.info("the .torrent file did not come: %s", exc.message)
+        return
     if not handle.is_valid() or str(torrent_file.ti.info_hashes().v1) != str(handle.info_hashes().v1):
         return
     for url in torrent_file.trackers:
