@@ -67,6 +67,9 @@ class Bench:
         self.session = session
         self.base = base
         self.published = 0
+        # In every torrent's name: other processes seeding the same film (an earlier run, found through
+        # local service discovery) would otherwise feed this run uncapped.
+        self.run = os.urandom(3).hex()
         self.seeders: list[Seeder] = []
 
     def publish(self, source: Path, path: str) -> str:
@@ -74,7 +77,7 @@ class Bench:
         fake source that gives it the way `path` says; returns its title."""
         self.published += 1
         title = WORDS[self.published - 1]
-        identifier = f"{title.lower()}_{self.published}"
+        identifier = f"{title.lower()}_{self.run}_{self.published}"
         folder = self.work / "items" / identifier
         folder.mkdir(parents=True)
         copy = folder / f"{identifier}{source.suffix}"
