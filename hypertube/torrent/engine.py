@@ -242,6 +242,8 @@ class Engine:
             info_hash = sources.info_hash_of(origin.params)
             existing = self.downloads.get(info_hash)
             if existing is not None:
+                if origin.late is not None:
+                    origin.late.cancel()  # the running download has its trackers already
                 self._by_movie[movie_id] = info_hash
                 return existing
             dl = await self._add_origin(origin, info_hash, movie_id, warm)
