@@ -1,37 +1,45 @@
-"""Media: remux and transcode speed for 720p, time to the first playable segment at 0 and 70 % at 2 MiB/s."""
+"""Media: remux and transcode speed for 720p, first segment at 0 and 70 % from an ideal 2 MiB/s piece feed."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import os
-import secrets
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
-import asyncpg
-
-from hypertube.db import apply_migrations, connect_pool, database_url
 from hypertube.media import convert, segments
 from hypertube.media.generate import generate_film
-from hypertube.media.service import MediaService
-from hypertube.torrent import Engine
-from hypertube.torrent.seeder import Seeder, make_torrent
 
 FILMS = Path("var/bench/films")
 RATE = 2 * 1024 * 1024  # the seeder's cap, bytes per second
 PIECE = 256 * 1024
 
 
-def _film(name: str, **kwargs) -> Path:
+def generated(
+    name: str,
+    video: str,
+    audio: str,
+    *,
+    seconds: int = 30,
+    noise: int = 8,
+    width: int = 1280,
+    height: int = 720,
+) -> Path:
+    """A film (720p unless told) with grain for a real bit rate, made once into var/bench/films (container from `name`)."""
     FILMS.mkdir(parents=True, exist_ok=True)
     path = FILMS / name
     if not path.exists():
-        generate_film(path, **kwargs)
+        generate_film(
+            path,
+            container=path.suffix.lstrip("."),
+            video_codec=video,
+            audio_codec=audio,
+            duration_s=seconds,
+            width=width,
+            height=height,
+            noise=noise,
+        )
     return path
 
 
@@ -107,7 +115,7 @@ def _first_segment(path: Path, fraction: float) -> dict[str, object]:
     }
 
 
-def _pieces_needed(path: Path, fraction: float) -> set[int]:
+def pieces_needed(path: Path, fraction: float) -> set[int]:
     """The pieces the converter reads for a cold start at `fraction`: header, index, the segment."""
     have: set[int] = set()
     probe_info = convert.probe(lambda: PieceFile(path, have, charge=False))
@@ -118,114 +126,6 @@ def _pieces_needed(path: Path, fraction: float) -> set[int]:
 
 def _segment_at(info: convert.MediaInfo, fraction: float) -> int:
     return next(i for i, (s, e) in enumerate(info.segments) if s <= fraction * info.duration < e)
-
-
-@contextlib.asynccontextmanager
-async def _database():
-    """A scratch database: a new one next to HYPERTUBE_TEST_DATABASE_URL, else embedded PostgreSQL."""
-    admin = os.environ.get("HYPERTUBE_TEST_DATABASE_URL")
-    folder = Path(tempfile.mkdtemp(prefix="ht-bench-media-db-"))
-    try:
-        if admin:
-            name = f"ht_bench_media_{secrets.token_hex(3)}"
-            conn = await asyncpg.connect(admin)
-            await conn.execute(f'CREATE DATABASE "{name}"')
-            await conn.close()
-            base, _, query = admin.partition("?")
-            url = f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")
-            try:
-                pool = await connect_pool(url, min_size=1, max_size=4)
-                async with pool.acquire() as c:
-                    await apply_migrations(c)
-                yield pool
-                await pool.close()
-            finally:
-                conn = await asyncpg.connect(admin)
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                await conn.close()
-        else:
-            async with database_url(None, folder) as url:
-                pool = await connect_pool(url, min_size=1, max_size=4)
-                async with pool.acquire() as c:
-                    await apply_migrations(c)
-                yield pool
-                await pool.close()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-async def _swarm_first_segment(
-    film: Path, fraction: float, raw_bytes: int = 0, warm: bool = False
-) -> dict[str, object]:
-    """Cold start through the real engine and a loopback seeder capped at RATE (`raw_bytes`: just read
-    that many bytes from the engine, for comparison; `warm`: the film page was opened a second before,
-    as a user does, so the torrent's metadata and peer are there already)."""
-    work = Path(tempfile.mkdtemp(prefix="ht-bench-media-"))
-    seeder = Seeder(upload_rate=RATE)
-    seeder.start()
-    try:
-        async with _database() as pool, aiohttp.ClientSession() as http:
-            torrent = work / "film.torrent"
-            info_hash = await asyncio.to_thread(make_torrent, film, torrent, piece_size=PIECE)
-            seeder.add(torrent, film.parent)
-            movie_id = await pool.fetchval("INSERT INTO movies (title) VALUES ('Bench') RETURNING id")
-            await pool.execute(
-                """INSERT INTO torrents (movie_id, source, info_hash, magnet, seeders)
-                   VALUES ($1, 'bench', $2, $3, 1)""",
-                movie_id,
-                info_hash,
-                seeder.magnet(info_hash, film.name),
-            )
-            engine = Engine(work / "downloads", pool, http, dht=False)
-            await engine.start()
-            media = MediaService(work / "hls", lambda: engine)
-            try:
-                if warm:
-                    engine.warm(movie_id)
-                    await asyncio.sleep(1.0)
-                t0 = time.perf_counter()
-                if raw_bytes:
-                    # The engine alone: the same amount of bytes announced and read in order (as the
-                    # HTTP range handler and the segment cutter do), no probing, no cutting.
-                    reader = await engine.open_reader(movie_id)
-                    start = int(reader.size * fraction) // PIECE * PIECE
-                    reader.expect(start, start + raw_bytes)
-                    got = 0
-                    while got < raw_bytes:
-                        got += len(await reader.read(start + got, 32 * 1024)) or raw_bytes
-                    reader.close()
-                else:
-                    info = await media.info(movie_id)
-                    await media.segment(movie_id, _segment_at(info, fraction), prefetch=0)
-                elapsed = time.perf_counter() - t0
-            finally:
-                await media.close()
-                await engine.close()
-    finally:
-        seeder.stop()
-        shutil.rmtree(work, ignore_errors=True)
-    size = (await asyncio.to_thread(film.stat)).st_size
-    if raw_bytes:
-        needed_bytes = raw_bytes
-        label = (
-            f"engine alone: {raw_bytes / 2**20:.1f} MiB announced, read in order at {int(fraction * 100)} %"
-        )
-    else:
-        needed = await asyncio.to_thread(_pieces_needed, film, fraction)
-        needed_bytes = sum(min(PIECE, size - p * PIECE) for p in needed)
-        label = f"first segment at {int(fraction * 100)} % (converted MKV, loopback seeder at 2 MiB/s)"
-        if warm:
-            label += ", page opened first"
-    bound = needed_bytes / RATE
-    return {
-        "measure": label,
-        "value": round(elapsed, 3),
-        "unit": "s",
-        "bound_s": round(bound, 3),
-        "ratio": round(elapsed / bound, 2),
-        "bytes_needed": needed_bytes,
-        "film_bytes": size,
-    }
 
 
 # (what is measured, film file, codecs, seconds, grain, segments cut: None for all)
@@ -239,16 +139,7 @@ SPEEDS = (
 def _measure() -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for label, name, video, audio, seconds, noise, limit in SPEEDS:
-        film = _film(
-            name,
-            container="mkv",
-            video_codec=video,
-            audio_codec=audio,
-            duration_s=seconds,
-            width=1280,
-            height=720,
-            noise=noise,
-        )
+        film = generated(name, video, audio, seconds=seconds, noise=noise)
         elapsed, covered, _info = _convert_all(film, limit=limit)
         rows.append(
             {
@@ -265,13 +156,5 @@ def _measure() -> list[dict[str, object]]:
 
 
 async def run() -> list[dict[str, object]]:
-    rows = await asyncio.to_thread(_measure)
-    film = FILMS / "h264-ac3-720p.mkv"
-    cases = ((0.0, 0, False), (0.7, 0, False), (0.0, 0, True), (0.7, 0, True), (0.0, 3_500_000, False),
-             (0.7, 3_500_000, False))  # fmt: skip
-    for fraction, raw, warm in cases:
-        try:
-            rows.append(await _swarm_first_segment(film, fraction, raw, warm))
-        except Exception as exc:  # one stalled swarm must not hide the other figures
-            rows.append({"measure": f"swarm run at {int(fraction * 100)} % failed", "value": repr(exc)})
-    return rows
+    # The first segment over BitTorrent, through the server as a user reaches it: `bench_stream`.
+    return await asyncio.to_thread(_measure)

@@ -1,17 +1,22 @@
-"""Direct play over loopback BitTorrent: first byte and first 2 MiB at 0 and at 70 %, against the bound.
+"""Playing a film as a user does, over loopback BitTorrent at 2 MiB/s: first 2 MiB and first HLS segment.
 
-A ~30 MB 720p film (256 KiB pieces) seeded by a libtorrent session capped at 2 MiB/s; the server runs
-as its own process and is asked for byte ranges over HTTP, each case on a torrent it has never seen:
-cold (the time includes the magnet's metadata exchange), then as a user does it, the film page opened
-a second before play. The bound is bytes needed (whole pieces) ÷
-the seed rate. Then three films are streamed at once from an uncapped seeder while the server's
-resident memory is sampled.
+The server runs as its own process with YTS and the Internet Archive pointed at fakes that speak their
+answer shapes (`bench/swarm.py`); each film is found by searching the library, and its peers through
+the tracker its torrent names (or, for a magnet alone, the tracker the server adds to every torrent).
+Three ways in: a YTS magnet only, an Archive `.torrent` file only, a YTS magnet and `.torrent` file.
+Each case is a torrent the server has never seen, from its own seeder capped at 2 MiB/s (256 KiB
+pieces): cold (play pressed on the search result), then with the film page opened a second before play.
+The bound is the whole pieces needed ÷ 2 MiB/s: for the first 2 MiB, the 8 or 9 pieces under it; for a
+segment, those the converter reads (header, seek index, the segment). Then three films are streamed at
+once from an uncapped seeder while the server's resident memory is sampled.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -19,42 +24,31 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from bench.support import (
-    create_database,
-    drop_database,
-    insert_film,
-    insert_user,
-    start_server,
-    stop_server,
-    wait_healthy,
-)
+from bench.bench_media import PIECE, RATE, generated, pieces_needed
+from bench.support import create_database, drop_database, start_server, stop_server, wait_healthy
+from bench.swarm import SourceSwarm, library_cards
 from hypertube.accounts.tokens import issue_access_token
 from hypertube.db import apply_migrations
-from hypertube.torrent.seeder import PIECE_SIZE, Seeder, make_torrent
+from hypertube.torrent.seeder import Seeder
 
-FILMS = Path("var/bench/films")
-RATE = 2 * 1024 * 1024
 TWO_MIB = 2 * 1024 * 1024
 SECRET = "bench-stream-secret-" + "x" * 32
+PATHS = ("magnet only", ".torrent only", "magnet and .torrent")
+# Titles the library search finds one by one: no two share a word, or a search would match enough
+# stored films not to ask the sources.
+WORDS = (
+    "Alfa Bravo Charlie Delta Echo Foxtrot Golf Hotel India Juliett Kilo Lima Mike November Oscar Papa "
+    "Quebec Romeo Sierra Tango Uniform Victor Whiskey Xray Yankee Zulu Amber Cobalt Crimson Indigo Jade "
+    "Ochre Scarlet Teal Umber Violet"
+).split()
 
 
-def _film() -> Path:
-    from hypertube.media.generate import generate_film
+def _mp4() -> Path:
+    return generated("h264-aac-720p-stream.mp4", "h264", "aac")
 
-    FILMS.mkdir(parents=True, exist_ok=True)
-    path = FILMS / "h264-aac-720p-stream.mp4"
-    if not path.exists():
-        generate_film(
-            path,
-            container="mp4",
-            video_codec="h264",
-            audio_codec="aac",
-            duration_s=30,
-            width=1280,
-            height=720,
-            noise=8,
-        )
-    return path
+
+def _mkv() -> Path:
+    return generated("h264-ac3-720p.mkv", "h264", "ac3")
 
 
 def _rss(pid: int) -> int:
@@ -64,177 +58,202 @@ def _rss(pid: int) -> int:
     return 0
 
 
-def _copies(source: Path, folder: Path, names: list[str]) -> list[tuple[Path, Path]]:
-    """Hard links of the film under other names: each becomes a torrent the server has never seen."""
-    out = []
-    for name in names:
-        path = folder / "content" / f"{name}.mp4"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            try:
-                os.link(source, path)
-            except OSError:
-                path.write_bytes(source.read_bytes())
-        torrent = folder / f"{name}.torrent"
-        make_torrent(path, torrent, piece_size=PIECE_SIZE)
-        out.append((path, torrent))
-    return out
+class Bench:
+    """The server, the fake sources and a signed-in client; publishes and finds films."""
+
+    def __init__(self, work: Path, swarm: SourceSwarm, session: aiohttp.ClientSession, base: str):
+        self.work = work
+        self.swarm = swarm
+        self.session = session
+        self.base = base
+        self.published = 0
+        # In every torrent's name: other processes seeding the same film (an earlier run, found through
+        # local service discovery) would otherwise feed this run uncapped.
+        self.run = os.urandom(3).hex()
+        self.seeders: list[Seeder] = []
+
+    def publish(self, source: Path, path: str) -> str:
+        """A copy of `source` under a new name (a torrent the server has never seen), published by the
+        fake source that gives it the way `path` says; returns its title."""
+        self.published += 1
+        title = WORDS[self.published - 1]
+        identifier = f"{title.lower()}_{self.run}_{self.published}"
+        folder = self.work / "items" / identifier
+        folder.mkdir(parents=True)
+        copy = folder / f"{identifier}{source.suffix}"
+        try:
+            os.link(source, copy)
+        except OSError:
+            shutil.copy(source, copy)
+        if path == ".torrent only":
+            self.swarm.publish_archive(identifier, title, folder)
+        else:
+            magnet_only = path == "magnet only"
+            self.swarm.publish_yts(self.published, title, copy, torrent_url=not magnet_only)
+        return title
+
+    async def find(self, title: str) -> int:
+        """The film's id, from the library search (asked again while the sources are being asked)."""
+        for _ in range(50):
+            async with self.session.get(f"{self.base}/", params={"q": title}) as resp:
+                html = await resp.text()
+            movie_id = library_cards(html).get(title)
+            if movie_id is not None:
+                return movie_id
+            await asyncio.sleep(0.2)
+        raise RuntimeError(f"{title} was not found by the library search")
+
+    async def open_page(self, movie_id: int) -> None:
+        """The film page, then a second of reading it: the server prepares the torrent meanwhile."""
+        async with self.session.get(f"{self.base}/movies/{movie_id}") as resp:
+            assert resp.status == 200
+        await asyncio.sleep(1.0)
+
+    async def first_bytes(self, movie_id: int, first: int, last: int) -> float:
+        started = time.monotonic()
+        got = 0
+        url = f"{self.base}/stream/{movie_id}/file"
+        async with self.session.get(url, headers={"Range": f"bytes={first}-{last}"}) as resp:
+            if resp.status != 206:
+                raise RuntimeError(f"{url}: HTTP {resp.status} {await resp.text()}")
+            async for chunk in resp.content.iter_any():
+                got += len(chunk)
+        assert got == last - first + 1
+        return time.monotonic() - started
+
+    async def first_segment(self, movie_id: int, fraction: float) -> float:
+        """The playlist (the server probes the film), then the segment under `fraction` of it."""
+        started = time.monotonic()
+        hls = f"{self.base}/stream/{movie_id}/hls"
+        async with self.session.get(f"{hls}/index.m3u8") as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"playlist: HTTP {resp.status} {await resp.text()}")
+            durations = [float(d) for d in re.findall(r"#EXTINF:([0-9.]+)", await resp.text())]
+        at = fraction * sum(durations)
+        index = next(i for i in range(len(durations)) if sum(durations[: i + 1]) > at)
+        async with self.session.get(f"{hls}/{index}.ts") as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"segment: HTTP {resp.status} {await resp.text()}")
+            await resp.read()
+        return time.monotonic() - started
 
 
-async def _timed_range(session, url: str, first: int, last: int) -> tuple[float, float, int]:
+def _row(measure: str, seconds: float, bound: float) -> dict:
+    return {
+        "measure": measure,
+        "seconds": round(seconds, 3),
+        "bound_s": round(bound, 3),
+        "ratio": round(seconds / bound, 2),
+    }
+
+
+async def _case(bench: Bench, path: str, what: str, fraction: float, page_first: bool) -> dict:
+    film = await asyncio.to_thread(_mp4 if what == "2 MiB" else _mkv)
+    # Its own seeder, kept to the end: the server goes on downloading the film in the background
+    # (and cutting the next segments), which must neither stall nor eat into the next case's 2 MiB/s.
+    seeder = Seeder(upload_rate=RATE)
+    seeder.start()
+    bench.seeders.append(seeder)
+    bench.swarm.seeder = seeder
+    title = await asyncio.to_thread(bench.publish, film, path)
+    movie_id = await bench.find(title)
+    if page_first:
+        await bench.open_page(movie_id)
+    where = f"{int(fraction * 100)} %, {path}, {'page first' if page_first else 'cold'}"
+    if what == "2 MiB":
+        first = int(film.stat().st_size * fraction)
+        seconds = await bench.first_bytes(movie_id, first, first + TWO_MIB - 1)
+        pieces = (first + TWO_MIB - 1) // PIECE - first // PIECE + 1
+        return _row(f"first 2 MiB at {where}", seconds, pieces * PIECE / RATE)
+    seconds = await bench.first_segment(movie_id, fraction)
+    needed = await asyncio.to_thread(pieces_needed, film, fraction)
+    return _row(f"first HLS segment (MKV) at {where}", seconds, len(needed) * PIECE / RATE)
+
+
+async def _three_at_once(bench: Bench, server_pid: int) -> list[dict]:
+    film = await asyncio.to_thread(_mp4)
+    seeder = Seeder()
+    seeder.start()
+    bench.seeders.append(seeder)
+    bench.swarm.seeder = seeder
+    titles = [await asyncio.to_thread(bench.publish, film, "magnet and .torrent") for _ in range(3)]
+    movies = [await bench.find(title) for title in titles]
+    baseline = peak = _rss(server_pid)
+    done = asyncio.Event()
+
+    async def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _rss(server_pid))
+            await asyncio.sleep(0.05)
+
+    async def whole(movie_id: int) -> int:
+        got = 0
+        async with bench.session.get(f"{bench.base}/stream/{movie_id}/file") as resp:
+            async for chunk in resp.content.iter_any():
+                got += len(chunk)
+        return got
+
+    sampler = asyncio.create_task(sample())
     started = time.monotonic()
-    first_byte = 0.0
-    got = 0
-    async with session.get(url, headers={"Range": f"bytes={first}-{last}"}) as resp:
-        if resp.status != 206:
-            raise RuntimeError(f"{url}: HTTP {resp.status} {await resp.text()}")
-        async for chunk in resp.content.iter_any():
-            if not first_byte:
-                first_byte = time.monotonic() - started
-            got += len(chunk)
-    return first_byte, time.monotonic() - started, got
+    sizes = await asyncio.gather(*(whole(m) for m in movies))
+    elapsed = time.monotonic() - started
+    done.set()
+    await sampler
+    assert sizes == [film.stat().st_size] * 3
+    mb = film.stat().st_size / 1e6
+    return [
+        {"measure": "server RSS before streaming (MiB)", "ratio": round(baseline / 2**20, 1)},
+        {
+            "measure": f"server RSS peak, 3 films of {mb:.0f} MB at once in {elapsed:.1f} s (MiB)",
+            "seconds": round(elapsed, 2),
+            "ratio": round(peak / 2**20, 1),
+        },
+    ]
 
 
-def _pieces(first: int, last: int) -> int:
-    return last // PIECE_SIZE - first // PIECE_SIZE + 1
+CASES = [
+    (path, what, fraction, page_first)
+    for page_first in (False, True)
+    for path in PATHS
+    for what in ("2 MiB", "segment")
+    for fraction in (0.0, 0.7)
+]
 
 
-async def run() -> list[dict]:
-    film = await asyncio.to_thread(_film)
-    size = film.stat().st_size
+async def run(cases: list[tuple[str, str, float, bool]] = CASES, together: bool = True) -> list[dict]:
     work = Path(tempfile.mkdtemp(prefix="ht-bench-stream-"))
-    names = ["at0", "at70", "warm0", "warm70", "seek", "multi1", "multi2", "multi3"]
-    copies = await asyncio.to_thread(_copies, film, work, names)
-    # One capped seeder per timed case: the server keeps downloading the first film in the
-    # background, which must not eat into the second case's 2 MiB/s.
-    seeders = {name: Seeder(upload_rate=RATE) for name in ("at0", "at70", "warm0", "warm70", "seek")}
-    free = Seeder()
-    for seeder in (*seeders.values(), free):
-        seeder.start()
-    hashes = {}
-    for name, (path, torrent) in zip(names, copies, strict=True):
-        seeder = seeders.get(name, free)
-        hashes[name] = (seeder.add(torrent, path.parent), seeder, path.name)
-
+    swarm = await SourceSwarm(work / "torrents", Seeder()).start()  # a seeder per film, set by each case
     admin, url, embedded = await create_database("ht_bench_stream")
-    server = None
+    server = bench = None
     try:
         conn = await asyncpg.connect(url)
         await apply_migrations(conn)
-        user_id = await insert_user(conn)
-        movies = {}
-        for name, (info_hash, seeder, file_name) in hashes.items():
-            movies[name] = await insert_film(conn, name, info_hash, seeder.magnet(info_hash, file_name))
+        user_id = await conn.fetchval(
+            """INSERT INTO users (email, username, first_name, last_name, email_verified)
+               VALUES ('bench@example.org', 'bench', 'Bench', 'User', true) RETURNING id"""
+        )
         await conn.close()
-
         data_dir = work / "server"
         data_dir.mkdir()
-        server, base = start_server(url, data_dir, SECRET)  # noqa: ASYNC220 - started once, before any timing
+        server, base = start_server(url, data_dir, SECRET, swarm.environment())  # noqa: ASYNC220 - before any timing
         token = issue_access_token(SECRET, user_id, 3600)
         rows: list[dict] = []
         async with aiohttp.ClientSession(cookies={"access_token": token}) as session:
-            await wait_healthy(session, base, 30)
-
-            cases = (("at0", 0.0, ""), ("at70", 0.7, ""), ("warm0", 0.0, " (page opened first)"),
-                     ("warm70", 0.7, " (page opened first)"))  # fmt: skip
-            for name, fraction, note in cases:
-                if note:
-                    # A user opens the film page, reads it for a second, then presses play: the server
-                    # has fetched the torrent's metadata and met its peer meanwhile.
-                    async with session.get(f"{base}/movies/{movies[name]}") as resp:
-                        assert resp.status == 200
-                    await asyncio.sleep(1.0)
-                first = int(size * fraction)
-                last = first + TWO_MIB - 1
-                ttfb, total, got = await _timed_range(
-                    session, f"{base}/stream/{movies[name]}/file", first, last
-                )
-                assert got == TWO_MIB
-                where = f"{int(fraction * 100)} %{note}"
-                one_piece = PIECE_SIZE / RATE
-                bound = _pieces(first, last) * PIECE_SIZE / RATE
-                rows.append(
-                    {
-                        "measure": f"direct, first byte at {where}",
-                        "seconds": round(ttfb, 3),
-                        "bound_s": round(one_piece, 3),
-                        "ratio": round(ttfb / one_piece, 2),
-                    }
-                )
-                rows.append(
-                    {
-                        "measure": f"direct, first 2 MiB at {where}",
-                        "seconds": round(total, 3),
-                        "bound_s": round(bound, 3),
-                        "ratio": round(total / bound, 2),
-                    }
-                )
-
-            # Watching from the start, the player's buffer full after 2 MiB, the rest of the film
-            # downloading in the background for 4 s; then a jump to 70 %.
-            await _timed_range(session, f"{base}/stream/{movies['seek']}/file", 0, TWO_MIB - 1)
-            await asyncio.sleep(4.0)
-            first = int(size * 0.7)
-            ttfb, total, got = await _timed_range(
-                session, f"{base}/stream/{movies['seek']}/file", first, first + TWO_MIB - 1
-            )
-            assert got == TWO_MIB
-            bound = _pieces(first, first + TWO_MIB - 1) * PIECE_SIZE / RATE
-            rows.append(
-                {
-                    "measure": "direct, first 2 MiB after a jump to 70 % while the rest downloads",
-                    "seconds": round(total, 3),
-                    "bound_s": round(bound, 3),
-                    "ratio": round(total / bound, 2),
-                }
-            )
-
-            baseline = _rss(server.pid)
-            peak = baseline
-            done = asyncio.Event()
-
-            async def sample() -> None:
-                nonlocal peak
-                while not done.is_set():
-                    peak = max(peak, _rss(server.pid))
-                    await asyncio.sleep(0.05)
-
-            async def whole(name: str) -> int:
-                got = 0
-                async with session.get(f"{base}/stream/{movies[name]}/file") as resp:
-                    async for chunk in resp.content.iter_any():
-                        got += len(chunk)
-                return got
-
-            sampler = asyncio.create_task(sample())
-            started = time.monotonic()
-            sizes = await asyncio.gather(*(whole(n) for n in ("multi1", "multi2", "multi3")))
-            elapsed = time.monotonic() - started
-            done.set()
-            await sampler
-            assert sizes == [size] * 3
-            rows.append(
-                {
-                    "measure": "server RSS before streaming (MiB)",
-                    "seconds": "",
-                    "bound_s": "",
-                    "ratio": round(baseline / 2**20, 1),
-                }
-            )
-            rows.append(
-                {
-                    "measure": f"server RSS peak, 3 films of {size / 1e6:.0f} MB at once in {elapsed:.1f} s (MiB)",
-                    "seconds": round(elapsed, 2),
-                    "bound_s": "",
-                    "ratio": round(peak / 2**20, 1),
-                }
-            )
+            await wait_healthy(session, base, 30, server)
+            bench = Bench(work, swarm, session, base)
+            for path, what, fraction, page_first in cases:
+                try:
+                    rows.append(await _case(bench, path, what, fraction, page_first))
+                except Exception as exc:  # one stalled case must not hide the others
+                    rows.append({"measure": f"{what} at {fraction} {path} failed: {exc!r}"})
+            if together:
+                rows += await _three_at_once(bench, server.pid)
         return rows
     finally:
         stop_server(server)
-        for seeder in (*seeders.values(), free):
+        for seeder in bench.seeders if bench else []:
             seeder.stop()
+        await swarm.close()
         await drop_database(admin, url, embedded)
-        import shutil
-
         shutil.rmtree(work, ignore_errors=True)

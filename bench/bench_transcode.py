@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.bench_media import _convert_all, _film
+from bench.bench_media import _convert_all, generated
 from hypertube.media.segments import X264_OPTIONS
 
 SECONDS = 10
@@ -39,16 +39,7 @@ def _row(measure: str, value: float, unit: str) -> dict[str, object]:
 
 
 def _measure() -> list[dict[str, object]]:
-    film = _film(
-        "hevc-aac-1080p.mkv",
-        container="mkv",
-        video_codec="hevc",
-        audio_codec="aac",
-        duration_s=SECONDS,
-        width=1920,
-        height=1080,
-        noise=3,
-    )
+    film = generated("hevc-aac-1080p.mkv", "hevc", "aac", seconds=SECONDS, noise=3, width=1920, height=1080)
     cpu = time.process_time()
     elapsed, covered, _info = _convert_all(film)
     ours_cpu = time.process_time() - cpu

@@ -38,8 +38,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(database_url: str, data_dir: Path, secret: str) -> tuple[subprocess.Popen, str]:
-    """`hypertube serve` in its own process on a free port, sources off; returns it and its base URL."""
+def start_server(
+    database_url: str, data_dir: Path, secret: str, settings: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
+    """`hypertube serve` in its own process on a free port, sources off unless `settings` (environment
+    variables) say otherwise; returns it and its base URL."""
     port = free_port()
     env = {
         **os.environ,
@@ -48,6 +51,7 @@ def start_server(database_url: str, data_dir: Path, secret: str) -> tuple[subpro
         "HYPERTUBE_SECRET_KEY": secret,
         "HYPERTUBE_SOURCES": "",
         "HYPERTUBE_LOG_LEVEL": "WARNING",
+        **(settings or {}),
     }
     env.pop("HYPERTUBE_REDIS_URL", None)
     server = subprocess.Popen(

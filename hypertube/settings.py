@@ -66,6 +66,8 @@ class Settings:
     unwatched_days: int = 30
     disk_quota_gb: float = 0.0
     torrent_port: int = 0
+    # Trackers every torrent announces to, besides the ones its source names.
+    torrent_trackers: tuple[str, ...] = ()
     demo: bool = False
     log_level: str = "INFO"
     node_id: str = ""

@@ -145,6 +145,8 @@ class Download:
         return False
 
     def on_piece(self, piece: int) -> None:
+        # With the wait below, a timeline of the pieces asked for and received (DEBUG level).
+        log.debug("%s: piece %d in at %.3f s", self.info_hash[:8], piece, time.monotonic() - self.added_at)
         self._have.add(piece)
         for fut in self._waiters.pop(piece, []):
             if not fut.done():
@@ -170,6 +172,9 @@ class Download:
     async def wait_piece(self, piece: int, limit: float) -> None:
         if self.has(piece):
             return
+        log.debug(
+            "%s: piece %d awaited at %.3f s", self.info_hash[:8], piece, time.monotonic() - self.added_at
+        )
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(piece, []).append(fut)
         loop = asyncio.get_running_loop()
@@ -246,9 +251,21 @@ class Download:
             self._applied = priorities
         self._set_deadlines(missing)
 
+    def _idle_priorities(self) -> list[int]:
+        """While no reader wants anything: nothing, or, until a first peer is met, the main file's first
+        piece at the lowest priority. A torrent that wants nothing says "upload only" in its
+        handshakes, and seeders hang up on such peers at once: a torrent added with its metadata (a
+        `.torrent` file) met its tracker's seeder, was dropped, and met it again only after play was
+        pressed. A magnet meets its peers before it has metadata, so it never asks for that piece."""
+        priorities = [0] * self.num_pieces
+        main = self.main_file()
+        if main is not None and main.size and not self.handle.status().num_peers:
+            priorities[self.piece_range(main, 0, 1)[0]] = 1
+        return priorities
+
     def _priorities(self, missing: dict[int, int]) -> list[int]:
         if self.warm:
-            return [0] * self.num_pieces  # nobody has pressed play yet
+            return self._idle_priorities()  # nobody has pressed play yet
         if missing:
             priorities = [0] * self.num_pieces
             for piece in missing:
@@ -268,7 +285,7 @@ class Download:
             return self.base_priorities()
         if self._later is None or self._later.cancelled():
             self._later = self.loop.call_later(left, self._refresh_later)
-        return self._applied or [0] * self.num_pieces
+        return self._applied or self._idle_priorities()
 
     def _set_deadlines(self, missing: dict[int, int]) -> None:
         """Deadlines for the missing wanted pieces, most urgent first; the others' are withdrawn."""

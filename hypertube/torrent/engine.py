@@ -44,6 +44,7 @@ class Engine:
         port: int = 0,
         publish: Callable[[int, dict[str, Any]], Any] | None = None,
         dht: bool = True,
+        trackers: tuple[str, ...] = (),
     ):
         self.download_dir = download_dir
         self.resume = ResumeStore(download_dir / ".resume")
@@ -52,9 +53,11 @@ class Engine:
         self.port = port
         self.publish = publish
         self.dht = dht
+        # Trackers every torrent announces to, besides the ones its magnet or .torrent file names.
+        self.trackers = trackers
         self.metadata_timeout = 30.0
         self.read_timeout = 60.0
-        self.fetch_timeout = 20.0
+        self.fetch_timeout = 10.0
         self.warm_ttl = WARM_TTL_S
         self.background_after = BACKGROUND_AFTER_S
         self.max_warm = MAX_WARM
@@ -230,29 +233,40 @@ class Engine:
         error: TorrentError | None = None
         for row in rows:
             try:
-                params, source = await sources.params_for(
-                    self.http, row["magnet"], row["torrent_url"], self.fetch_timeout
+                origin = await sources.origin_of(
+                    self.http, row["magnet"], row["torrent_url"], self.fetch_timeout, self.trackers
                 )
             except TorrentError as exc:
                 error = error or exc
                 continue
-            info_hash = sources.info_hash_of(params)
+            info_hash = sources.info_hash_of(origin.params)
             existing = self.downloads.get(info_hash)
             if existing is not None:
+                if origin.late is not None:
+                    origin.late.cancel()  # the running download has its trackers already
                 self._by_movie[movie_id] = info_hash
                 return existing
-            save_path = self.download_dir / info_hash
-            resumed = await self.resume.read(info_hash)
-            if resumed is not None and (resumed.ti is not None or params.ti is None):
-                params = resumed
-            params.save_path = str(save_path)
-            await asyncio.to_thread(save_path.mkdir, parents=True, exist_ok=True)
-            dl = self._add_params(params, info_hash, movie_id, source, warm=warm)
+            dl = await self._add_origin(origin, info_hash, movie_id, warm)
             if not warm:
-                await records.record(self.pool, dl, source)
+                await records.record(self.pool, dl, origin.source)
             return dl
         assert error is not None
         raise error
+
+    async def _add_origin(
+        self, origin: sources.Origin, info_hash: str, movie_id: int, warm: bool
+    ) -> Download:
+        params = origin.params
+        save_path = self.download_dir / info_hash
+        resumed = await self.resume.read(info_hash)
+        if resumed is not None and (resumed.ti is not None or params.ti is None):
+            params = sources.merged(resumed, None, tuple(params.trackers))
+        params.save_path = str(save_path)
+        await asyncio.to_thread(save_path.mkdir, parents=True, exist_ok=True)
+        dl = self._add_params(params, info_hash, movie_id, origin.source, warm=warm)
+        if origin.late is not None:
+            self._spawn(sources.join_late(dl.handle, origin.late), f"torrent-file-{movie_id}")
+        return dl
 
     # --- readers ------------------------------------------------------------------------------
     async def list_files(self, movie_id: int) -> list[TorrentFile]:

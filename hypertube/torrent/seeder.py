@@ -13,9 +13,26 @@ log = logging.getLogger(__name__)
 PIECE_SIZE = 256 * 1024
 
 
-def make_torrent(path: Path, out: Path, *, piece_size: int = PIECE_SIZE, name: str | None = None) -> str:
-    """Writes a .torrent for a file or folder with torf; returns its info hash (blocking: call in a thread)."""
-    torrent = torf.Torrent(path=path, piece_size=piece_size, name=name, created_by=None, private=False)
+def make_torrent(
+    path: Path,
+    out: Path,
+    *,
+    piece_size: int = PIECE_SIZE,
+    name: str | None = None,
+    trackers: tuple[str, ...] = (),
+    web_seeds: tuple[str, ...] = (),
+) -> str:
+    """Writes a .torrent for a file or folder with torf, naming its trackers (`announce-list`) and web
+    seeds (`url-list`); returns its info hash (blocking: call in a thread)."""
+    torrent = torf.Torrent(
+        path=path,
+        piece_size=piece_size,
+        name=name,
+        created_by=None,
+        private=False,
+        trackers=list(trackers) or None,
+        webseeds=list(web_seeds) or None,
+    )
     torrent.generate()
     out.parent.mkdir(parents=True, exist_ok=True)
     torrent.write(out, overwrite=True)

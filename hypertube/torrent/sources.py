@@ -3,6 +3,9 @@ turned into libtorrent add params."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -10,9 +13,14 @@ import aiohttp
 import asyncpg
 import libtorrent as lt
 
-from hypertube.torrent.errors import BadTorrent, TorrentUnreachable
+from hypertube.torrent.errors import BadTorrent, TorrentError, TorrentUnreachable
+
+log = logging.getLogger(__name__)
 
 MAX_TORRENT_FILE = 8 * 1024 * 1024  # a .torrent larger than this is refused
+# With a magnet to go on, the .torrent file is waited for this long; later, its trackers and web seeds
+# still join the download, but its metadata comes from the peers.
+TORRENT_FILE_WAIT = 2.0
 
 
 async def candidates(pool: asyncpg.Pool, movie_id: int) -> list[asyncpg.Record]:
@@ -26,30 +34,105 @@ async def candidates(pool: asyncpg.Pool, movie_id: int) -> list[asyncpg.Record]:
     )
 
 
-async def params_for(
-    http: aiohttp.ClientSession, magnet: str | None, torrent_url: str | None, fetch_timeout: float
-) -> tuple[Any, str]:
-    """Add params from the magnet, else from the fetched .torrent file; and the source used."""
-    if magnet:
-        try:
-            params = lt.parse_magnet_uri(magnet)
-        except RuntimeError:
-            params = None
-        if params is None or params.info_hashes.v1.is_all_zeros():
-            raise BadTorrent("This film's magnet link is not valid.")
-        return params, magnet
-    if not torrent_url or urlparse(torrent_url).scheme not in ("http", "https"):
+@dataclass
+class Origin:
+    """What a torrent row gives: add params, the source recorded (the magnet, else the URL), and the
+    `.torrent` file when it is still on its way (its trackers and web seeds join later)."""
+
+    params: Any
+    source: str
+    late: asyncio.Task[Any] | None = None
+
+
+async def origin_of(
+    http: aiohttp.ClientSession,
+    magnet: str | None,
+    torrent_url: str | None,
+    fetch_timeout: float,
+    trackers: tuple[str, ...] = (),
+) -> Origin:
+    """Add params from everything the row gives, and the engine's own `trackers`. The `.torrent` file
+    is fetched while the magnet is parsed: its info dictionary spares the metadata exchange, its
+    trackers and web seeds join the magnet's. If it is not here within `TORRENT_FILE_WAIT`, the
+    magnet goes on alone."""
+    fetch = None
+    if torrent_url and urlparse(torrent_url).scheme in ("http", "https"):
+        fetch = asyncio.ensure_future(file_params(http, torrent_url, fetch_timeout))
+    elif not magnet:
         raise BadTorrent("This film's torrent link is not valid.")
-    data = await fetch_torrent(http, torrent_url, fetch_timeout)
+    params = magnet_params(magnet) if magnet else None
+    if params is None and fetch is None:
+        raise BadTorrent("This film's magnet link is not valid.")
+    if params is None:
+        assert fetch is not None and torrent_url is not None
+        return Origin(merged(await fetch, None, trackers), torrent_url)
+    assert magnet is not None
+    origin = Origin(merged(params, None, trackers), magnet)
+    if fetch is not None:
+        done, _ = await asyncio.wait({fetch}, timeout=TORRENT_FILE_WAIT)
+        if not done:
+            origin.late = fetch
+        elif (found := _usable(fetch, params)) is not None:
+            origin.params = merged(params, found, trackers)
+    return origin
+
+
+def magnet_params(magnet: str) -> Any | None:
     try:
-        ti = lt.torrent_info(lt.bdecode(data)) if data else None  # type: ignore[arg-type]
+        params = lt.parse_magnet_uri(magnet)
+    except RuntimeError:
+        return None
+    return None if params.info_hashes.v1.is_all_zeros() else params
+
+
+def merged(params: Any, torrent_file: Any | None, trackers: tuple[str, ...]) -> Any:
+    """`params` with the `.torrent` file's metadata, trackers and web seeds, then `trackers`."""
+    urls = [*params.trackers]
+    if torrent_file is not None:
+        params.ti = torrent_file.ti
+        urls += torrent_file.trackers
+        params.url_seeds = list(dict.fromkeys([*params.url_seeds, *torrent_file.url_seeds]))
+    params.trackers = list(dict.fromkeys([*urls, *trackers]))
+    return params
+
+
+def _usable(fetch: asyncio.Future[Any], params: Any) -> Any | None:
+    """The fetched `.torrent` file if it came and is the magnet's torrent; a failure leaves the magnet alone."""
+    if fetch.cancelled() or fetch.exception() is not None:
+        log.info("the .torrent file did not come: %s", fetch.exception() if not fetch.cancelled() else "")
+        return None
+    found = fetch.result()
+    if str(found.ti.info_hashes().v1) != str(params.info_hashes.v1):
+        log.warning("the .torrent file is not the magnet's torrent (%s)", found.ti.info_hashes().v1)
+        return None
+    return found
+
+
+async def join_late(handle: lt.torrent_handle, fetch: asyncio.Task[Any]) -> None:
+    """Adds a `.torrent` file that came after its magnet was added: its trackers and web seeds."""
+    try:
+        torrent_file = await fetch
+    except TorrentError as exc:
+        log.info("the .torrent file did not come: %s", exc.message)
+        return
+    if not handle.is_valid() or str(torrent_file.ti.info_hashes().v1) != str(handle.info_hashes().v1):
+        return
+    for url in torrent_file.trackers:
+        handle.add_tracker({"url": url})
+    for url in torrent_file.url_seeds:
+        handle.add_url_seed(url)
+
+
+async def file_params(http: aiohttp.ClientSession, url: str, fetch_timeout: float) -> Any:
+    """A fetched `.torrent` file as add params: its metadata, trackers and web seeds."""
+    data = await fetch_torrent(http, url, fetch_timeout)
+    try:
+        params = lt.load_torrent_buffer(data) if data else None
     except (RuntimeError, TypeError, ValueError):
-        ti = None
-    if ti is None or not ti.is_valid():
+        params = None
+    if params is None or params.ti is None or not params.ti.is_valid():
         raise BadTorrent("This film's .torrent file is not valid.")
-    params = lt.add_torrent_params()
-    params.ti = ti
-    return params, torrent_url
+    return params
 
 
 async def fetch_torrent(http: aiohttp.ClientSession, url: str, fetch_timeout: float) -> bytes:

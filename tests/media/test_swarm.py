@@ -7,6 +7,7 @@ import io
 
 import av
 
+from bench.swarm import library_cards
 from hypertube.keys import TORRENTS
 from hypertube.media.generate import generate_film, sample_cues, write_srt
 from tests.conftest import login_as
@@ -30,13 +31,20 @@ async def _all_segments(client, movie_id: int) -> bytes:
 
 
 async def test_each_converted_film_plays_through_the_swarm(
-    aiohttp_client, make_app, make_user, make_seeder, add_film, films
+    aiohttp_client, make_app, make_user, source_swarm, films, tmp_path
 ):
-    client = await _signed_in(aiohttp_client, make_app, make_user)
-    seeder = make_seeder()
-    for name in ("mkv-h264-ac3-subs", "mkv-hevc-aac", "avi-mpeg4-mp3"):
-        seeded = seeder.seed(films[name])
-        movie_id = await add_film(magnet=seeded.magnet, info_hash=seeded.info_hash, title=name)
+    """Each film as a user finds it: by a library search, over YTS (magnet and .torrent, magnet only)
+    or the Archive (.torrent only), its peers from the tracker its torrent names."""
+    item = tmp_path / "avi_lantern_1926"
+    item.mkdir()
+    (item / "avi_lantern_1926.avi").write_bytes(films["avi-mpeg4-mp3"].read_bytes())
+    source_swarm.publish_yts(1, "Subtitled Harbor", films["mkv-h264-ac3-subs"])
+    source_swarm.publish_yts(2, "Hevc Orchard", films["mkv-hevc-aac"], torrent_url=False)
+    source_swarm.publish_archive("avi_lantern_1926", "Avi Lantern", item)
+    client = await aiohttp_client(make_app(**source_swarm.settings()))
+    login_as(client, await make_user())
+    for title in ("Subtitled Harbor", "Hevc Orchard", "Avi Lantern"):
+        movie_id = library_cards(await (await client.get("/", params={"q": title})).text())[title]
         resp = await client.get(f"/stream/{movie_id}")
         assert resp.status == 200, await resp.text()
         plan = await resp.json()
@@ -44,9 +52,9 @@ async def test_each_converted_film_plays_through_the_swarm(
         data = await _all_segments(client, movie_id)
         with av.open(io.BytesIO(data)) as c:
             times = [float(f.pts * f.time_base) for f in c.decode(video=0)]
-        assert len(times) == 250, name
+        assert len(times) == 250, title
         assert abs(times[-1] - times[0] + 0.04 - 10) <= 0.5
-        if name == "mkv-h264-ac3-subs":
+        if title == "Subtitled Harbor":
             assert [s["lang"] for s in plan["subtitles"]] == ["en", "fr"]
             vtt = await (await client.get(f"/stream/{movie_id}/subtitles/en.vtt")).text()
             assert vtt.startswith("WEBVTT") and "Hello from the demo film" in vtt

@@ -20,15 +20,12 @@ from hypertube.catalog.records import (
 )
 from hypertube.catalog.sources.remote import RemoteSource
 
+# A few long-lived public trackers (YTS's magnets name these too); DHT finds peers besides them.
 TRACKERS = (
-    "udp://open.demonii.com:1337/announce",
-    "udp://tracker.openbittorrent.com:80",
-    "udp://tracker.coppersurfer.tk:6969",
-    "udp://glotorrents.pw:6969/announce",
     "udp://tracker.opentrackr.org:1337/announce",
-    "udp://torrent.gresille.org:80/announce",
-    "udp://p4p.arenabg.com:1337",
-    "udp://tracker.leechers-paradise.org:6969",
+    "udp://open.demonii.com:1337/announce",
+    "udp://tracker.torrent.eu.org:451/announce",
+    "udp://open.stealth.si:80/announce",
 )
 SORTS = {"name": "title", "year": "year", "rating": "rating", "popularity": "download_count"}
 

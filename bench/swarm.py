@@ -1,0 +1,222 @@
+"""Films the way a user meets them, on loopback: a fake YTS and Internet Archive (their real answer
+shapes) whose `.torrent` files name an HTTP tracker that hands out a capped seeder; shared by tests and
+benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import libtorrent as lt
+from aiohttp import web
+
+from hypertube.torrent.seeder import PIECE_SIZE, Seeder, make_torrent
+from tests.fixtures.catalog import FakeUpstreams, archive_doc, archive_metadata, yts_movie
+
+CARD = re.compile(r'data-movie-id="(\d+)".*?movie-card-title">([^<]+)<', re.S)
+ANNOUNCE_INTERVAL = 1800  # seconds between a client's regular announces (what public trackers ask)
+
+
+def library_cards(html: str) -> dict[str, int]:
+    """The films a library page shows: {title: movie id}."""
+    return {title.strip(): int(movie_id) for movie_id, title in CARD.findall(html)}
+
+
+@dataclass
+class Announce:
+    info_hash: str
+    event: str
+    port: int
+    left: int
+    at: float
+
+
+@dataclass
+class Tracker:
+    """An HTTP tracker (BEP 3 announce, BEP 23 compact peer lists, bencoded answers)."""
+
+    swarms: dict[bytes, dict[bytes, tuple[str, int, bool]]] = field(default_factory=dict)
+    announces: list[Announce] = field(default_factory=list)
+
+    async def announce(self, request: web.Request) -> web.Response:
+        # The info hash and peer id are raw bytes, percent-encoded: decoded as latin-1 they keep each byte.
+        query = {k: v[0] for k, v in parse_qs(request.rel_url.raw_query_string, encoding="latin-1").items()}
+        info_hash = query.get("info_hash", "").encode("latin-1")
+        peer_id = query.get("peer_id", "").encode("latin-1")
+        if len(info_hash) != 20 or not query.get("port", "").isdigit():
+            return _bencoded({"failure reason": "info_hash and port are required"})
+        port, left, event = int(query["port"]), int(query.get("left") or 0), query.get("event", "")
+        self.announces.append(Announce(info_hash.hex(), event, port, left, time.monotonic()))
+        swarm = self.swarms.setdefault(info_hash, {})
+        if event == "stopped":
+            swarm.pop(peer_id, None)
+        else:
+            swarm[peer_id] = (query.get("ip") or request.remote or "127.0.0.1", port, left == 0)
+        others = [p for pid, p in swarm.items() if pid != peer_id]
+        compact = b"".join(_compact(host, port) for host, port, _ in others)
+        seeds = sum(1 for p in swarm.values() if p[2])
+        return _bencoded(
+            {
+                "interval": ANNOUNCE_INTERVAL,
+                "min interval": 1,
+                "complete": seeds,
+                "incomplete": len(swarm) - seeds,
+                "peers": compact,
+            }
+        )
+
+
+def _compact(host: str, port: int) -> bytes:
+    return bytes(int(part) for part in host.split(".")) + port.to_bytes(2, "big")
+
+
+def _bencoded(answer: dict) -> web.Response:
+    return web.Response(body=lt.bencode(answer), content_type="text/plain")
+
+
+@dataclass
+class Film:
+    """A film published by the fake sources: its torrent, what the sources say about it."""
+
+    title: str
+    info_hash: str
+    torrent_file: Path
+    content: Path  # the seeded file or folder
+
+
+class SourceSwarm:
+    """Fake YTS and Internet Archive APIs, the `.torrent` files and web seeds they point to, and the
+    tracker those torrents name, on one loopback server; `seeder` seeds every published film."""
+
+    def __init__(self, folder: Path, seeder: Seeder):
+        self.folder = folder
+        self.seeder = seeder
+        self.upstreams = FakeUpstreams()
+        self.tracker = Tracker()
+        self.torrents: dict[str, Path] = {}  # YTS info hash (upper case) -> .torrent
+        self.archive: dict[str, Film] = {}  # identifier -> film
+        self.torrent_hits: dict[str, int] = {}
+        self.torrent_delay = 0.0  # seconds before a `.torrent` file is sent (a slow upstream)
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def base(self) -> str:
+        return self.upstreams.base
+
+    @property
+    def announce_url(self) -> str:
+        return f"{self.base}/announce"
+
+    def settings(self, *sources: str, timeout: float = 2.0) -> dict:
+        """Settings pointing the catalog at the fake sources; the engine adds the tracker to magnets
+        (as a user would add a public tracker that knows the swarm)."""
+        return {
+            **self.upstreams.settings(*sources, timeout=timeout),
+            "torrent_trackers": (self.announce_url,),
+        }
+
+    def environment(self) -> dict[str, str]:
+        """The same settings as environment variables, for a server run as its own process."""
+        return {
+            "HYPERTUBE_SOURCES": "yts,archive",
+            "HYPERTUBE_YTS_URL": self.upstreams.url("yts"),
+            "HYPERTUBE_ARCHIVE_URL": self.upstreams.url("archive"),
+            "HYPERTUBE_TORRENT_TRACKERS": self.announce_url,
+            "HYPERTUBE_FETCH_ALLOWED_HOSTS": "127.0.0.1",
+        }
+
+    async def start(self) -> SourceSwarm:
+        app = web.Application()
+        fake = self.upstreams
+        routes = {
+            "/yts/api/v2/list_movies.json": fake.yts_list,
+            "/yts/api/v2/movie_details.json": fake.yts_details,
+            "/yts/torrent/download/{info_hash}": self._yts_torrent,
+            "/archive/advancedsearch.php": fake.archive_search,
+            "/archive/metadata/{identifier}": fake.archive_metadata,
+            "/archive/download/{identifier}/{name:.+}": self._archive_file,
+            "/announce": self.tracker.announce,
+        }
+        for path, handler in routes.items():
+            app.router.add_get(path, handler)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        fake.base = f"http://127.0.0.1:{port}"
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def _seed(self, content: Path, name: str, web_seeds: tuple[str, ...] = ()) -> Film:
+        """Makes the torrent (naming the tracker) and seeds it from `self.seeder` (which a benchmark
+        changes between films); blocking: hashing a 30 MB film takes a fraction of a second."""
+        torrent_file = self.folder / f"{name}.torrent"
+        info_hash = make_torrent(
+            content,
+            torrent_file,
+            piece_size=PIECE_SIZE,
+            trackers=(self.announce_url,),
+            web_seeds=web_seeds,
+        )
+        self.seeder.add(torrent_file, content.parent)
+        return Film(name, info_hash, torrent_file, content)
+
+    def publish_yts(self, movie_id: int, title: str, content: Path, *, torrent_url: bool = True) -> Film:
+        """A YTS film: its info hash (the magnet) and, unless `torrent_url` is false, its `.torrent` URL."""
+        film = self._seed(content, f"yts-{movie_id}")
+        film.title = title
+        movie = yts_movie(movie_id, title, info_hash=film.info_hash.upper())
+        [torrent] = movie["torrents"]
+        if torrent_url:
+            torrent["url"] = f"{self.base}/yts/torrent/download/{film.info_hash.upper()}"
+            self.torrents[film.info_hash.upper()] = film.torrent_file
+        else:
+            del torrent["url"]
+        self.upstreams.yts_movies.append(movie)
+        return film
+
+    def publish_archive(self, identifier: str, title: str, content: Path, *, web_seed: bool = False) -> Film:
+        """An Archive item: a folder named after it, its `_archive.torrent` (no info hash in the
+        metadata, so the `.torrent` is the only way in) and, with `web_seed`, the Archive's download
+        URL as the torrent's web seed."""
+        seeds = (f"{self.base}/archive/download/",) if web_seed else ()
+        film = self._seed(content, identifier, seeds)
+        film.title = title
+        self.archive[identifier] = film
+        doc = archive_doc(identifier, title)
+        self.upstreams.archive_docs.append(doc)
+        self.upstreams.archive_meta[identifier] = archive_metadata(doc, btih=None)
+        return film
+
+    async def _yts_torrent(self, request: web.Request) -> web.StreamResponse:
+        info_hash = request.match_info["info_hash"].upper()
+        return await self._torrent_file(info_hash, self.torrents.get(info_hash))
+
+    async def _archive_file(self, request: web.Request) -> web.StreamResponse:
+        """The item's `_archive.torrent`, or one of its files (what a web seed asks for, by range)."""
+        identifier, name = request.match_info["identifier"], request.match_info["name"]
+        film = self.archive.get(identifier)
+        if film is None:
+            raise web.HTTPNotFound()
+        if name == f"{identifier}_archive.torrent":
+            return await self._torrent_file(identifier, film.torrent_file)
+        path = (film.content / name).resolve()
+        if film.content.resolve() not in path.parents or not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path)
+
+    async def _torrent_file(self, key: str, path: Path | None) -> web.StreamResponse:
+        """A `.torrent` file the sources point to, counted in `torrent_hits[key]`."""
+        self.torrent_hits[key] = self.torrent_hits.get(key, 0) + 1
+        await asyncio.sleep(self.torrent_delay)
+        if path is None:
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Content-Type": "application/x-bittorrent"})
