@@ -1,0 +1,81 @@
+"""Fixtures for the fault tests: scratch databases, the server as a subprocess, films, figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.support import create_database, drop_database
+from tests.faults.support import Figures, PostgresCluster, ServerProcess, Viewer
+from tests.fixtures.torrent import write_test_film
+
+FIGURES = Path(__file__).resolve().parents[2] / "var" / "faults" / "figures.json"
+
+
+@pytest.fixture(scope="session")
+def figures() -> Figures:
+    """Where each test records what it measured (printed with `-s`, kept in var/faults/figures.json)."""
+    return Figures(FIGURES)
+
+
+@pytest.fixture(scope="session")
+def fault_films(tmp_path_factory) -> dict[str, Path]:
+    """Films of a few MB: `mp4` plays direct, `mkv` through HLS, `other` is a second direct film."""
+    folder = tmp_path_factory.mktemp("fault-films")
+    return {
+        "mp4": write_test_film(folder / "Kept Film (2020)" / "kept.film.2020.mp4", seconds=4),
+        "mkv": write_test_film(folder / "Cut Film (2020)" / "cut.film.2020.mkv", seconds=4),
+        "other": write_test_film(folder / "Other Film (2020)" / "other.film.2020.mp4", seconds=4),
+    }
+
+
+@pytest.fixture
+async def scratch_database():
+    """An empty database on the test server for one server process; dropped afterwards."""
+    admin, url, embedded = await create_database("ht_faults")
+    yield url
+    await drop_database(admin, url, embedded)
+
+
+@pytest.fixture
+def pg_cluster():
+    """A PostgreSQL cluster the test starts and stops itself."""
+    cluster = PostgresCluster()
+    cluster.init()
+    cluster.start()
+    yield cluster
+    cluster.remove()
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    """Builds server processes on their own data dirs; every one still running is stopped afterwards."""
+    servers: list[ServerProcess] = []
+
+    def build(database_url: str | None, **settings: str) -> ServerProcess:
+        data_dir = tmp_path / f"var{len(servers)}"
+        data_dir.mkdir()
+        server = ServerProcess(
+            data_dir, database_url, {f"HYPERTUBE_{k.upper()}": v for k, v in settings.items()}
+        )
+        servers.append(server)
+        return server
+
+    yield build
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+async def make_viewer():
+    viewers: list[Viewer] = []
+
+    def build(base: str) -> Viewer:
+        viewer = Viewer(base)
+        viewers.append(viewer)
+        return viewer
+
+    yield build
+    for viewer in viewers:
+        await viewer.close()
