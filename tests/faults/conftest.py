@@ -21,12 +21,16 @@ def figures() -> Figures:
 
 @pytest.fixture(scope="session")
 def fault_films(tmp_path_factory) -> dict[str, Path]:
-    """Films of a few MB: `mp4` plays direct, `mkv` through HLS, `other` is a second direct film."""
+    """Films of a few MB: `mp4` plays direct, `mkv` through HLS, `other` is a second direct film;
+    `long_mkv` (small frames) makes several HLS segments."""
     folder = tmp_path_factory.mktemp("fault-films")
     return {
         "mp4": write_test_film(folder / "Kept Film (2020)" / "kept.film.2020.mp4", seconds=4),
         "mkv": write_test_film(folder / "Cut Film (2020)" / "cut.film.2020.mkv", seconds=4),
         "other": write_test_film(folder / "Other Film (2020)" / "other.film.2020.mp4", seconds=4),
+        "long_mkv": write_test_film(
+            folder / "Long Film (2020)" / "long.film.2020.mkv", seconds=16, size=(160, 120)
+        ),
     }
 
 
