@@ -15,6 +15,7 @@ pytestmark = pytest.mark.timeout(240)
 
 PIECE = 16 * 1024
 RATE = 96 * 1024  # the seeder's upload cap: the 2.5 MB film takes about 25 s
+SETTLE_S = 2.0  # libtorrent adds up its transfer counters once a second
 
 
 def _uploaded(seeder, info_hash: str) -> int:
@@ -37,6 +38,7 @@ async def _start_download(make_seeder, make_server, make_viewer, scratch_databas
 async def _restart_and_finish(seeder, seeded, server, viewer, movie, on_disk: set[int]) -> int:
     """Restarts the server, checks the download carries on with nobody playing it, returns the pieces
     the seeder sent again although they were verified on disk before the kill."""
+    await asyncio.sleep(SETTLE_S)  # what the seeder sent before the kill is counted by now
     before = _uploaded(seeder, seeded.info_hash)
     await server.start()
     status = await viewer.status(movie)
