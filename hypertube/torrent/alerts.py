@@ -42,6 +42,14 @@ def alert_handlers(
 
         return handler
 
+    def piece_finished(dl: Download, alert: Any) -> None:
+        dl.on_piece(alert.piece_index)
+        resume.save_soon(dl)
+
+    def metadata_received(dl: Download, alert: Any) -> None:
+        dl.on_metadata()
+        resume.save_soon(dl)  # with the metadata saved, a restart needs no peer to check the files
+
     def finished(dl: Download, alert: Any) -> None:
         # libtorrent says "finished" once every piece it was asked for is here, which is also the
         # case for a moment when a player's window is complete and the rest waits at priority 0.
@@ -69,9 +77,10 @@ def alert_handlers(
         )
 
     return {
-        lt.piece_finished_alert: on(lambda dl, a: dl.on_piece(a.piece_index)),
+        lt.piece_finished_alert: on(piece_finished),
         lt.read_piece_alert: on(_read_piece),
-        lt.metadata_received_alert: on(lambda dl, a: dl.on_metadata()),
+        lt.metadata_received_alert: on(metadata_received),
+        lt.state_changed_alert: on(lambda dl, a: resume.save_soon(dl)),
         lt.torrent_checked_alert: on(lambda dl, a: dl.wake_all()),
         lt.torrent_finished_alert: on(finished),
         lt.save_resume_data_alert: resume_data,

@@ -16,15 +16,15 @@ class Audience:
         self.recent = recent
         self.clock = clock
         self._last_segment: dict[int, float] = {}
-        self._parties: dict[int, int] = {}
+        self._parties: dict[int, int] = {}  # members of open watch parties, per film
 
     def segment_requested(self, movie_id: int) -> None:
         self._last_segment[movie_id] = self.clock()
 
-    def party_opened(self, movie_id: int) -> None:
+    def party_joined(self, movie_id: int) -> None:
         self._parties[movie_id] = self._parties.get(movie_id, 0) + 1
 
-    def party_closed(self, movie_id: int) -> None:
+    def party_left(self, movie_id: int) -> None:
         left = self._parties.get(movie_id, 0) - 1
         if left > 0:
             self._parties[movie_id] = left
