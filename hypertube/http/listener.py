@@ -1,5 +1,5 @@
 """Serves the app on its TCP port with a guard on connections: a new connection must send a whole
-request head within a time limit, and one address keeps only so many connections that have not."""
+request head within a time limit, and one address keeps only so many half-sent request heads."""
 
 from __future__ import annotations
 
@@ -13,41 +13,38 @@ from aiohttp import web
 
 log = logging.getLogger(__name__)
 
-MAX_PENDING_PER_ADDRESS = 32  # connections from one address that have not sent a request head yet
+MAX_PARTIAL_PER_ADDRESS = 32  # connections from one address holding part of a request head
 HEAD_END = b"\r\n\r\n"
 
 
 class ConnectionGuard:
-    """Counts, per client address, the connections still waiting for their first request head."""
+    """Keeps, per client address, the connections that sent part of their first request head but not
+    all of it: past the cap, the oldest of them is closed. A burst of whole requests is never cut."""
 
-    def __init__(self, header_timeout: float, max_pending: int = MAX_PENDING_PER_ADDRESS):
+    def __init__(self, header_timeout: float, max_partial: int = MAX_PARTIAL_PER_ADDRESS):
         self.header_timeout = header_timeout
-        self.max_pending = max_pending
-        # Oldest first (dicts keep insertion order): a full address loses its oldest waiting
-        # connection, so a client that sends its request at once still gets in.
-        self.pending: dict[str, dict[GuardedProtocol, None]] = {}
+        self.max_partial = max_partial
+        self.partial: dict[str, dict[GuardedProtocol, None]] = {}  # oldest first (insertion order)
         self.evicted = 0
 
     def wrap(self, factory: Callable[[], Any]) -> Callable[[], GuardedProtocol]:
         return lambda: GuardedProtocol(self, factory())
 
-    def admit(self, conn: GuardedProtocol) -> None:
-        waiting = self.pending.setdefault(conn.address, {})
-        if len(waiting) >= self.max_pending:
+    def hold(self, conn: GuardedProtocol) -> None:
+        held = self.partial.setdefault(conn.address, {})
+        if len(held) >= self.max_partial:
             self.evicted += 1
             if self.evicted == 1 or self.evicted % 100 == 0:
-                log.warning(
-                    "too many connections without a request from %s: closing the oldest", conn.address
-                )
-            next(iter(waiting)).close()
-        waiting[conn] = None
+                log.warning("too many half-sent requests from %s: closing the oldest", conn.address)
+            next(iter(held)).close()
+        held[conn] = None
 
     def release(self, conn: GuardedProtocol) -> None:
-        waiting = self.pending.get(conn.address)
-        if waiting is not None:
-            waiting.pop(conn, None)
-            if not waiting:
-                del self.pending[conn.address]
+        held = self.partial.get(conn.address)
+        if held is not None:
+            held.pop(conn, None)
+            if not held:
+                del self.partial[conn.address]
 
 
 class GuardedProtocol(asyncio.Protocol):
@@ -58,9 +55,10 @@ class GuardedProtocol(asyncio.Protocol):
         self.guard = guard
         self.inner = inner
         self.address = ""
-        self.waiting = True
+        self.waiting = True  # for the first request head
         self.transport: asyncio.Transport | None = None
         self._tail = b""
+        self._held = False
         self._deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -69,7 +67,6 @@ class GuardedProtocol(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         self.inner.connection_made(transport)
-        self.guard.admit(self)
         loop = asyncio.get_running_loop()
         self._deadline = loop.call_later(self.guard.header_timeout, self.close)
 
@@ -84,7 +81,8 @@ class GuardedProtocol(asyncio.Protocol):
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
-        self.guard.release(self)
+        if self._held:
+            self.guard.release(self)
 
     def data_received(self, data: bytes) -> None:
         if self.waiting:
@@ -92,6 +90,9 @@ class GuardedProtocol(asyncio.Protocol):
                 self._head_done()
             else:
                 self._tail = (self._tail + data)[-(len(HEAD_END) - 1) :]
+                if not self._held:
+                    self._held = True
+                    self.guard.hold(self)
         self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 
 import pytest
@@ -55,31 +57,28 @@ def pg_cluster():
 @pytest.fixture
 def make_server(tmp_path):
     """Builds server processes on their own data dirs; every one still running is stopped afterwards."""
-    servers: list[ServerProcess] = []
+    numbers = itertools.count()
+    with ExitStack() as stack:
 
-    def build(database_url: str | None, **settings: str) -> ServerProcess:
-        data_dir = tmp_path / f"var{len(servers)}"
-        data_dir.mkdir()
-        server = ServerProcess(
-            data_dir, database_url, {f"HYPERTUBE_{k.upper()}": v for k, v in settings.items()}
-        )
-        servers.append(server)
-        return server
+        def build(database_url: str | None, **settings: str) -> ServerProcess:
+            data_dir = tmp_path / f"var{next(numbers)}"
+            data_dir.mkdir()
+            env = {f"HYPERTUBE_{k.upper()}": v for k, v in settings.items()}
+            server = ServerProcess(data_dir, database_url, env)
+            stack.callback(server.stop)
+            return server
 
-    yield build
-    for server in servers:
-        server.stop()
+        yield build
 
 
 @pytest.fixture
 async def make_viewer():
-    viewers: list[Viewer] = []
+    """Signed-out clients of a server (sign them up with `sign_up`); closed afterwards."""
+    async with AsyncExitStack() as stack:
 
-    def build(base: str) -> Viewer:
-        viewer = Viewer(base)
-        viewers.append(viewer)
-        return viewer
+        def build(base: str) -> Viewer:
+            viewer = Viewer(base)
+            stack.push_async_callback(viewer.close)
+            return viewer
 
-    yield build
-    for viewer in viewers:
-        await viewer.close()
+        yield build

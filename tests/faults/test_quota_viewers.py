@@ -4,28 +4,16 @@ past the quota and deletes an unwatched film, never the one being watched betwee
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from pathlib import Path
 
 import pytest
 
+from hypertube.torrent.storage import disk_usage
 from tests.faults.support import add_film
 
 pytestmark = pytest.mark.timeout(240)
 
 QUOTA_MB = 6.0  # three films of about 2.5 MB each do not fit
-
-
-def _usage(folder: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(folder):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
-            except OSError:
-                pass
-    return total
 
 
 async def _hls_segments(viewer, movie: int) -> list[str]:
@@ -86,7 +74,7 @@ async def test_the_quota_sweep_spares_a_film_watched_through_hls(
         await viewer.read_range(new, 0, 1023)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            usage = await asyncio.to_thread(_usage, downloads)
+            usage = await asyncio.to_thread(disk_usage, downloads)
             samples.append((time.monotonic(), usage))
             assert (downloads / watched_seed.info_hash).exists(), "the film being watched was deleted"
             status = await viewer.status(new)
