@@ -55,13 +55,17 @@ def pg_cluster():
 
 
 @pytest.fixture
-def make_server(tmp_path):
-    """Builds server processes on their own data dirs; every one still running is stopped afterwards."""
+def make_server(tmp_path, scratch_database):
+    """Builds server processes on their own data dirs (under `root`, else the test's folder), on the
+    scratch database unless told otherwise; every one still running is stopped afterwards, before
+    the scratch database is dropped."""
     numbers = itertools.count()
     with ExitStack() as stack:
 
-        def build(database_url: str | None, **settings: str) -> ServerProcess:
-            data_dir = tmp_path / f"var{next(numbers)}"
+        def build(
+            database_url: str | None = scratch_database, *, root: Path | None = None, **settings: str
+        ) -> ServerProcess:
+            data_dir = (root or tmp_path) / f"var{next(numbers)}"
             data_dir.mkdir()
             env = {f"HYPERTUBE_{k.upper()}": v for k, v in settings.items()}
             server = ServerProcess(data_dir, database_url, env)

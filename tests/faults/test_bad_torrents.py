@@ -44,7 +44,7 @@ async def torrent_host(tmp_path):
 async def test_broken_torrents_answer_clear_errors(
     torrent_host, make_seeder, make_server, make_viewer, scratch_database, fault_films, figures
 ):
-    server = make_server(scratch_database)
+    server = make_server()
     await server.start()
     viewer = make_viewer(server.base)
     await viewer.sign_up()

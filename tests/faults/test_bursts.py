@@ -18,7 +18,7 @@ REGISTRATIONS = 12
 
 
 async def test_a_login_burst_is_refused_cleanly(make_server, make_viewer, scratch_database, figures):
-    server = make_server(scratch_database)
+    server = make_server()
     await server.start()
     member = make_viewer(server.base)
     await member.sign_up("member")
@@ -64,7 +64,7 @@ async def test_a_login_burst_is_refused_cleanly(make_server, make_viewer, scratc
 async def test_concurrent_registrations_of_one_username_make_one_account(
     make_server, make_viewer, scratch_database, figures
 ):
-    server = make_server(scratch_database)
+    server = make_server()
     await server.start()
     viewers = [make_viewer(server.base) for _ in range(REGISTRATIONS)]
     tokens = await asyncio.gather(*(v.csrf("/register") for v in viewers))

@@ -24,7 +24,7 @@ async def test_a_segment_cut_when_the_server_was_killed_plays_after_the_restart(
 ):
     seeder = make_seeder()
     seeded = await asyncio.to_thread(seeder.seed, fault_films["long_mkv"], piece_size=64 * 1024)
-    server = make_server(scratch_database)
+    server = make_server()
     await server.start()
     viewer = make_viewer(server.base)
     await viewer.sign_up()

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import signal
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -137,8 +140,17 @@ async def test_cluster_stopped_then_started_503_meanwhile_and_recovery(
     assert "unhandled error" not in server.output()
 
 
-async def test_embedded_postgres_killed_is_restarted(make_server, make_viewer, figures):
-    server = make_server(None)
+@pytest.fixture
+def outside_pytest_tmp():
+    """A folder the embedded server's own user can reach: pytest sets its temporary root back to mode
+    0700 whenever a session starts, which locks that user out of folders below it."""
+    folder = Path(tempfile.mkdtemp(prefix="ht-faults-embedded-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+async def test_embedded_postgres_killed_is_restarted(make_server, make_viewer, figures, outside_pytest_tmp):
+    server = make_server(None, root=outside_pytest_tmp)
     await server.start(wait=150)
     viewer = make_viewer(server.base)
     await viewer.sign_up()

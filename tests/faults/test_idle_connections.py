@@ -34,7 +34,7 @@ async def _closed_at(reader: asyncio.StreamReader, limit: float) -> float | None
 
 
 async def test_half_sent_requests_are_capped_and_timed_out(make_server, scratch_database, figures):
-    server = make_server(scratch_database, header_timeout=str(HEADER_TIMEOUT))
+    server = make_server(header_timeout=str(HEADER_TIMEOUT))
     await server.start()
     opened = time.monotonic()
     connections = await asyncio.gather(*(_half_sent(server.port) for _ in range(CONNECTIONS)))

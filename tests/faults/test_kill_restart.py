@@ -25,7 +25,7 @@ def _uploaded(seeder, info_hash: str) -> int:
 async def _start_download(make_seeder, make_server, make_viewer, scratch_database, film):
     seeder = make_seeder(upload_rate=RATE)
     seeded = await asyncio.to_thread(seeder.seed, film, piece_size=PIECE)
-    server = make_server(scratch_database)
+    server = make_server()
     await server.start()
     viewer = make_viewer(server.base)
     await viewer.sign_up()

@@ -24,7 +24,7 @@ async def _delivered(smtp, limit: float) -> float:
 async def test_a_mail_due_while_smtp_is_down_leaves_when_it_is_back(
     smtp_down, make_server, make_viewer, scratch_database, figures
 ):
-    server = make_server(scratch_database, smtp_url=smtp_down.url)
+    server = make_server(smtp_url=smtp_down.url)
     await server.start()
     viewer = make_viewer(server.base)
     await viewer.sign_up("mailed")  # queues the address confirmation mail
@@ -41,7 +41,7 @@ async def test_a_mail_due_while_smtp_is_down_leaves_when_it_is_back(
 async def test_a_queued_mail_survives_kill_9_while_smtp_is_down(
     smtp_down, make_server, make_viewer, scratch_database, figures
 ):
-    server = make_server(scratch_database, smtp_url=smtp_down.url)
+    server = make_server(smtp_url=smtp_down.url)
     await server.start()
     viewer = make_viewer(server.base)
     await viewer.sign_up("survivor")

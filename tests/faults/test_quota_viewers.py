@@ -32,7 +32,7 @@ async def test_the_quota_sweep_spares_a_film_watched_through_hls(
     watched_seed = await asyncio.to_thread(seeder.seed, fault_films["mkv"], piece_size=64 * 1024)
     old_seed = await asyncio.to_thread(seeder.seed, fault_films["other"], piece_size=64 * 1024)
     new_seed = await asyncio.to_thread(seeder.seed, fault_films["mp4"], piece_size=64 * 1024)
-    server = make_server(scratch_database, disk_quota_gb=str(QUOTA_MB / 1024))
+    server = make_server(disk_quota_gb=str(QUOTA_MB / 1024))
     await server.start()
     downloads = server.data_dir / "downloads"
     viewer = make_viewer(server.base)

@@ -78,7 +78,7 @@ async def test_a_seeder_that_comes_back_is_used_again(
         known = await tracker(seeder.port)
         announces = known.announces
         magnet = f"magnet:?xt=urn:btih:{seeded.info_hash}&dn=film&tr={quote(known.url, safe='')}"
-    server = make_server(scratch_database)
+    server = make_server()
     await server.start()
     viewer = make_viewer(server.base)
     await viewer.sign_up()

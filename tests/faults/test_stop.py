@@ -21,7 +21,7 @@ async def test_ctrl_c_with_three_streams_open_stops_quickly(
     film = fault_films["mp4"]
     seeder = make_seeder(upload_rate=48 * 1024)  # the streams are still running when Ctrl-C comes
     seeded = await asyncio.to_thread(seeder.seed, film, piece_size=16 * 1024)
-    server = make_server(scratch_database)
+    server = make_server()
     await server.start()
     viewer = make_viewer(server.base)
     await viewer.sign_up()
