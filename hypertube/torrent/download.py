@@ -337,20 +337,17 @@ class Download:
 
     def nudge_peers(self) -> None:
         """With no peer connected, keeps asking, more patiently each time (RETRY_FIRST_S doubling up to
-        RETRY_MAX_S): the torrent is paused and resumed, since libtorrent does not dial again a peer
-        that vanished mid-transfer, the magnet's peer hints are dialled, trackers and DHT are asked."""
+        RETRY_MAX_S): the magnet's peer hints are dialled, trackers and DHT are asked."""
         now = time.monotonic()
         if now < self._next_retry or now - self.last_peer_seen < RETRY_FIRST_S:
             return
         self._retry_wait = min(RETRY_MAX_S, max(RETRY_FIRST_S, self._retry_wait * 2))
         self._next_retry = now + self._retry_wait
-        self.handle.pause()
-        self.handle.resume()
-        self._deadlines.clear()  # set again by `refresh`, in case the pause dropped them
-        self.refresh()
         for host, port in self.hints:
             try:
-                self.handle.connect_peer((host, port))
+                # Given as found by a tracker: libtorrent gives up on a peer after three failed
+                # attempts (a seeder gone for a few seconds) and only a tracker's word lowers that count.
+                self.handle.connect_peer((host, port), lt.peer_info.tracker)
             except RuntimeError:
                 pass
         self.handle.force_reannounce()
