@@ -156,11 +156,8 @@ class Engine:
             source = row["source"] or ""
             params = await self.resume.read(row["info_hash"], Path(row["save_path"]))
             if params is None:
-                magnet = source.startswith("magnet:")
                 try:
-                    params, _ = await sources.params_for(
-                        self.http, source if magnet else None, None if magnet else source, self.fetch_timeout
-                    )
+                    params = await sources.params_of_source(self.http, source, self.fetch_timeout)
                 except TorrentError as exc:
                     log.warning("download %s not restored: %s", row["info_hash"], exc.message)
                     continue

@@ -52,6 +52,13 @@ async def params_for(
     return params, torrent_url
 
 
+async def params_of_source(http: aiohttp.ClientSession, source: str, fetch_timeout: float) -> Any:
+    """Add params from a download's recorded source: its magnet, else its .torrent URL."""
+    magnet = source.startswith("magnet:")
+    params, _ = await params_for(http, source if magnet else None, None if magnet else source, fetch_timeout)
+    return params
+
+
 async def fetch_torrent(http: aiohttp.ClientSession, url: str, fetch_timeout: float) -> bytes:
     try:
         timeout = aiohttp.ClientTimeout(total=fetch_timeout)
