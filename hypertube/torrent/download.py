@@ -350,5 +350,6 @@ class Download:
                 self.handle.connect_peer((host, port), lt.peer_info.tracker)
             except RuntimeError:
                 pass
-        self.handle.force_reannounce()
+        # Trackers are asked even within the minimum interval they set: the swarm is gone for us.
+        self.handle.force_reannounce(0, -1, lt.torrent_handle.ignore_min_interval)
         self.handle.force_dht_announce()
