@@ -234,18 +234,16 @@ async def add_film(
     """A film with one torrent, written straight into the server's database (no catalog source needed)."""
     conn = await asyncpg.connect(database_url)
     try:
-        movie_id = await conn.fetchval(
-            "INSERT INTO movies (title, year) VALUES ($1, 2020) RETURNING id", title
+        return await conn.fetchval(
+            """WITH film AS (INSERT INTO movies (title, year) VALUES ($1, 2020) RETURNING id),
+                    torrent AS (INSERT INTO torrents (movie_id, source, quality, magnet, torrent_url, seeders)
+                                SELECT id, 'test', '720p', $2, $3, 1 FROM film
+                                WHERE $2::text IS NOT NULL OR $3::text IS NOT NULL)
+               SELECT id FROM film""",
+            title,
+            magnet,
+            torrent_url,
         )
-        if magnet or torrent_url:
-            await conn.execute(
-                """INSERT INTO torrents (movie_id, source, quality, magnet, torrent_url, seeders)
-                   VALUES ($1, 'test', '720p', $2, $3, 1)""",
-                movie_id,
-                magnet,
-                torrent_url,
-            )
-        return movie_id
     finally:
         await conn.close()
 
