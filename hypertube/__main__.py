@@ -17,11 +17,14 @@ def _configure_logging(level: str) -> None:
     )
 
 
-def serve(args: argparse.Namespace) -> None:
-    from aiohttp import web
+# Ctrl-C: open requests (film streams above all) get this long to finish before they are cut.
+SHUTDOWN_TIMEOUT_S = 1.0
 
+
+def serve(args: argparse.Namespace) -> None:
     from hypertube.app import create_app
     from hypertube.cluster import node_url_for
+    from hypertube.http.listener import run_app
 
     settings = load_settings()
     if args.demo or settings.demo:
@@ -31,7 +34,13 @@ def serve(args: argparse.Namespace) -> None:
     _configure_logging(settings.log_level)
     app = create_app(settings)
     print(f"Hypertube on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
-    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None, shutdown_timeout=5)
+    run_app(
+        app,
+        host=args.host,
+        port=args.port,
+        header_timeout=settings.header_timeout,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+    )
 
 
 def migrate(args: argparse.Namespace) -> None:

@@ -10,6 +10,7 @@ from hypertube.http import accounts, api, hls, library, node, pages, session_pag
 from hypertube.http.auth import auth_middleware
 from hypertube.http.error_handler import MAX_REQUEST_LINE, error_middleware
 from hypertube.http.security import csrf_middleware, security_headers
+from hypertube.http.unavailable import unavailable_middleware
 from hypertube.keys import SETTINGS
 from hypertube.settings import Settings, ensure_secret_key
 
@@ -20,7 +21,7 @@ def create_app(settings: Settings) -> web.Application:
     settings = ensure_node_identity(ensure_secret_key(settings))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware, csrf_middleware],
+        middlewares=[error_middleware, unavailable_middleware(), auth_middleware, csrf_middleware],
         client_max_size=MAX_BODY,
         # Long addresses reach the app, which answers them with a message in the right format.
         handler_args={"max_line_size": MAX_REQUEST_LINE, "max_field_size": 16 * 1024},

@@ -204,5 +204,13 @@ CLEANUP_CONTEXTS: tuple[CleanupContext, ...] = (
 )
 
 
+async def end_streams(app: web.Application) -> None:
+    """On Ctrl-C, before the open requests get their last second: streams waiting for pieces end now."""
+    engine = app.get(TORRENTS)
+    if engine is not None:
+        engine.end_streams()
+
+
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.extend(CLEANUP_CONTEXTS)
+    app.on_shutdown.append(end_streams)

@@ -68,6 +68,7 @@ class Settings:
     torrent_port: int = 0
     # Trackers every torrent announces to, besides the ones its source names.
     torrent_trackers: tuple[str, ...] = ()
+    header_timeout: float = 10.0
     demo: bool = False
     log_level: str = "INFO"
     node_id: str = ""
@@ -184,6 +185,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("HYPERTUBE_SECURE_COOKIES must be auto, true or false")
     if not 4 <= settings.bcrypt_cost <= 16:
         raise SettingsError("HYPERTUBE_BCRYPT_COST must be between 4 and 16 (12 or more in production)")
+    if settings.header_timeout <= 0:
+        raise SettingsError("HYPERTUBE_HEADER_TIMEOUT must be a positive number of seconds")
     unknown = set(settings.sources) - {"yts", "archive", "demo"}
     if unknown:
         raise SettingsError(f"HYPERTUBE_SOURCES has unknown sources: {', '.join(sorted(unknown))}")

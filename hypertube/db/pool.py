@@ -12,6 +12,8 @@ from typing import Any
 import asyncpg
 import orjson
 
+from hypertube.db.supervisor import supervise
+
 log = logging.getLogger(__name__)
 
 
@@ -34,10 +36,16 @@ async def database_url(configured: str | None, data_dir: Path):
     pgdata = data_dir / "pg"
     log.info("starting embedded PostgreSQL in %s", pgdata)
     server = await asyncio.to_thread(start_embedded, pgdata)
+    watchdog = asyncio.create_task(supervise(server, pgdata), name="embedded-postgres")
     try:
         yield server.get_uri()
     finally:
-        await asyncio.to_thread(server.cleanup)
+        watchdog.cancel()
+        await asyncio.gather(watchdog, return_exceptions=True)
+        try:
+            await asyncio.to_thread(server.cleanup)
+        except Exception as exc:  # a server that died for good has nothing left to stop
+            log.warning("embedded PostgreSQL could not be stopped cleanly: %s", exc)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

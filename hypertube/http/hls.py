@@ -286,6 +286,9 @@ async def segment(request: web.Request) -> web.StreamResponse:
     if info.kind != "hls" or not 0 <= index < len(info.segments):
         raise ApiError(404, _("This segment does not exist."), code="not_found")
     path = await _guard(media.segment(movie_id, index, audio=_audio_choice(request, info)))
+    engine = _torrent_engine(request.app)
+    if engine is not None:
+        engine.audience.segment_requested(movie_id)  # a player between two segments is still watching
     return web.FileResponse(
         path, headers={"Content-Type": "video/mp2t", "Cache-Control": "private, max-age=86400"}
     )

@@ -32,13 +32,16 @@ def alert_handlers(
             return None
         return downloads.get(str(handle.info_hashes().v1))
 
-    def on(act: Callable[[Download, Any], None]) -> Callable[[Any], None]:
-        """A handler that acts on the alert's download, if it is one of ours."""
+    def on(act: Callable[[Download, Any], None], *, save_resume: bool = False) -> Callable[[Any], None]:
+        """A handler that acts on the alert's download, if it is one of ours, and then (throttled)
+        saves its resume data if asked to."""
 
         def handler(alert: Any) -> None:
             dl = download_of(alert)
             if dl is not None:
                 act(dl, alert)
+                if save_resume:
+                    resume.save_soon(dl)
 
         return handler
 
@@ -51,6 +54,33 @@ def alert_handlers(
             dl.handle.save_resume_data(SAVE_FLUSHED)
             spawn(records.completed(pool, dl.info_hash), "torrent-completed")
 
+    def hash_failed(alert: Any) -> None:
+        dl = download_of(alert)
+        log.warning(
+            "piece %s of %s failed its hash check; downloading it again",
+            alert.piece_index,
+            dl and dl.info_hash,
+        )
+
+    # Resume data is saved as pieces complete, when the metadata arrives (a restart then needs no
+    # peer to check the files) and on every state change.
+    return {
+        lt.piece_finished_alert: on(lambda dl, a: dl.on_piece(a.piece_index), save_resume=True),
+        lt.read_piece_alert: on(_read_piece),
+        lt.metadata_received_alert: on(lambda dl, a: dl.on_metadata(), save_resume=True),
+        lt.state_changed_alert: on(lambda dl, a: None, save_resume=True),
+        lt.torrent_checked_alert: on(lambda dl, a: dl.wake_all()),
+        lt.torrent_finished_alert: on(finished),
+        **_resume_handlers(resume, spawn),
+        lt.hash_failed_alert: hash_failed,
+        lt.torrent_error_alert: on(_failed),
+        lt.file_error_alert: on(_failed),
+    }
+
+
+def _resume_handlers(resume: ResumeStore, spawn: Spawn) -> AlertHandlers:
+    """Resume data handed over (written to its file) or refused (whoever waits for it goes on)."""
+
     def resume_data(alert: Any) -> None:
         info_hash = str(alert.handle.info_hashes().v1)
         spawn(resume.write(info_hash, encoded(alert)), "torrent-resume-write")
@@ -60,26 +90,7 @@ def alert_handlers(
         if handle is not None and handle.is_valid():
             resume.settled(str(handle.info_hashes().v1))
 
-    def hash_failed(alert: Any) -> None:
-        dl = download_of(alert)
-        log.warning(
-            "piece %s of %s failed its hash check; downloading it again",
-            alert.piece_index,
-            dl and dl.info_hash,
-        )
-
-    return {
-        lt.piece_finished_alert: on(lambda dl, a: dl.on_piece(a.piece_index)),
-        lt.read_piece_alert: on(_read_piece),
-        lt.metadata_received_alert: on(lambda dl, a: dl.on_metadata()),
-        lt.torrent_checked_alert: on(lambda dl, a: dl.wake_all()),
-        lt.torrent_finished_alert: on(finished),
-        lt.save_resume_data_alert: resume_data,
-        lt.save_resume_data_failed_alert: resume_failed,
-        lt.hash_failed_alert: hash_failed,
-        lt.torrent_error_alert: on(_failed),
-        lt.file_error_alert: on(_failed),
-    }
+    return {lt.save_resume_data_alert: resume_data, lt.save_resume_data_failed_alert: resume_failed}
 
 
 def _read_piece(dl: Download, alert: Any) -> None:

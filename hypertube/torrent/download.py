@@ -26,6 +26,9 @@ PIECE_CACHE_BYTES = 16 * 1024 * 1024  # recently read pieces kept per download (
 DEADLINE_FIRST_MS = 0
 DEADLINE_STEP_MS = 40
 KICK_AFTER_S = 10.0  # a piece awaited this long gets its request renewed
+# With no peer, the known ones are retried and trackers and DHT asked after 2 s, then 4, 8, ... 30 s.
+RETRY_FIRST_S = 2.0
+RETRY_MAX_S = 30.0
 
 
 class Pacing(Protocol):
@@ -67,8 +70,8 @@ class Download:
         self._later: asyncio.TimerHandle | None = None
         self.last_peer_seen = time.monotonic()
         self.last_touch = time.monotonic()
-        self._last_hint = 0.0
-        self._last_announce = 0.0
+        self._retry_wait = 0.0
+        self._next_retry = 0.0
         self.last_status: dict[str, Any] | None = None
         # Added ahead of play (its film page was opened): metadata and peers only, no piece, no row
         # in `downloads`, until a reader opens it.
@@ -207,7 +210,7 @@ class Download:
         self.handle.reset_piece_deadline(piece)
         self.handle.set_piece_deadline(piece, 0)
         self._deadlines.add(piece)
-        self._last_hint = 0.0
+        self._next_retry = 0.0
         self.nudge_peers()
 
     async def piece_bytes(self, piece: int) -> bytes:
@@ -315,6 +318,7 @@ class Download:
             progress = done[main.index] / main.size if main.size else 1.0
         if st.num_peers:
             self.last_peer_seen = time.monotonic()
+            self._retry_wait = 0.0
         self.last_touch = time.monotonic()
         if not self.metadata.is_set():
             state = "metadata"
@@ -349,17 +353,20 @@ class Download:
         return pick_main_file(self.files) if self.files else None
 
     def nudge_peers(self) -> None:
-        """With no peer connected, keeps asking: the magnet's peer hints every few seconds, trackers
-        and DHT every half minute, so a seeder that comes back is found quickly."""
+        """With no peer connected, keeps asking, more patiently each time (RETRY_FIRST_S doubling up to
+        RETRY_MAX_S): the magnet's peer hints are dialled, trackers and DHT are asked."""
         now = time.monotonic()
-        if now - self._last_hint >= 2.0:
-            self._last_hint = now
-            for host, port in self.hints:
-                try:
-                    self.handle.connect_peer((host, port))
-                except RuntimeError:
-                    pass
-        if now - self._last_announce >= 30.0:
-            self._last_announce = now
-            self.handle.force_reannounce()
-            self.handle.force_dht_announce()
+        if now < self._next_retry or now - self.last_peer_seen < RETRY_FIRST_S:
+            return
+        self._retry_wait = min(RETRY_MAX_S, max(RETRY_FIRST_S, self._retry_wait * 2))
+        self._next_retry = now + self._retry_wait
+        for host, port in self.hints:
+            try:
+                # Given as found by a tracker: libtorrent gives up on a peer after three failed
+                # attempts (a seeder gone for a few seconds) and only a tracker's word lowers that count.
+                self.handle.connect_peer((host, port), lt.peer_info.tracker)
+            except RuntimeError:
+                pass
+        # Trackers are asked even within the minimum interval they set: the swarm is gone for us.
+        self.handle.force_reannounce(0, -1, lt.torrent_handle.ignore_min_interval)
+        self.handle.force_dht_announce()

@@ -17,6 +17,7 @@ import libtorrent as lt
 
 from hypertube.torrent import records, sources
 from hypertube.torrent.alerts import alert_handlers
+from hypertube.torrent.audience import Audience
 from hypertube.torrent.download import Download
 from hypertube.torrent.errors import MetadataTimeout, NoTorrent, NoVideo, PeersTimeout, TorrentError
 from hypertube.torrent.files import TorrentFile
@@ -30,6 +31,7 @@ WARM_TTL_S = 600.0  # a torrent added when its film page was opened, and never p
 MAX_WARM = 8  # such torrents at most; the oldest goes first
 BACKGROUND_AFTER_S = 2.0  # the rest of the film downloads once the readers have wanted nothing this long
 CLOSE_WAIT_S = 5.0  # on close, background writes (resume data, rows, deletions) get this long to end
+CLOSE_SAVE_S = 2.0  # on close, the last resume data of every download gets this long to be written
 
 
 class Engine:
@@ -65,6 +67,7 @@ class Engine:
         # Peers every download tries (the demo seeder on loopback), besides the magnet's own hints.
         self.local_peers: list[tuple[str, int]] = []
         self.downloads: dict[str, Download] = {}
+        self.audience = Audience()
         self._by_movie: dict[int, str] = {}
         self._adding: dict[int, asyncio.Task[Download]] = {}
         self._loops: list[asyncio.Task] = []
@@ -95,8 +98,9 @@ class Engine:
                 reader.detach()
         for pending in list(self._adding.values()):
             pending.cancel()  # nobody will read a film added now
+        self.resume.cancel_pending()
         started = time.monotonic()
-        await self.resume.save_all(self.downloads.values(), limit=5)
+        await self.resume.save_all(self.downloads.values(), limit=CLOSE_SAVE_S)
         await self._save_rows()
         await self._settle_background()
         saved = time.monotonic()
@@ -112,6 +116,11 @@ class Engine:
             saved - started,
             time.monotonic() - saved,
         )
+
+    def end_streams(self) -> None:
+        """Fails every read waiting for a piece (the server is stopping); the downloads stay."""
+        for dl in self.downloads.values():
+            dl.fail(PeersTimeout("The server is stopping."))
 
     def _spawn(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
         """Runs `work` in the background, kept until it ends so that `close` can wait for it."""
@@ -144,13 +153,21 @@ class Engine:
 
     # --- adding torrents ----------------------------------------------------------------------
     async def _restore(self) -> None:
-        """Adds back every download known to the database, from its resume data when there is some."""
+        """Adds back every download known to the database: from its resume data, or without any (killed
+        before the first save) from its source, and libtorrent checks the files on disk."""
         for row in await records.known(self.pool):
-            params = await self.resume.read(row["info_hash"])
+            source = row["source"] or ""
+            params = await self.resume.read(row["info_hash"], Path(row["save_path"]))
             if params is None:
-                continue
+                try:
+                    params = await sources.params_of_source(
+                        self.http, source, self.fetch_timeout, self.trackers
+                    )
+                except TorrentError as exc:
+                    log.warning("download %s not restored: %s", row["info_hash"], exc.message)
+                    continue
             params.save_path = row["save_path"]
-            self._add_params(params, row["info_hash"], row["movie_id"], row["source"] or "")
+            self._add_params(params, row["info_hash"], row["movie_id"], source)
 
     def _add_params(
         self, params: Any, info_hash: str, movie_id: int, source: str, *, warm: bool = False
@@ -258,7 +275,7 @@ class Engine:
     ) -> Download:
         params = origin.params
         save_path = self.download_dir / info_hash
-        resumed = await self.resume.read(info_hash)
+        resumed = await self.resume.read(info_hash, save_path)
         if resumed is not None and (resumed.ti is not None or params.ti is None):
             params = sources.merged(resumed, None, tuple(params.trackers))
         params.save_path = str(save_path)
@@ -295,6 +312,7 @@ class Engine:
         if dl.warm:
             dl.warm = False  # played now: recorded, downloaded, kept
             await records.record(self.pool, dl, dl.source)
+            self.resume.save_soon(dl)
         reader = TorrentReader(dl, file)
         dl.readers.add(reader)
         dl.refresh()

@@ -82,12 +82,14 @@ async def last_status(pool: asyncpg.Pool, movie_id: int) -> dict[str, Any]:
     )
     if row is None:
         return dict(IDLE)
+    # Not in the session means not downloading, whatever the row said when it was last written.
+    done = row["progress"] >= 1.0
     return {
         "progress": float(row["progress"]),
         "rate": 0,
         "peers": 0,
-        "ready": row["progress"] >= 1.0,
-        "state": row["state"],
+        "ready": done,
+        "state": "finished" if done else "idle",
     }
 
 

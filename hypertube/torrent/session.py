@@ -51,6 +51,8 @@ def session_settings(port: int, dht: bool) -> dict[str, Any]:
         # the bound over uTP, with idle gaps of up to a second, against 1.1-1.2x over TCP.
         # Peers that reach us over uTP are still accepted.
         "enable_outgoing_utp": False,
+        # Closing the session waits this long for the trackers' answers to "stopped" (5 s by default).
+        "stop_tracker_timeout": 1,
         "user_agent": "Hypertube/0.1",
     }
 

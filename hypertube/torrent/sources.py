@@ -135,6 +135,17 @@ async def file_params(http: aiohttp.ClientSession, url: str, fetch_timeout: floa
     return params
 
 
+async def params_of_source(
+    http: aiohttp.ClientSession, source: str, fetch_timeout: float, trackers: tuple[str, ...] = ()
+) -> Any:
+    """Add params from a download's recorded source: its magnet, else its .torrent URL."""
+    magnet = source.startswith("magnet:")
+    origin = await origin_of(
+        http, source if magnet else None, None if magnet else source, fetch_timeout, trackers
+    )
+    return origin.params  # one of the two only: nothing arrives late
+
+
 async def fetch_torrent(http: aiohttp.ClientSession, url: str, fetch_timeout: float) -> bytes:
     try:
         timeout = aiohttp.ClientTimeout(total=fetch_timeout)

@@ -15,6 +15,7 @@ from hypertube.torrent.engine import Engine
 log = logging.getLogger(__name__)
 SWEEP_EVERY = 3600.0
 FIRST_SWEEP_AFTER = 60.0
+QUOTA_CHECK_EVERY = 2.0  # how often the downloads are weighed against the disk quota
 
 
 def disk_usage(path: Path) -> int:
@@ -45,6 +46,17 @@ async def _downloads_by_age(pool: asyncpg.Pool, unwatched_days: int) -> list[asy
     )
 
 
+def being_watched(engine: Engine, movie_id: int) -> bool:
+    """A reader is open, an HLS player asked for a segment lately, or a watch party is open."""
+    return engine.open_readers(movie_id) > 0 or engine.audience.watching(movie_id)
+
+
+def downloaded_bytes(engine: Engine) -> int:
+    """Verified bytes of every download in the session: what the quota check weighs every few seconds
+    (the sweep itself measures the folders on disk)."""
+    return sum(int(dl.handle.status().total_done) for dl in engine.downloads.values() if dl.handle.is_valid())
+
+
 async def sweep(
     engine: Engine,
     pool: asyncpg.Pool,
@@ -54,14 +66,14 @@ async def sweep(
     on_removed: Callable[[int], Awaitable[None]] | None = None,
 ) -> list[str]:
     """Deletes films unwatched for `unwatched_days`, then the oldest-watched ones while the downloads
-    exceed `quota_bytes` (0: no quota). A film with an open reader is never deleted. Returns the
+    exceed `quota_bytes` (0: no quota). A film being watched is never deleted. Returns the
     info hashes removed; `on_removed(movie_id)` lets other parts drop what they derived from a film."""
     removed: list[str] = []
     rows = await _downloads_by_age(pool, unwatched_days)
     expired = {r["info_hash"] for r in rows if r["expired"] and unwatched_days > 0}
     kept = []
     for row in rows:
-        if row["info_hash"] in expired and engine.open_readers(row["movie_id"]) == 0:
+        if row["info_hash"] in expired and not being_watched(engine, row["movie_id"]):
             if await engine.remove(row["info_hash"]):
                 log.info(
                     "deleted film %s (%s): not watched for %s days",
@@ -80,7 +92,7 @@ async def sweep(
         for row, size in zip(kept, sizes, strict=True):
             if total <= quota_bytes:
                 break
-            if engine.open_readers(row["movie_id"]):
+            if being_watched(engine, row["movie_id"]):
                 continue
             if await engine.remove(row["info_hash"]):
                 log.info(
@@ -100,16 +112,21 @@ async def janitor_loop(
     quota_gb: float,
     on_removed: Callable[[int], Awaitable[None]] | None = None,
 ) -> None:
-    await asyncio.sleep(FIRST_SWEEP_AFTER)
+    """Sweeps every SWEEP_EVERY seconds, and also as soon as the downloads have grown past the quota."""
+    quota = int(quota_gb * 1024**3)
+    loop = asyncio.get_running_loop()
+    next_sweep = loop.time() + FIRST_SWEEP_AFTER
+    swept_at_size = 0
     while True:
+        await asyncio.sleep(QUOTA_CHECK_EVERY if quota else max(0.0, next_sweep - loop.time()))
+        size = downloaded_bytes(engine) if quota else 0
+        due = loop.time() >= next_sweep
+        if not due and not (size > quota and size != swept_at_size):
+            continue
+        if due:
+            next_sweep = loop.time() + SWEEP_EVERY
+        swept_at_size = size
         try:
-            await sweep(
-                engine,
-                pool,
-                unwatched_days=unwatched_days,
-                quota_bytes=int(quota_gb * 1024**3),
-                on_removed=on_removed,
-            )
+            await sweep(engine, pool, unwatched_days=unwatched_days, quota_bytes=quota, on_removed=on_removed)
         except Exception:
             log.exception("the download janitor failed; trying again later")
-        await asyncio.sleep(SWEEP_EVERY)

@@ -34,9 +34,12 @@ class PartyHandlers(LiveState):
         if previous and previous != code:
             await self.sio.leave_room(sid, party_room(movie_id, previous))
             del client.parties[movie_id]
+            self._party_member(movie_id, joined=False)
         if not code:
             return None
         await self.sio.enter_room(sid, party_room(movie_id, code))
+        if previous != code:
+            self._party_member(movie_id, joined=True)
         client.parties[movie_id] = code
         stored = await self.store.get(party_key(movie_id, code))
         if not stored:

@@ -102,6 +102,7 @@ class RoomHandlers(PartyHandlers):
         code = client.parties.pop(movie_id, None)
         if code:
             await self.sio.leave_room(sid, party_room(movie_id, code))
+            self._party_member(movie_id, joined=False)
         client.movies.discard(movie_id)
         await self.store.presence_remove(movie_room(movie_id), sid)
         self._presence_changed(movie_id)

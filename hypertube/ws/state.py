@@ -9,6 +9,7 @@ import socketio
 from aiohttp import web
 
 from hypertube.i18n import gettext as _
+from hypertube.keys import TORRENTS
 from hypertube.ws.protocol import LiveError, movie_id_of
 from hypertube.ws.store import LiveStore
 
@@ -51,6 +52,16 @@ class LiveState:
         if movie_id not in client.movies:
             raise LiveError("not_joined", _("Join the film's room first."))
         return movie_id
+
+    def _party_member(self, movie_id: int, *, joined: bool) -> None:
+        """Tells the torrent engine: a film with an open watch party is being watched (never deleted)."""
+        engine = self.app.get(TORRENTS)
+        if engine is None:
+            return
+        if joined:
+            engine.audience.party_joined(movie_id)
+        else:
+            engine.audience.party_left(movie_id)
 
     def _presence_changed(self, movie_id: int) -> None:
         # Broadcast at most once a second per room: a room of n joining would otherwise cost n² emits.
