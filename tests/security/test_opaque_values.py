@@ -4,8 +4,8 @@ a forged one answers 400 (or 404 for a path naming nothing), never 500."""
 from __future__ import annotations
 
 import base64
-
 import json
+
 import pytest
 
 from tests.fixtures.accounts import oauth_round_trip
