@@ -132,3 +132,57 @@ async def test_size_time_and_redirect_caps(upstream):
 )
 def test_public_addresses(address, public):
     assert is_public(address) is public
+
+
+# --- the fetches that go through it ---------------------------------------------------------------
+
+
+async def test_provider_picture_on_a_private_address_is_not_fetched(
+    aiohttp_client, make_app, fake_providers, db
+):
+    from tests.fixtures.accounts import FAST_BCRYPT, oauth_round_trip
+
+    # The fake provider's picture server is on loopback: without the allow-list it is off limits.
+    settings = fake_providers.settings() | {"fetch_allowed_hosts": ()}
+    client = await aiohttp_client(make_app(bcrypt_cost=FAST_BCRYPT, **settings))
+    resp = await oauth_round_trip(client, "google")
+    assert resp.status == 303 and resp.headers["Location"] == "/"
+    await asyncio.sleep(0.5)  # the import runs in the background
+    assert fake_providers.picture_requests == []
+    assert await db.fetchval("SELECT picture FROM users") is None
+
+
+async def test_provider_picture_is_fetched_from_an_allowed_host(aiohttp_client, make_app, fake_providers, db):
+    from tests.fixtures.accounts import FAST_BCRYPT, oauth_round_trip
+
+    settings = fake_providers.settings() | {"fetch_allowed_hosts": ("127.0.0.1",)}
+    client = await aiohttp_client(make_app(bcrypt_cost=FAST_BCRYPT, **settings))
+    await oauth_round_trip(client, "google")
+    for _ in range(50):
+        if await db.fetchval("SELECT picture FROM users"):
+            break
+        await asyncio.sleep(0.1)
+    assert fake_providers.picture_requests == ["google.png"]
+    assert await db.fetchval("SELECT picture FROM users")
+
+
+async def test_api_picture_url_answers_the_same_for_open_and_closed_internal_ports(
+    aiohttp_client, make_app, upstream, db
+):
+    from tests.security.helpers import api_headers, sign_up, user_id_of
+
+    client = await aiohttp_client(make_app(bcrypt_cost=4, fetch_allowed_hosts=()))
+    member = await sign_up(client)
+    uid = await user_id_of(db, member["username"])
+    headers = await api_headers(client)
+    answers = []
+    for url in (
+        f"{upstream.base}/ok",
+        f"http://127.0.0.1:{free_port()}/x.png",
+        f"{upstream.base}/hop?to=http://10.0.0.1/",
+        "https://localhost/x.png",
+    ):
+        resp = await client.patch(f"/api/v1/users/{uid}", json={"picture_url": url}, headers=headers)
+        answers.append((resp.status, (await resp.json())["error"]))
+    assert len({repr(a) for a in answers}) == 1, answers
+    assert answers[0][0] == 422
