@@ -161,7 +161,7 @@ async def search_page(
             "SET plan_cache_mode = force_custom_plan;"
             f" SET pg_trgm.word_similarity_threshold = {WORD_SIMILARITY}"
         )
-        fuzzy = bool(query.q) and await _few_word_matches(conn, query.q.lower())
+        fuzzy = bool(spelled_words(query.q)) and await _few_word_matches(conn, query.q.lower())
         sql = _page_sql(query, fuzzy, after, limit, args)
         if fuzzy:
             # The planner underrates the trigram index; reading every title costs far more.
@@ -193,9 +193,10 @@ def _page_sql(
         if fuzzy:
             # Few films have these words: look for titles spelt nearly like them too. Two index scans
             # joined by UNION (with OR the planner reads the whole table).
+            spelled = arg(spelled_words(query.q).lower())
             where.append(
                 f"m.id IN (SELECT id FROM movies WHERE search_vector @@ {tsq}"
-                f" UNION SELECT id FROM movies WHERE {q} <% lower(title))"
+                f" UNION SELECT id FROM movies WHERE {spelled} <% lower(title))"
             )
         else:
             where.append(f"m.search_vector @@ {tsq}")
@@ -234,6 +235,13 @@ def _page_sql(
         ORDER BY sort_key {direction}, id {direction}
         LIMIT {arg(limit + 1)}"""
     return sql
+
+
+def spelled_words(q: str) -> str:
+    """The words of `q` that can be misspelt: those with a letter. Numbers match exactly (full text);
+    left in, they would only dilute the spelling similarity, so that which films match would depend
+    on unrelated numbers typed beside a title."""
+    return " ".join(word for word in q.split() if any(ch.isalpha() for ch in word))
 
 
 async def _few_word_matches(conn: asyncpg.Connection, q: str) -> bool:

@@ -25,7 +25,7 @@ WAPITI_MODULES = "sql,exec,file,xss,permanentxss,crlf,redirect,csrf"
 # Forms that would end the scanner's own session or change the account under it.
 NOT_SUBMITTED = ["/logout", "/settings/sessions/*", "/settings/providers/*", "/profile/password", "/language"]
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(200)]
+SCAN_TIMEOUT = pytest.mark.timeout(200)
 
 
 async def run(*command: str | Path, log: Path, limit: float) -> tuple[int, str]:
@@ -63,6 +63,8 @@ def wapiti_findings(report: dict) -> dict[str, list]:
     return found
 
 
+@pytest.mark.slow
+@SCAN_TIMEOUT
 async def test_wapiti_finds_nothing(signed_in_site, tmp_path):
     if not WAPITI.exists():
         pytest.skip("wapiti is installed by `make test` into .venv-scanners")
@@ -89,6 +91,8 @@ async def test_wapiti_finds_nothing(signed_in_site, tmp_path):
     print(f"wapiti: 0 findings over {data['infos']['crawled_pages_nbr']} pages and forms")
 
 
+@pytest.mark.slow
+@SCAN_TIMEOUT
 async def test_sqlmap_finds_nothing(signed_in_site, tmp_path):
     if not SQLMAP.exists() and shutil.which("sqlmap") is None:
         pytest.skip("sqlmap comes with the test extras")
@@ -121,3 +125,14 @@ async def test_sqlmap_finds_nothing(signed_in_site, tmp_path):
     assert injectable == [], injectable
     assert out.count("do not appear to be injectable") == 3, out[-3000:]
     print("sqlmap: 0 injectable parameters over 3 targets")
+
+
+async def test_numbers_typed_beside_a_title_do_not_change_which_films_match(signed_in_site):
+    """What the scanners' boolean probes look like: the films found must not depend on the numbers."""
+    site, _, authorization = signed_in_site
+    found = set()
+    for probe in ("matrix", "matrix AND 24=24 AND 78=78", "matrix AND 24=53 AND 78=78", "matrix' AND 1=2"):
+        resp = await site.get("/api/v1/movies", params={"q": probe}, headers={"Authorization": authorization})
+        assert resp.status == 200
+        found.add(tuple(m["name"] for m in (await resp.json())["data"]))
+    assert found == {("The Matrix",)}
