@@ -124,17 +124,33 @@ class BadCursor(ValueError):
     pass
 
 
+BROKEN_CURSOR = N_("This page link is broken; start again from the first page.")
+MAX_ROW_ID = 2**63 - 1  # bigint
+MAX_SORT_NUMBER = 1e300  # well inside double precision
+
+
 def decode_cursor(raw: str, sort: str) -> tuple[Any, int]:
+    """The (sort key, film id) a cursor from `encode_cursor` carries; BadCursor for anything we could not
+    have given out (a key of the wrong type, a NUL the database refuses, an id outside its 64 bits)."""
     try:
         if len(raw) > 800:
             raise ValueError
         key, movie_id = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise BadCursor(N_("This page link is broken; start again from the first page.")) from None
+        raise BadCursor(BROKEN_CURSOR) from None
     expected: tuple[type, ...] = (str,) if sort == "name" else (int, float)
-    if not isinstance(movie_id, int) or isinstance(key, bool) or not isinstance(key, expected):
-        raise BadCursor(N_("This page link is broken; start again from the first page."))
+    if not isinstance(key, expected) or isinstance(key, bool) or not _storable(key):
+        raise BadCursor(BROKEN_CURSOR)
+    if not isinstance(movie_id, int) or isinstance(movie_id, bool) or not 0 < movie_id <= MAX_ROW_ID:
+        raise BadCursor(BROKEN_CURSOR)
     return key, movie_id
+
+
+def _storable(key: Any) -> bool:
+    """Whether PostgreSQL can compare against the key (text without NUL, a double precision number)."""
+    if isinstance(key, str):
+        return "\x00" not in key
+    return abs(key) <= MAX_SORT_NUMBER
 
 
 @dataclass
