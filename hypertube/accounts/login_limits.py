@@ -31,7 +31,7 @@ PER_ADDRESS = Limit("login_ip", 30, 300)
 # One address guessing one account: the usual attacker, stopped early.
 PER_ACCOUNT_AND_ADDRESS = Limit("login_pair", 10, 900)
 # Guesses spread over many addresses: slowed far later, and never for the owner's known browsers.
-PER_ACCOUNT = Limit("login_account", 100, 3600)
+PER_ACCOUNT = Limit("login_account_all", 100, 3600)
 # The owner's own browser: only its own mistakes count.
 PER_DEVICE = Limit("login_device", 10, 900)
 
