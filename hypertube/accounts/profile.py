@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from hypertube import i18n
-from hypertube.accounts import avatars, sessions, users, verification
+from hypertube.accounts import avatars, reset, sessions, users, verification
 from hypertube.accounts.mail import MailSender
 from hypertube.accounts.models import User
 from hypertube.accounts.passwords import hash_password
@@ -136,5 +136,8 @@ async def _save(
             await users.set_password(conn, user.id, password_hash)
             await sessions.revoke_all(conn, user.id, "password_change")
         if updated.email.lower() != user.email.lower():
+            # Links mailed to the old address must not act on the account that now uses another one.
+            await reset.end_resets(conn, user.id)
+            await verification.end_verifications(conn, user.id)
             await verification.send_verification(conn, settings, updated)
     return updated, old_picture
