@@ -34,6 +34,8 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 HTTP = web.AppKey("http_client", aiohttp.ClientSession)
 CACHE = web.AppKey("cache", Cache)
 NODES = web.AppKey("nodes", NodeRegistry)
+# Rate-limit counters, apart from the response cache so that no amount of cached answers evicts them.
+RATE_LIMITS = web.AppKey("rate_limits", Cache)
 EVENTS = web.AppKey("events", EventBus)
 
 MAIL_SENDER: web.AppKey[MailSender] = web.AppKey("mail_sender")
