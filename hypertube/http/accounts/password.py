@@ -89,7 +89,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
         password_confirm=form_value(form, "password_confirm", keep_spaces=True),
     )
     errors: dict[str, str] = {}
-    wait = await limited(request, ("login_account", user.username.lower()))
+    wait = await limited(request, ("current_password", str(user.id)))
     existing = await users.password_hash_of(request.app[POOL], user.id)
     if wait:
         errors["current_password"] = _(RATE_LIMITED, seconds=wait)

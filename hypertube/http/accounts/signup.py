@@ -7,7 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from hypertube import i18n
-from hypertube.accounts import registration, users, verification
+from hypertube.accounts import login_limits, registration, users, verification
+from hypertube.accounts.login_limits import DEVICE_COOKIE
 from hypertube.accounts.messages import N_
 from hypertube.accounts.passwords import verify_password
 from hypertube.accounts.validation import REGISTER_FIELDS, ValidationError, username_problem
@@ -21,7 +22,7 @@ from hypertube.http.errors import ApiError
 from hypertube.http.ratelimit import client_ip
 from hypertube.http.redirects import safe_next
 from hypertube.i18n import gettext as _
-from hypertube.keys import POOL, SETTINGS, USER
+from hypertube.keys import POOL, RATE_LIMITS, SETTINGS, USER
 
 LOGIN_FAILED = N_("Wrong username or password.")
 
@@ -88,13 +89,16 @@ async def login(request: web.Request) -> web.StreamResponse:
         "next": next_url or "",
         "notice": "",
     }
-    wait = await limited(request, ("login_ip", client_ip(request)), ("login_account", username.lower()[:64]))
-    if wait:
-        return render(request, "accounts/login.html", context, retry_after=wait)
     settings = request.app[SETTINGS]
     found = (
         await users.credentials(request.app[POOL], username) if username_problem(username) is None else None
     )
+    device = login_limits.known_device(
+        settings.secret_key, request.cookies.get(DEVICE_COOKIE), found.user.id if found else None
+    )
+    wait = await login_limits.attempt_wait(request.app[RATE_LIMITS], client_ip(request), username, device)
+    if wait:
+        return render(request, "accounts/login.html", context, retry_after=wait)
     ok = await verify_password(password, found.password_hash if found else None, settings.bcrypt_cost)
     if not ok or found is None or not password:
         context["errors"]["form"] = _(LOGIN_FAILED)
