@@ -1,4 +1,5 @@
-"""The texts of account mails (address confirmation, password reset), written in the user's language."""
+"""The texts of account mails (address confirmation, password reset, a sign-up with a used address), written
+in the user's language."""
 
 from __future__ import annotations
 
@@ -57,4 +58,24 @@ def reset_mail(user: User, link: str) -> tuple[str, str]:
         ],
         link,
         N_("If you did not ask for this, ignore this mail: your password stays the same."),
+    )
+
+
+def address_in_use_mail(user: User, link: str) -> tuple[str, str]:
+    """To the owner of an address someone tried to sign up with (the sign-up page does not say it is taken)."""
+    return _mail_text(
+        user,
+        N_("Someone tried to sign up to Hypertube with your address"),
+        [
+            (
+                N_(
+                    "Someone (hopefully you) tried to create a Hypertube account with %(email)s, which is "
+                    "already the address of the account %(username)s."
+                ),
+                {"email": user.email, "username": user.username},
+            ),
+            (N_("If it was you, log in with that account, or choose a new password here:"), {}),
+        ],
+        link,
+        N_("If it was not you, ignore this mail: no account was created and nothing changed."),
     )

@@ -49,21 +49,27 @@ async def register(request: web.Request) -> web.StreamResponse:
         account = await registration.check_registration(
             pool, settings, {**values, "password": password}, i18n.current_language()
         )
+        await _create_and_sign_in(request, account)
+    except registration.AddressInUse as exc:
+        # Answered like a new account, so the page tells no one which addresses have one.
+        await registration.tell_owner(pool, outbox(request.app), settings, exc.email)
     except ValidationError as exc:
-        context["errors"] = translated(exc.problems)
-        return render(request, "accounts/register.html", context, status=400)
-    try:
-        async with pool.acquire() as conn, conn.transaction():
-            user = await registration.create_account(conn, settings, account)
-            await open_session(request, user, conn)
-    except ValidationError as exc:
-        # The session cookies of the account that was rolled back must not be sent.
-        request.pop(auth.PENDING_COOKIES, None)
         context["errors"] = translated(exc.problems)
         return render(request, "accounts/register.html", context, status=400)
     if sender := outbox(request.app):
         sender.wake()
     raise web.HTTPSeeOther(safe_next(request.query.get("next")) or "/")
+
+
+async def _create_and_sign_in(request: web.Request, account: registration.NewAccount) -> None:
+    try:
+        async with request.app[POOL].acquire() as conn, conn.transaction():
+            user = await registration.create_account(conn, request.app[SETTINGS], account)
+            await open_session(request, user, conn)
+    except (ValidationError, registration.AddressInUse):
+        # The session cookies of the account that was rolled back must not be sent.
+        request.pop(auth.PENDING_COOKIES, None)
+        raise
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
