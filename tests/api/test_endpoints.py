@@ -11,8 +11,8 @@ from aiohttp import web
 from PIL import Image
 
 from hypertube.accounts.passwords import hash_password, verify_password
-from hypertube.http.api.policy import PictureFetch
 from hypertube.keys import EVENTS, PICTURE_FETCH
+from hypertube.netfetch import FetchPolicy
 from tests.fixtures.api import Api
 
 CURRENT = "Velvet-Harbor-Quartz-58"  # alice's password: changing her email or password needs it
@@ -105,7 +105,7 @@ async def test_you_can_change_your_own_account(
 ):
     app = make_app()
     # The fake image host is on loopback over plain HTTP, which the default policy refuses.
-    app[PICTURE_FETCH] = PictureFetch(schemes=("http", "https"), allow_private=True)
+    app[PICTURE_FETCH] = FetchPolicy(5 * 1024 * 1024, allowed_hosts=frozenset({"127.0.0.1"}))
     client = await aiohttp_client(app)
     alice = await make_user("alice")
     await with_password(db, alice)

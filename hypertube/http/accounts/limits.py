@@ -21,6 +21,8 @@ LIMITS = {
     "reset_ip": (20, 900),
     "reset_account": (10, 900),
     "verify_account": (3, 3600),
+    # Each new picture costs a decode: a few per minute is plenty for a person.
+    "picture_user": (10, 600),
 }
 
 

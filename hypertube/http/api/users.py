@@ -12,6 +12,7 @@ from hypertube.accounts.passwords import MIN_LENGTH as PASSWORD_MIN
 from hypertube.accounts.passwords import verify_password
 from hypertube.accounts.profile import PictureLoader, ProfileChanges
 from hypertube.accounts.validation import Taken, ValidationError
+from hypertube.http.accounts.limits import TOO_MANY, limited
 from hypertube.http.accounts.workers import outbox
 from hypertube.http.api.core import (
     API_PREFIX,
@@ -123,6 +124,10 @@ async def patch_user(call: Call) -> Reply:
     if current.id != call.user_id:
         raise ApiError(403, "You can only change your own account.", code="forbidden")
     await _check_step_up(call, current)
+    if call.body.get("picture_url") is not None and (
+        wait := await limited(call.request, ("picture_user", str(current.id)))
+    ):
+        raise ApiError(429, _(TOO_MANY), code="rate_limited", headers={"Retry-After": str(wait)})
     try:
         updated = await profile.update_profile(
             call.app[POOL], outbox(call.app), call.app[SETTINGS], current, _changes(call)
