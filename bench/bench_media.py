@@ -12,7 +12,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
 import asyncpg
 
 from hypertube.db import apply_migrations, connect_pool, database_url
@@ -164,7 +163,7 @@ async def _swarm_first_segment(
     seeder = Seeder(upload_rate=RATE)
     seeder.start()
     try:
-        async with _database() as pool, aiohttp.ClientSession() as http:
+        async with _database() as pool:
             torrent = work / "film.torrent"
             info_hash = await asyncio.to_thread(make_torrent, film, torrent, piece_size=PIECE)
             seeder.add(torrent, film.parent)
@@ -176,7 +175,7 @@ async def _swarm_first_segment(
                 info_hash,
                 seeder.magnet(info_hash, film.name),
             )
-            engine = Engine(work / "downloads", pool, http, dht=False)
+            engine = Engine(work / "downloads", pool, dht=False)
             await engine.start()
             media = MediaService(work / "hls", lambda: engine)
             try:

@@ -107,7 +107,13 @@ async def torrent_engine(app: web.Application) -> AsyncIterator[None]:
     async def publish(movie_id: int, payload: dict) -> None:
         await bus.publish("download:progress", payload, room=movie_room(movie_id))
 
-    engine = Engine(settings.download_dir, app[POOL], app[HTTP], port=settings.torrent_port, publish=publish)
+    engine = Engine(
+        settings.download_dir,
+        app[POOL],
+        port=settings.torrent_port,
+        publish=publish,
+        fetch_allowed_hosts=frozenset(settings.fetch_allowed_hosts),
+    )
     await engine.start()
     app[TORRENTS] = engine
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-import aiohttp
 import asyncpg
 import libtorrent as lt
 
+from hypertube.netfetch import FetchPolicy, FetchRefused, fetch
 from hypertube.torrent.errors import BadTorrent, TorrentUnreachable
 
 MAX_TORRENT_FILE = 8 * 1024 * 1024  # a .torrent larger than this is refused
+UNREACHABLE = "The film's .torrent file could not be fetched."
 
 
 async def candidates(pool: asyncpg.Pool, movie_id: int) -> list[asyncpg.Record]:
@@ -26,9 +27,7 @@ async def candidates(pool: asyncpg.Pool, movie_id: int) -> list[asyncpg.Record]:
     )
 
 
-async def params_for(
-    http: aiohttp.ClientSession, magnet: str | None, torrent_url: str | None, fetch_timeout: float
-) -> tuple[Any, str]:
+async def params_for(magnet: str | None, torrent_url: str | None, policy: FetchPolicy) -> tuple[Any, str]:
     """Add params from the magnet, else from the fetched .torrent file; and the source used."""
     if magnet:
         try:
@@ -40,7 +39,7 @@ async def params_for(
         return params, magnet
     if not torrent_url or urlparse(torrent_url).scheme not in ("http", "https"):
         raise BadTorrent("This film's torrent link is not valid.")
-    data = await fetch_torrent(http, torrent_url, fetch_timeout)
+    data = await fetch_torrent(torrent_url, policy)
     try:
         ti = lt.torrent_info(lt.bdecode(data)) if data else None  # type: ignore[arg-type]
     except (RuntimeError, TypeError, ValueError):
@@ -52,22 +51,16 @@ async def params_for(
     return params, torrent_url
 
 
-async def fetch_torrent(http: aiohttp.ClientSession, url: str, fetch_timeout: float) -> bytes:
+async def fetch_torrent(url: str, policy: FetchPolicy) -> bytes:
+    """The .torrent file at `url` (an upstream chose it: public addresses only, unless allowed)."""
     try:
-        timeout = aiohttp.ClientTimeout(total=fetch_timeout)
-        async with http.get(url, timeout=timeout, allow_redirects=True, max_redirects=5) as resp:
-            if resp.status != 200:
-                raise TorrentUnreachable(
-                    f"The film's .torrent file could not be fetched (HTTP {resp.status})."
-                )
-            if (resp.content_length or 0) > MAX_TORRENT_FILE:
-                raise TorrentUnreachable("The film's .torrent file is too large.")
-            data = await resp.content.read(MAX_TORRENT_FILE + 1)
-            if len(data) > MAX_TORRENT_FILE:
-                raise TorrentUnreachable("The film's .torrent file is too large.")
-            return data
-    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        raise TorrentUnreachable("The film's .torrent file could not be fetched.") from exc
+        got = await fetch(url, policy)
+    except FetchRefused:
+        raise TorrentUnreachable(UNREACHABLE) from None
+    if got.status != 200:
+        # The address passed the checks, so its answer says nothing about what is behind this server.
+        raise TorrentUnreachable(f"The film's .torrent file could not be fetched (HTTP {got.status}).")
+    return got.body
 
 
 def info_hash_of(params: Any) -> str:

@@ -38,11 +38,19 @@ async def upstream(aiohttp_server):
         await asyncio.sleep(5)
         return web.Response(text="late")
 
-    app = web.Application()
+    hits: list[str] = []
+
+    @web.middleware
+    async def record(request, handler):
+        hits.append(request.path)
+        return await handler(request)
+
+    app = web.Application(middlewares=[record])
     for path, handler in {"/ok": ok, "/hop": hop, "/loop": loop, "/big": big, "/slow": slow}.items():
         app.router.add_get(path, handler)
     server = await aiohttp_server(app, host="127.0.0.1")
     server.base = f"http://127.0.0.1:{server.port}"
+    server.hits = hits
     return server
 
 
@@ -186,3 +194,18 @@ async def test_api_picture_url_answers_the_same_for_open_and_closed_internal_por
         answers.append((resp.status, (await resp.json())["error"]))
     assert len({repr(a) for a in answers}) == 1, answers
     assert answers[0][0] == 422
+
+
+async def test_torrent_file_on_a_private_address_is_not_fetched(
+    aiohttp_client, make_app, make_user, add_film, upstream
+):
+    from tests.conftest import login_as
+
+    client = await aiohttp_client(make_app(fetch_allowed_hosts=()))
+    login_as(client, await make_user())
+    for url in (f"{upstream.base}/ok", f"http://127.0.0.1:{free_port()}/film.torrent"):
+        movie_id = await add_film(torrent_url=url)
+        resp = await asyncio.wait_for(client.get(f"/stream/{movie_id}/file"), 15)
+        assert resp.status == 502
+        assert (await resp.json())["error"]["message"] == "The film's .torrent file could not be fetched."
+    assert upstream.hits == []
