@@ -82,3 +82,15 @@ async def test_logout_on_one_node_ends_the_socket_on_another(
     sock = await chatting(url, live_client, cookie(first, "access_token"), film)
     assert (await post_form(first, "/logout", {}, page="/profile")).status == 303
     await assert_ended(sock, film)
+
+
+async def test_a_write_right_after_logout_is_refused(site, db, live_client, make_movie):
+    await sign_up(site)
+    film = await make_movie()
+    sock = await chatting(site.url, live_client, cookie(site, "access_token"), film)
+    assert (await post_form(site, "/logout", {}, page="/profile")).status == 303
+    # Sooner than the sweep that closes such sockets: the event itself checks the session.
+    reply = await sock.call("chat:send", {"movie_id": film, "text": "too late"})
+    assert reply["ok"] is False and reply["error"]["code"] == "session_expired"
+    await asyncio.wait_for(sock.disconnected.wait(), 5)
+    assert [r["body"] for r in await db.fetch("SELECT body FROM chat_messages")] == ["still here"]
