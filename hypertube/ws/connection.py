@@ -19,7 +19,7 @@ from hypertube.http.auth import ACCESS_COOKIE, LANG_COOKIE, user_from_access_tok
 from hypertube.i18n import gettext as _
 from hypertube.i18n import negotiate, set_language
 from hypertube.keys import POOL, SETTINGS
-from hypertube.ws.protocol import LiveError
+from hypertube.ws.protocol import LiveError, session_expired
 from hypertube.ws.state import Client, LiveState
 
 SWEEP_INTERVAL = 10.0
@@ -51,10 +51,6 @@ def _auth_ttl(expires_at: float) -> float:
     return max(1.0, expires_at - time.time() + AUTH_GRACE + SWEEP_INTERVAL)
 
 
-def _session_expired() -> LiveError:
-    return LiveError("session_expired", _("Your session has expired. Reload the page to sign in again."))
-
-
 class ConnectionHandlers(LiveState):
     def origin_allowed(self, origin: str | None, environ: dict[str, Any]) -> bool:
         """Same origin only: the configured base URL, or the host this request was addressed to."""
@@ -81,7 +77,7 @@ class ConnectionHandlers(LiveState):
                 )
             except jwt.PyJWTError:
                 raise unauthorized from None
-            raise _session_expired() from None
+            raise session_expired() from None
         user = await user_from_access_token(self.app, token)
         if user is None:  # also when its session has ended
             raise unauthorized
@@ -157,7 +153,7 @@ class ConnectionHandlers(LiveState):
     async def close_signed_out(self, sid: str, client: Client) -> None:
         """Tells the page its session is over (in its language), then closes the socket."""
         set_language(client.language)
-        expired = _session_expired()
+        expired = session_expired()
         await self.sio.emit("auth:expired", {"code": expired.code, "message": expired.message}, to=sid)
         await self.sio.disconnect(sid)
 

@@ -11,7 +11,7 @@ from hypertube.accounts import sessions
 from hypertube.i18n import gettext as _
 from hypertube.i18n import set_language
 from hypertube.keys import POOL
-from hypertube.ws.protocol import STRIKES, LiveError
+from hypertube.ws.protocol import STRIKES, LiveError, session_expired
 from hypertube.ws.state import Client, LiveState
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,8 @@ class EventGuard(LiveState):
                 if len(args) != 1 or not isinstance(args[0], dict):
                     raise LiveError("bad_payload", _("Every event carries one JSON object."))
                 if name in WRITES and await self._session_ended(client):
-                    return await self._signed_out(sid, client, name)
+                    # Refused at once; the session sweep closes the socket (after this answer is sent).
+                    raise session_expired()
                 return await handler(sid, client, args[0])
             except LiveError as exc:
                 return await self._refuse(sid, client, exc, name)
@@ -51,15 +52,6 @@ class EventGuard(LiveState):
         if client.family is None:
             return False
         return bool(await sessions.ended_families(self.app[POOL], [client.family]))
-
-    async def _signed_out(self, sid: str, client: Client, event: str) -> dict[str, Any]:
-        """Refuses the event of a socket whose session ended meanwhile, and closes it."""
-        expired = LiveError(
-            "session_expired", _("Your session has expired. Reload the page to sign in again.")
-        )
-        reply = await self._refuse(sid, client, expired, event)
-        await self.sio.disconnect(sid)
-        return reply
 
     async def on_unknown(self, event: str, sid: str, *args: Any) -> Any:
         client = self.clients.get(sid)

@@ -76,3 +76,7 @@ def party_code_of(data: dict[str, Any]) -> str | None:
     if code is not None and (not isinstance(code, str) or not PARTY_CODE.match(code)):
         raise LiveError("bad_payload", _("This watch-together link is not valid."))
     return code
+
+
+def session_expired() -> LiveError:
+    return LiveError("session_expired", _("Your session has expired. Reload the page to sign in again."))
