@@ -23,7 +23,14 @@ SQLMAP = Path(sys.executable).parent / "sqlmap"
 # test server does not speak (tests/security and tests/test_foundation cover those headers).
 WAPITI_MODULES = "sql,exec,file,xss,permanentxss,crlf,redirect,csrf"
 # Forms that would end the scanner's own session or change the account under it.
-NOT_SUBMITTED = ["/logout", "/settings/sessions/*", "/settings/providers/*", "/profile/password", "/language"]
+NOT_SUBMITTED = [
+    "/logout",
+    "/settings/sessions/*",
+    "/settings/providers/*",
+    "/settings/api-clients/*",
+    "/profile/password",
+    "/language",
+]
 
 SCAN_TIMEOUT = pytest.mark.timeout(200)
 
