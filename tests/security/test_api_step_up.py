@@ -75,3 +75,15 @@ async def test_signing_out_everywhere_else_ends_api_tokens_and_clients(site, db,
     # This browser stays signed in; the other one is signed out.
     assert (await site.get("/settings/sessions", allow_redirects=False)).status == 200
     assert (await laptop.get("/settings/sessions", allow_redirects=False)).status == 303
+
+
+async def test_an_account_without_a_password_changes_them_on_its_profile_page(site, db, make_user):
+    from tests.conftest import login_as
+    from tests.security.helpers import api_headers
+
+    member = await make_user()  # as made by a sign-in provider: no password
+    login_as(site, member)
+    headers = await api_headers(site)
+    resp = await _patch(site, member.id, headers, {"email": "moved@example.org", "current_password": "x"})
+    assert resp.status == 403
+    assert "no password yet" in (await resp.json())["error"]["message"]

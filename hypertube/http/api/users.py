@@ -46,6 +46,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 STEP_UP_NEEDED = N_("Give your current password (current_password) to change your email or password.")
 STEP_UP_WRONG = N_("Your current password is not correct.")
+STEP_UP_NO_PASSWORD = N_("This account has no password yet: set one on your profile page first.")
 STEP_UP_LIMIT, STEP_UP_WINDOW = 10, 900
 # The API names the picture by where it is fetched from.
 API_FIELDS = {"picture": "picture_url"}
@@ -114,7 +115,9 @@ async def _check_step_up(call: Call, current: User) -> None:
     if not given:
         raise ApiError(422, _(STEP_UP_NEEDED), code="validation_error", field="current_password")
     stored = await users.password_hash_of(call.app[POOL], current.id)
-    if stored is None or not await verify_password(given, stored, call.app[SETTINGS].bcrypt_cost):
+    if stored is None:
+        raise ApiError(403, _(STEP_UP_NO_PASSWORD), code="forbidden", field="current_password")
+    if not await verify_password(given, stored, call.app[SETTINGS].bcrypt_cost):
         raise ApiError(403, _(STEP_UP_WRONG), code="forbidden", field="current_password")
 
 
