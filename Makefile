@@ -3,8 +3,10 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# wapiti (the web scanner the security tests run) pins its own aiohttp and cryptography: own venv.
+SCANNERS := .venv-scanners
 
-.PHONY: setup run test lint bench static clean browser messages cluster cluster-stop
+.PHONY: setup run test lint bench static clean browser messages cluster cluster-stop scanners
 
 setup: $(STAMP) static
 
@@ -25,6 +27,14 @@ static/vendor/.built: package.json
 	cp node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/swagger-ui-bundle.js static/vendor/swagger-ui/
 	touch static/vendor/.built
 
+scanners: $(SCANNERS)/.installed
+
+$(SCANNERS)/.installed:
+	test -x $(SCANNERS)/bin/python || $(PY) -m venv $(SCANNERS)
+	$(SCANNERS)/bin/pip install -q --upgrade pip
+	$(SCANNERS)/bin/pip install -q 'wapiti3==3.2.3'
+	touch $@
+
 run: setup
 	$(BIN)/hypertube serve --demo
 
@@ -37,7 +47,7 @@ lint: setup
 	$(BIN)/ruff check hypertube tests bench
 	$(BIN)/mypy
 
-test: setup browser lint
+test: setup browser scanners lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: setup
@@ -62,4 +72,4 @@ messages: setup
 	  --ignore-obsolete
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor
+	rm -rf $(VENV) $(SCANNERS) node_modules static/vendor

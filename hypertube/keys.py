@@ -13,6 +13,7 @@ from hypertube.accounts.models import User
 from hypertube.cache import Cache
 from hypertube.cluster.registry import NodeRegistry
 from hypertube.events import EventBus
+from hypertube.netfetch import FetchPolicy
 from hypertube.settings import Settings
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
     from hypertube.accounts.mail import MailSender
     from hypertube.catalog.service import Catalog
-    from hypertube.http.api.policy import Limits, PictureFetch
+    from hypertube.http.api.policy import Limits
     from hypertube.media.service import MediaService
     from hypertube.torrent.demo import DemoSwarm
     from hypertube.torrent.engine import Engine
@@ -34,6 +35,8 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 HTTP = web.AppKey("http_client", aiohttp.ClientSession)
 CACHE = web.AppKey("cache", Cache)
 NODES = web.AppKey("nodes", NodeRegistry)
+# Rate-limit counters, apart from the response cache so that no amount of cached answers evicts them.
+RATE_LIMITS = web.AppKey("rate_limits", Cache)
 EVENTS = web.AppKey("events", EventBus)
 
 MAIL_SENDER: web.AppKey[MailSender] = web.AppKey("mail_sender")
@@ -48,7 +51,7 @@ SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio")
 HEALTH_CHECKS: web.AppKey[dict[Any, Any]] = web.AppKey("health_checks")
 API_LIMITS: web.AppKey[Limits] = web.AppKey("api_limits")
 API_SPEC = web.AppKey("api_spec", bytes)
-PICTURE_FETCH: web.AppKey[PictureFetch] = web.AppKey("api_picture_fetch")
+PICTURE_FETCH = web.AppKey("api_picture_fetch", FetchPolicy)
 
 # Per-request values set by middlewares.
 USER: web.RequestKey[User | None] = web.RequestKey("user")

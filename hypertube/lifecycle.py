@@ -26,6 +26,7 @@ from hypertube.keys import (
     MEDIA,
     OPENSUBTITLES_FILES,
     POOL,
+    RATE_LIMITS,
     SETTINGS,
     TORRENTS,
 )
@@ -33,7 +34,7 @@ from hypertube.media.service import MediaService
 from hypertube.torrent import DemoSwarm, Engine
 from hypertube.torrent.demo import default_generator
 from hypertube.torrent.storage import janitor_loop
-from hypertube.ws import live_context
+from hypertube.ws import live_context, redis_prefix
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,13 @@ async def http_client(app: web.Application) -> AsyncIterator[None]:
 
 
 async def cache(app: web.Application) -> AsyncIterator[None]:
-    app[CACHE] = make_cache(app[SETTINGS].redis_url, app[SETTINGS].redis_prefix)
+    """The response cache and, apart from it, the rate-limit counters (memory, or Redis when configured)."""
+    settings = app[SETTINGS]
+    app[CACHE] = make_cache(settings.redis_url, settings.redis_prefix)
+    app[RATE_LIMITS] = make_cache(settings.redis_url, f"{redis_prefix(settings)}limits:")
     yield
     await app[CACHE].close()
+    await app[RATE_LIMITS].close()
 
 
 async def events(app: web.Application) -> AsyncIterator[None]:
@@ -105,10 +110,10 @@ async def torrent_engine(app: web.Application) -> AsyncIterator[None]:
     engine = Engine(
         settings.download_dir,
         app[POOL],
-        app[HTTP],
         port=settings.torrent_port,
         publish=publish,
         trackers=settings.torrent_trackers,
+        fetch_allowed_hosts=frozenset(settings.fetch_allowed_hosts),
     )
     await engine.start()
     app[TORRENTS] = engine

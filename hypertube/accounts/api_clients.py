@@ -120,6 +120,20 @@ async def revoke_client(pool: asyncpg.Pool, cache: Cache | None, user_id: int, c
     return revoked is not None
 
 
+async def revoke_all_clients(pool: asyncpg.Pool, cache: Cache | None, user_id: int) -> int:
+    """Revokes every client of the user (a password reset, signing out everywhere), so a stolen session
+    cannot leave behind a program that keeps the account; their tokens stop working at once."""
+    rows = await pool.fetch(
+        """UPDATE api_clients SET revoked_at = now()
+           WHERE user_id = $1 AND revoked_at IS NULL RETURNING client_id""",
+        user_id,
+    )
+    if cache is not None:
+        for row in rows:
+            await cache.delete(_owner_key(row["client_id"]))
+    return len(rows)
+
+
 async def authenticate_client(pool: asyncpg.Pool, client_id: str, secret: str) -> ApiClient | None:
     """The active client these credentials belong to, or None. Takes the same time either way."""
     row = None

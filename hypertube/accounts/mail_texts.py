@@ -1,4 +1,5 @@
-"""The texts of account mails (address confirmation, password reset), written in the user's language."""
+"""The texts of account mails (address confirmation, password reset, a sign-up with a used address), written
+in the user's language."""
 
 from __future__ import annotations
 
@@ -58,3 +59,19 @@ def reset_mail(user: User, link: str) -> tuple[str, str]:
         link,
         N_("If you did not ask for this, ignore this mail: your password stays the same."),
     )
+
+
+ADDRESS_IN_USE_SUBJECT = N_("Someone tried to sign up to Hypertube with your address")
+ADDRESS_IN_USE = N_(
+    "Someone (hopefully you) tried to create a Hypertube account with %(email)s, which is "
+    "already the address of the account %(username)s."
+)
+ADDRESS_IN_USE_ACTION = N_("If it was you, log in with that account, or choose a new password here:")
+ADDRESS_IN_USE_FOOTER = N_("If it was not you, ignore this mail: no account was created and nothing changed.")
+
+
+def address_in_use_mail(user: User, link: str) -> tuple[str, str]:
+    """To the owner of an address someone tried to sign up with (the sign-up page does not say it is taken)."""
+    who = {"email": user.email, "username": user.username}
+    lines: list[Line] = [(ADDRESS_IN_USE, who), (ADDRESS_IN_USE_ACTION, {})]
+    return _mail_text(user, ADDRESS_IN_USE_SUBJECT, lines, link, ADDRESS_IN_USE_FOOTER)

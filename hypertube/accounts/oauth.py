@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
 import asyncpg
 
 from hypertube.accounts import avatars, users
 from hypertube.accounts.models import User
+from hypertube.accounts.picture_decode import MAX_BYTES, PictureError, convert_picture
 from hypertube.accounts.validation import USERNAME_RE
+from hypertube.netfetch import FetchPolicy, FetchRefused, fetch
+from hypertube.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -69,20 +71,23 @@ def picture_address(value: Any) -> str | None:
     return value if urlsplit(value).scheme in ("http", "https") and urlsplit(value).netloc else None
 
 
+def picture_policy(settings: Settings) -> FetchPolicy:
+    """How provider pictures are fetched: the provider names the URL, so public addresses only."""
+    return FetchPolicy.for_settings(settings, MAX_BYTES, timeout=PICTURE_TIMEOUT_S)
+
+
 async def import_picture(
-    http: aiohttp.ClientSession, pool: asyncpg.Pool, folder: Path, user_id: int, url: str
+    policy: FetchPolicy, pool: asyncpg.Pool, folder: Path, user_id: int, url: str
 ) -> str | None:
-    """Fetches a provider's profile picture for an account that has none (5 MB and 10 s at most),
-    re-encodes it like an upload and stores it; returns its name, or None when anything is wrong."""
+    """Fetches a provider's profile picture for an account that has none, re-encodes it like an upload
+    and stores it; returns its name, or None when anything is wrong."""
     try:
-        timeout = aiohttp.ClientTimeout(total=PICTURE_TIMEOUT_S)
-        async with http.get(url, timeout=timeout, max_redirects=3) as resp:
-            if resp.status != 200:
-                log.info("profile picture %s: HTTP %s", url[:200], resp.status)
-                return None
-            data = await resp.content.read(avatars.MAX_BYTES + 1)
-        picture = await avatars.convert_picture(data)
-    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        got = await fetch(url, policy)
+        if got.status != 200:
+            log.info("profile picture %s: HTTP %s", url[:200], got.status)
+            return None
+        picture = await convert_picture(got.body)
+    except (FetchRefused, PictureError) as exc:
         log.info("profile picture %s not imported: %s", url[:200], exc)
         return None
     name = await avatars.store_picture(folder, picture)

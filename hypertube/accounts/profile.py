@@ -10,10 +10,11 @@ from dataclasses import dataclass
 import asyncpg
 
 from hypertube import i18n
-from hypertube.accounts import avatars, sessions, users, verification
+from hypertube.accounts import avatars, reset, sessions, users, verification
 from hypertube.accounts.mail import MailSender
 from hypertube.accounts.models import User
 from hypertube.accounts.passwords import hash_password
+from hypertube.accounts.picture_decode import PictureError, convert_picture
 from hypertube.accounts.validation import (
     LANGUAGE_INVALID,
     Taken,
@@ -26,7 +27,7 @@ from hypertube.accounts.validation import (
 from hypertube.settings import Settings
 
 PROFILE_FIELDS = ("username", "email", "first_name", "last_name", "language")
-# Reads the raw bytes of a new picture; raises avatars.PictureError with a message for the user.
+# Reads the raw bytes of a new picture; raises PictureError with a message for the user.
 PictureLoader = Callable[[], Awaitable[bytes]]
 
 
@@ -76,8 +77,8 @@ async def _new_picture(changes: ProfileChanges, problems: dict[str, str]) -> byt
     if changes.picture is None:
         return None
     try:
-        return await avatars.convert_picture(await changes.picture())
-    except avatars.PictureError as exc:
+        return await convert_picture(await changes.picture())
+    except PictureError as exc:
         problems["picture"] = exc.message
         return None
 
@@ -136,5 +137,8 @@ async def _save(
             await users.set_password(conn, user.id, password_hash)
             await sessions.revoke_all(conn, user.id, "password_change")
         if updated.email.lower() != user.email.lower():
+            # Links mailed to the old address must not act on the account that now uses another one.
+            await reset.end_resets(conn, user.id)
+            await verification.end_verifications(conn, user.id)
             await verification.send_verification(conn, settings, updated)
     return updated, old_picture

@@ -168,6 +168,16 @@ async def end_other_sessions(db: Executor, user_id: int, keep: uuid.UUID | None)
     return int(status.split()[-1])
 
 
+async def ended_families(db: Executor, families: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these sessions have ended (signed out, ended from elsewhere, revoked, or purged)."""
+    if not families:
+        return set()
+    rows = await db.fetch(
+        "SELECT id FROM session_families WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL", families
+    )
+    return set(families) - {r["id"] for r in rows}
+
+
 BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chromium/", "Chromium"),
             ("Chrome/", "Chrome"), ("Safari/", "Safari"), ("curl/", "curl"))  # fmt: skip
 SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),

@@ -149,14 +149,17 @@ async def set_picture(db: Executor, user_id: int, picture: str | None) -> str | 
 
 
 async def set_password(
-    db: Executor, user_id: int, password_hash: str, *, email_verified: bool = False
+    db: Executor, user_id: int, password_hash: str, *, proven_email: str | None = None
 ) -> None:
+    """Stores a new password hash; `proven_email`, an address a mail just reached, becomes verified if
+    the account still uses it."""
     await db.execute(
-        """UPDATE users SET password_hash = $2, email_verified = email_verified OR $3, updated_at = now()
+        """UPDATE users SET password_hash = $2, updated_at = now(),
+                  email_verified = email_verified OR coalesce(email = $3::citext, false)
            WHERE id = $1""",
         user_id,
         password_hash,
-        email_verified,
+        proven_email,
     )
 
 

@@ -50,6 +50,14 @@ async def confirm_email(db: Executor, raw: str) -> int | None:
     )
 
 
+async def end_verifications(db: Executor, user_id: int) -> None:
+    """Ends the user's open confirmation links (their address changed: a new link goes to the new one)."""
+    await db.execute(
+        "UPDATE email_verifications SET expires_at = now() WHERE user_id = $1 AND expires_at > now()",
+        user_id,
+    )
+
+
 async def purge_old(db: Executor) -> None:
     await db.execute("DELETE FROM email_verifications WHERE expires_at < now() - interval '1 day'")
 

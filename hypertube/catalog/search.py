@@ -124,17 +124,33 @@ class BadCursor(ValueError):
     pass
 
 
+BROKEN_CURSOR = N_("This page link is broken; start again from the first page.")
+MAX_ROW_ID = 2**63 - 1  # bigint
+MAX_SORT_NUMBER = 1e300  # well inside double precision
+
+
 def decode_cursor(raw: str, sort: str) -> tuple[Any, int]:
+    """The (sort key, film id) a cursor from `encode_cursor` carries; BadCursor for anything we could not
+    have given out (a key of the wrong type, a NUL the database refuses, an id outside its 64 bits)."""
     try:
         if len(raw) > 800:
             raise ValueError
         key, movie_id = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise BadCursor(N_("This page link is broken; start again from the first page.")) from None
+        raise BadCursor(BROKEN_CURSOR) from None
     expected: tuple[type, ...] = (str,) if sort == "name" else (int, float)
-    if not isinstance(movie_id, int) or isinstance(key, bool) or not isinstance(key, expected):
-        raise BadCursor(N_("This page link is broken; start again from the first page."))
+    if not isinstance(key, expected) or isinstance(key, bool) or not _storable(key):
+        raise BadCursor(BROKEN_CURSOR)
+    if not isinstance(movie_id, int) or isinstance(movie_id, bool) or not 0 < movie_id <= MAX_ROW_ID:
+        raise BadCursor(BROKEN_CURSOR)
     return key, movie_id
+
+
+def _storable(key: Any) -> bool:
+    """Whether PostgreSQL can compare against the key (text without NUL, a double precision number)."""
+    if isinstance(key, str):
+        return "\x00" not in key
+    return abs(key) <= MAX_SORT_NUMBER
 
 
 @dataclass
@@ -161,7 +177,7 @@ async def search_page(
             "SET plan_cache_mode = force_custom_plan;"
             f" SET pg_trgm.word_similarity_threshold = {WORD_SIMILARITY}"
         )
-        fuzzy = bool(query.q) and await _few_word_matches(conn, query.q.lower())
+        fuzzy = bool(spelled_words(query.q)) and await _few_word_matches(conn, query.q.lower())
         sql = _page_sql(query, fuzzy, after, limit, args)
         if fuzzy:
             # The planner underrates the trigram index; reading every title costs far more.
@@ -193,9 +209,10 @@ def _page_sql(
         if fuzzy:
             # Few films have these words: look for titles spelt nearly like them too. Two index scans
             # joined by UNION (with OR the planner reads the whole table).
+            spelled = arg(spelled_words(query.q).lower())
             where.append(
                 f"m.id IN (SELECT id FROM movies WHERE search_vector @@ {tsq}"
-                f" UNION SELECT id FROM movies WHERE {q} <% lower(title))"
+                f" UNION SELECT id FROM movies WHERE {spelled} <% lower(title))"
             )
         else:
             where.append(f"m.search_vector @@ {tsq}")
@@ -234,6 +251,13 @@ def _page_sql(
         ORDER BY sort_key {direction}, id {direction}
         LIMIT {arg(limit + 1)}"""
     return sql
+
+
+def spelled_words(q: str) -> str:
+    """The words of `q` that can be misspelt: those with a letter. Numbers match exactly (full text);
+    left in, they would only dilute the spelling similarity, so that which films match would depend
+    on unrelated numbers typed beside a title."""
+    return " ".join(word for word in q.split() if any(ch.isalpha() for ch in word))
 
 
 async def _few_word_matches(conn: asyncpg.Connection, q: str) -> bool:

@@ -10,7 +10,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from hypertube.accounts import sessions, users
+from hypertube.accounts import login_limits, sessions, users
+from hypertube.accounts.login_limits import DEVICE_COOKIE, DEVICE_TTL
 from hypertube.accounts.models import USER_COLUMNS, User
 from hypertube.accounts.tokens import InvalidToken, decode_access_token, issue_access_token
 from hypertube.http.cookies import set_cookie
@@ -90,7 +91,15 @@ async def open_session(request: web.Request, user: User, conn=None) -> None:
     )
     _set_access_cookie(request, user.id, family)
     _set_refresh_cookie(request, raw)
+    _remember_device(request, user.id)
     request[USER] = user
+
+
+def _remember_device(request: web.Request, user_id: int) -> None:
+    """Marks this browser as one `user_id` signed in on: password guesses from elsewhere never lock it out."""
+    secret = request.app[SETTINGS].secret_key
+    if login_limits.known_device(secret, request.cookies.get(DEVICE_COOKIE), user_id) is None:
+        add_cookie(request, DEVICE_COOKIE, login_limits.device_token(secret, user_id), max_age=DEVICE_TTL)
 
 
 async def current_family(request: web.Request) -> uuid.UUID | None:

@@ -9,14 +9,14 @@ from typing import NoReturn
 import aiohttp_jinja2
 from aiohttp import web
 
-from hypertube.accounts import oauth, sessions, users
+from hypertube.accounts import api_clients, oauth, sessions, users
 from hypertube.http import auth
 from hypertube.http.auth import login_required, require_user
 from hypertube.http.errors import ApiError
 from hypertube.http.flash import flash
 from hypertube.i18n import N_
 from hypertube.i18n import gettext as _
-from hypertube.keys import POOL
+from hypertube.keys import CACHE, POOL
 
 
 def _device(user_agent: str | None) -> str:
@@ -82,6 +82,8 @@ async def end_session(request: web.Request) -> web.StreamResponse:
 async def end_other_sessions(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     count = await sessions.end_other_sessions(request.app[POOL], user.id, await auth.current_family(request))
+    # Whoever was signed in elsewhere may have made an API client: it goes too.
+    await api_clients.revoke_all_clients(request.app[POOL], request.app[CACHE], user.id)
     _back_with(
         _("Other sessions ended: %(count)s.", count=count) if count else _("No other session was open.")
     )

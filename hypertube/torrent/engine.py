@@ -11,10 +11,10 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import asyncpg
 import libtorrent as lt
 
+from hypertube.netfetch import FetchPolicy
 from hypertube.torrent import records, sources
 from hypertube.torrent.alerts import alert_handlers
 from hypertube.torrent.audience import Audience
@@ -41,17 +41,18 @@ class Engine:
         self,
         download_dir: Path,
         pool: asyncpg.Pool,
-        http: aiohttp.ClientSession,
         *,
         port: int = 0,
         publish: Callable[[int, dict[str, Any]], Any] | None = None,
         dht: bool = True,
         trackers: tuple[str, ...] = (),
+        fetch_allowed_hosts: frozenset[str] = frozenset(),
     ):
         self.download_dir = download_dir
         self.resume = ResumeStore(download_dir / ".resume")
         self.pool = pool
-        self.http = http
+        # Hosts a film's .torrent URL may name on a non-public address (tests' fakes on loopback).
+        self.fetch_allowed_hosts = fetch_allowed_hosts
         self.port = port
         self.publish = publish
         self.dht = dht
@@ -161,7 +162,7 @@ class Engine:
             if params is None:
                 try:
                     params = await sources.params_of_source(
-                        self.http, source, self.fetch_timeout, self.trackers
+                        source, self.torrent_fetch_policy(), self.trackers
                     )
                 except TorrentError as exc:
                     log.warning("download %s not restored: %s", row["info_hash"], exc.message)
@@ -243,6 +244,11 @@ class Engine:
         if self._by_movie.get(dl.movie_id) == dl.info_hash:
             del self._by_movie[dl.movie_id]
 
+    def torrent_fetch_policy(self) -> FetchPolicy:
+        return FetchPolicy(
+            sources.MAX_TORRENT_FILE, timeout=self.fetch_timeout, allowed_hosts=self.fetch_allowed_hosts
+        )
+
     async def _add_for_movie(self, movie_id: int, *, warm: bool = False) -> Download:
         rows = await sources.candidates(self.pool, movie_id)
         if not rows:
@@ -251,7 +257,7 @@ class Engine:
         for row in rows:
             try:
                 origin = await sources.origin_of(
-                    self.http, row["magnet"], row["torrent_url"], self.fetch_timeout, self.trackers
+                    row["magnet"], row["torrent_url"], self.torrent_fetch_policy(), self.trackers
                 )
             except TorrentError as exc:
                 error = error or exc

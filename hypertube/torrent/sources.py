@@ -9,15 +9,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-import aiohttp
 import asyncpg
 import libtorrent as lt
 
+from hypertube.netfetch import FetchPolicy, FetchRefused, fetch
 from hypertube.torrent.errors import BadTorrent, TorrentError, TorrentUnreachable
 
 log = logging.getLogger(__name__)
 
 MAX_TORRENT_FILE = 8 * 1024 * 1024  # a .torrent larger than this is refused
+UNREACHABLE = "The film's .torrent file could not be fetched."
 # With a magnet to go on, the .torrent file is waited for this long; later, its trackers and web seeds
 # still join the download, but its metadata comes from the peers.
 TORRENT_FILE_WAIT = 2.0
@@ -45,10 +46,9 @@ class Origin:
 
 
 async def origin_of(
-    http: aiohttp.ClientSession,
     magnet: str | None,
     torrent_url: str | None,
-    fetch_timeout: float,
+    policy: FetchPolicy,
     trackers: tuple[str, ...] = (),
 ) -> Origin:
     """Add params from everything the row gives, and the engine's own `trackers`. The `.torrent` file
@@ -57,7 +57,7 @@ async def origin_of(
     magnet goes on alone."""
     fetch = None
     if torrent_url and urlparse(torrent_url).scheme in ("http", "https"):
-        fetch = asyncio.ensure_future(file_params(http, torrent_url, fetch_timeout))
+        fetch = asyncio.ensure_future(file_params(torrent_url, policy))
     elif not magnet:
         raise BadTorrent("This film's torrent link is not valid.")
     params = magnet_params(magnet) if magnet else None
@@ -123,9 +123,9 @@ async def join_late(handle: lt.torrent_handle, fetch: asyncio.Task[Any]) -> None
         handle.add_url_seed(url)
 
 
-async def file_params(http: aiohttp.ClientSession, url: str, fetch_timeout: float) -> Any:
+async def file_params(url: str, policy: FetchPolicy) -> Any:
     """A fetched `.torrent` file as add params: its metadata, trackers and web seeds."""
-    data = await fetch_torrent(http, url, fetch_timeout)
+    data = await fetch_torrent(url, policy)
     try:
         params = lt.load_torrent_buffer(data) if data else None
     except (RuntimeError, TypeError, ValueError):
@@ -135,33 +135,23 @@ async def file_params(http: aiohttp.ClientSession, url: str, fetch_timeout: floa
     return params
 
 
-async def params_of_source(
-    http: aiohttp.ClientSession, source: str, fetch_timeout: float, trackers: tuple[str, ...] = ()
-) -> Any:
+async def params_of_source(source: str, policy: FetchPolicy, trackers: tuple[str, ...] = ()) -> Any:
     """Add params from a download's recorded source: its magnet, else its .torrent URL."""
     magnet = source.startswith("magnet:")
-    origin = await origin_of(
-        http, source if magnet else None, None if magnet else source, fetch_timeout, trackers
-    )
+    origin = await origin_of(source if magnet else None, None if magnet else source, policy, trackers)
     return origin.params  # one of the two only: nothing arrives late
 
 
-async def fetch_torrent(http: aiohttp.ClientSession, url: str, fetch_timeout: float) -> bytes:
+async def fetch_torrent(url: str, policy: FetchPolicy) -> bytes:
+    """The .torrent file at `url` (an upstream chose it: public addresses only, unless allowed)."""
     try:
-        timeout = aiohttp.ClientTimeout(total=fetch_timeout)
-        async with http.get(url, timeout=timeout, allow_redirects=True, max_redirects=5) as resp:
-            if resp.status != 200:
-                raise TorrentUnreachable(
-                    f"The film's .torrent file could not be fetched (HTTP {resp.status})."
-                )
-            if (resp.content_length or 0) > MAX_TORRENT_FILE:
-                raise TorrentUnreachable("The film's .torrent file is too large.")
-            data = await resp.content.read(MAX_TORRENT_FILE + 1)
-            if len(data) > MAX_TORRENT_FILE:
-                raise TorrentUnreachable("The film's .torrent file is too large.")
-            return data
-    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        raise TorrentUnreachable("The film's .torrent file could not be fetched.") from exc
+        got = await fetch(url, policy)
+    except FetchRefused:
+        raise TorrentUnreachable(UNREACHABLE) from None
+    if got.status != 200:
+        # The address passed the checks, so its answer says nothing about what is behind this server.
+        raise TorrentUnreachable(f"The film's .torrent file could not be fetched (HTTP {got.status}).")
+    return got.body
 
 
 def info_hash_of(params: Any) -> str:

@@ -11,7 +11,7 @@ from aiohttp import web
 from hypertube.background import BackgroundTasks
 from hypertube.keys import EVENTS, LIVE, SETTINGS, SIO
 from hypertube.settings import Settings
-from hypertube.ws.connection import SWEEP_INTERVAL
+from hypertube.ws.connection import SESSION_SWEEP_INTERVAL, SWEEP_INTERVAL
 from hypertube.ws.fanout import FanOutManager, FanOutRedisManager
 from hypertube.ws.relay import PROGRESS_INTERVAL
 from hypertube.ws.server import MAX_MESSAGE_BYTES, LiveServer, run_every
@@ -51,6 +51,7 @@ async def live_context(app: web.Application):
     jobs = BackgroundTasks()
     jobs.start(run_every(PROGRESS_INTERVAL, live.flush, "presence and progress"))
     jobs.start(run_every(SWEEP_INTERVAL, live.close_expired, "expiry"))
+    jobs.start(run_every(SESSION_SWEEP_INTERVAL, live.close_ended_sessions, "ended sessions"))
     yield
     app[EVENTS].unsubscribe(live.on_app_event)
     await jobs.close()

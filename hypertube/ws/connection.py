@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import urlparse
@@ -10,17 +11,20 @@ from urllib.parse import urlparse
 import jwt
 import socketio
 
+from hypertube.accounts import sessions
 from hypertube.accounts.models import User
 from hypertube.accounts.tokens import ALGORITHM, InvalidToken, decode_access_token
 from hypertube.events import movie_room
 from hypertube.http.auth import ACCESS_COOKIE, LANG_COOKIE, user_from_access_token
 from hypertube.i18n import gettext as _
 from hypertube.i18n import negotiate, set_language
-from hypertube.keys import SETTINGS
-from hypertube.ws.protocol import LiveError
+from hypertube.keys import POOL, SETTINGS
+from hypertube.ws.protocol import LiveError, session_expired
 from hypertube.ws.state import Client, LiveState
 
 SWEEP_INTERVAL = 10.0
+# How soon a socket closes after its sign-in session ends elsewhere (its writes are refused at once).
+SESSION_SWEEP_INTERVAL = 2.0
 AUTH_GRACE = 30.0  # a socket outlives its token by this much, time for the page to refresh it
 MAX_TOKEN_LENGTH = 4096
 
@@ -47,10 +51,6 @@ def _auth_ttl(expires_at: float) -> float:
     return max(1.0, expires_at - time.time() + AUTH_GRACE + SWEEP_INTERVAL)
 
 
-def _session_expired() -> LiveError:
-    return LiveError("session_expired", _("Your session has expired. Reload the page to sign in again."))
-
-
 class ConnectionHandlers(LiveState):
     def origin_allowed(self, origin: str | None, environ: dict[str, Any]) -> bool:
         """Same origin only: the configured base URL, or the host this request was addressed to."""
@@ -62,8 +62,8 @@ class ConnectionHandlers(LiveState):
             allowed.add(f"{request.scheme}://{request.host}".lower())
         return _origin(origin) in allowed
 
-    async def authenticate(self, token: str | None) -> tuple[User, float]:
-        """The user and the token's expiry, or a LiveError saying why not."""
+    async def authenticate(self, token: str | None) -> tuple[User, float, uuid.UUID | None]:
+        """The user, the token's expiry and its sign-in session, or a LiveError saying why not."""
         unauthorized = LiveError("unauthorized", _("Please sign in to see live updates."))
         if not token:
             raise unauthorized
@@ -77,11 +77,12 @@ class ConnectionHandlers(LiveState):
                 )
             except jwt.PyJWTError:
                 raise unauthorized from None
-            raise _session_expired() from None
+            raise session_expired() from None
         user = await user_from_access_token(self.app, token)
-        if user is None:
+        if user is None:  # also when its session has ended
             raise unauthorized
-        return user, float(claims["exp"])
+        family = uuid.UUID(str(claims["fam"])) if claims.get("fam") else None
+        return user, float(claims["exp"]), family
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -91,7 +92,7 @@ class ConnectionHandlers(LiveState):
         lang = _cookie(environ, LANG_COOKIE) or negotiate(environ.get("HTTP_ACCEPT_LANGUAGE"))
         set_language(lang or "en")
         try:
-            user, expires_at = await self.authenticate(token)
+            user, expires_at, family = await self.authenticate(token)
         except LiveError as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.message, {"code": exc.code}) from None
         self.clients[sid] = Client(
@@ -100,6 +101,7 @@ class ConnectionHandlers(LiveState):
             picture=user.picture_url,
             language=user.language,
             expires_at=expires_at,
+            family=family,
         )
         await self.store.set(
             f"auth:{sid}", {"user_id": user.id, "exp": expires_at}, ttl=_auth_ttl(expires_at)
@@ -139,18 +141,32 @@ class ConnectionHandlers(LiveState):
             if stored and stored.get("user_id") == client.user_id and stored["exp"] + AUTH_GRACE > now:
                 client.expires_at = stored["exp"]
                 continue
-            set_language(client.language)
-            expired = _session_expired()
-            await self.sio.emit("auth:expired", {"code": expired.code, "message": expired.message}, to=sid)
-            await self.sio.disconnect(sid)
+            await self.close_signed_out(sid, client)
+
+    async def close_ended_sessions(self) -> None:
+        """Closes this process's sockets whose sign-in session ended (logout, "sign out" from elsewhere, a
+        password change or reset): every process checks its own sockets against the shared database."""
+        families = {c.family for c in self.clients.values() if c.family is not None}
+        ended = await sessions.ended_families(self.app[POOL], list(families))
+        for sid, client in list(self.clients.items()):
+            if client.family in ended:
+                await self.close_signed_out(sid, client)
+
+    async def close_signed_out(self, sid: str, client: Client) -> None:
+        """Tells the page its session is over (in its language), then closes the socket."""
+        set_language(client.language)
+        expired = session_expired()
+        await self.sio.emit("auth:expired", {"code": expired.code, "message": expired.message}, to=sid)
+        await self.sio.disconnect(sid)
 
     async def auth_refresh(self, sid: str, client: Client, data: dict[str, Any]) -> dict[str, Any]:
         """Non-browser clients hand over a fresh access token; browsers use POST /live/session."""
         token = data.get("token")
         if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
             raise LiveError("bad_payload", _("token must be a string."))
-        user, expires_at = await self.authenticate(token)
+        user, expires_at, family = await self.authenticate(token)
         if user.id != client.user_id:
             raise LiveError("unauthorized", _("This token belongs to someone else."))
+        client.family = family
         await self.extend_session(sid, user.id, expires_at)
         return {"ok": True, "expires_in": int(expires_at - time.time())}

@@ -7,14 +7,18 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hypertube.accounts import sessions
 from hypertube.i18n import gettext as _
 from hypertube.i18n import set_language
-from hypertube.ws.protocol import STRIKES, LiveError
+from hypertube.keys import POOL
+from hypertube.ws.protocol import STRIKES, LiveError, session_expired
 from hypertube.ws.state import Client, LiveState
 
 log = logging.getLogger(__name__)
 
 EVENT_LIMIT, EVENT_WINDOW = 40, 5.0  # any events, per socket
+# Events that speak or act as the user: each first checks that the socket's sign-in session is still open.
+WRITES = frozenset({"chat:send", "chat:typing", "party:play", "party:pause", "party:seek"})
 STRIKE_LIMIT, STRIKE_WINDOW = 5, 30.0  # refused events before the socket is closed
 
 Handler = Callable[[str, Client, dict[str, Any]], Awaitable[Any]]
@@ -31,6 +35,9 @@ class EventGuard(LiveState):
                 self._count_event(client)
                 if len(args) != 1 or not isinstance(args[0], dict):
                     raise LiveError("bad_payload", _("Every event carries one JSON object."))
+                if name in WRITES and await self._session_ended(client):
+                    # Refused at once; the session sweep closes the socket (after this answer is sent).
+                    raise session_expired()
                 return await handler(sid, client, args[0])
             except LiveError as exc:
                 return await self._refuse(sid, client, exc, name)
@@ -40,6 +47,11 @@ class EventGuard(LiveState):
                 return await self._refuse(sid, client, error, name)
 
         return handle
+
+    async def _session_ended(self, client: Client) -> bool:
+        if client.family is None:
+            return False
+        return bool(await sessions.ended_families(self.app[POOL], [client.family]))
 
     async def on_unknown(self, event: str, sid: str, *args: Any) -> Any:
         client = self.clients.get(sid)

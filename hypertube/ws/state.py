@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,8 @@ class Client:
     picture: str
     language: str
     expires_at: float
+    # The sign-in session the socket was opened in (None for tokens from outside a browser session).
+    family: uuid.UUID | None = None
     movies: set[int] = field(default_factory=set)
     parties: dict[int, str] = field(default_factory=dict)
     progress: set[int] = field(default_factory=set)

@@ -142,7 +142,8 @@ async def test_without_smtp_the_mail_is_written_as_a_file_promptly(accounts_clie
     msg = email.message_from_binary_file(files[0].open("rb"), policy=email.policy.default)
     assert msg["To"] == data["email"]
     assert reset_path(msg.get_content())
-    assert any(str(files[0]) in r.getMessage() for r in caplog.records)
+    # The sender logs after it has also marked the row sent: the file can be seen a moment before.
+    await wait_for(lambda: any(str(files[0]) in r.getMessage() for r in caplog.records), within=5)
 
 
 async def test_expired_link_is_refused(accounts_client, db):

@@ -10,16 +10,25 @@ import pytest
 from aiohttp import web
 from PIL import Image
 
-from hypertube.accounts.passwords import verify_password
-from hypertube.http.api.policy import PictureFetch
+from hypertube.accounts.passwords import hash_password, verify_password
 from hypertube.keys import EVENTS, PICTURE_FETCH
+from hypertube.netfetch import FetchPolicy
 from tests.fixtures.api import Api
+
+CURRENT = "Velvet-Harbor-Quartz-58"  # alice's password: changing her email or password needs it
+
+
+async def with_password(db, user) -> None:
+    await db.execute(
+        "UPDATE users SET password_hash = $2 WHERE id = $1", user.id, await hash_password(CURRENT, 4)
+    )
 
 
 @pytest.fixture
-async def two(api, make_user, api_token):
-    """Two users, each with an `Api` acting as them."""
+async def two(api, make_user, api_token, db):
+    """Two users, each with an `Api` acting as them; alice has the password CURRENT."""
     alice, bob = await make_user("alice"), await make_user("bob")
+    await with_password(db, alice)
     return (
         alice,
         bob,
@@ -96,9 +105,10 @@ async def test_you_can_change_your_own_account(
 ):
     app = make_app()
     # The fake image host is on loopback over plain HTTP, which the default policy refuses.
-    app[PICTURE_FETCH] = PictureFetch(schemes=("http", "https"), allow_private=True)
+    app[PICTURE_FETCH] = FetchPolicy(5 * 1024 * 1024, allowed_hosts=frozenset({"127.0.0.1"}))
     client = await aiohttp_client(app)
     alice = await make_user("alice")
+    await with_password(db, alice)
     as_alice = Api(client, api_spec).as_(await api_token(client, alice))
     resp = await as_alice.patch(
         f"/api/v1/users/{alice.id}",
@@ -106,6 +116,7 @@ async def test_you_can_change_your_own_account(
             "username": "alice2",
             "email": "new@example.org",
             "password": "correct horse 9",
+            "current_password": CURRENT,
             "picture_url": str(picture_server.make_url("/me.png")),
         },
     )
@@ -174,7 +185,7 @@ async def test_someone_elses_account_is_403_and_a_missing_one_404(two):
 )
 async def test_bad_account_changes_name_the_field(two, body, field):
     alice, _, as_alice, _ = two
-    resp = await as_alice.patch(f"/api/v1/users/{alice.id}", json=body)
+    resp = await as_alice.patch(f"/api/v1/users/{alice.id}", json=body | {"current_password": CURRENT})
     assert resp.status == 422, resp.data
     assert resp.data["error"]["field"] == field and resp.data["error"]["code"] == "validation_error"
 
@@ -183,7 +194,9 @@ async def test_taken_username_or_email_is_a_conflict(two):
     alice, bob, as_alice, _ = two
     resp = await as_alice.patch(f"/api/v1/users/{alice.id}", json={"username": "BOB"})
     assert resp.status == 409 and resp.data["error"]["field"] == "username"
-    resp = await as_alice.patch(f"/api/v1/users/{alice.id}", json={"email": bob.email})
+    resp = await as_alice.patch(
+        f"/api/v1/users/{alice.id}", json={"email": bob.email, "current_password": CURRENT}
+    )
     assert resp.status == 409 and resp.data["error"]["field"] == "email"
 
 
@@ -194,7 +207,9 @@ async def test_an_email_changed_through_the_api_is_confirmed_by_mail(two, settin
 
     alice, _, as_alice, _ = two
     await db.execute("UPDATE users SET email_verified = true WHERE id = $1", alice.id)
-    resp = await as_alice.patch(f"/api/v1/users/{alice.id}", json={"email": "moved@example.org"})
+    resp = await as_alice.patch(
+        f"/api/v1/users/{alice.id}", json={"email": "moved@example.org", "current_password": CURRENT}
+    )
     assert resp.status == 200, resp.data
     [(to, link)] = await wait_for(lambda: verify_links(settings.mail_dir))
     assert to == "moved@example.org"

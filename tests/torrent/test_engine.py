@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 
-import aiohttp
 import asyncpg
 import pytest
 from aiohttp import web
@@ -318,14 +317,13 @@ async def test_closing_the_engine_ends_its_background_work(aiohttp_server, datab
     movie_id = await add_film(torrent_url=str(server.make_url("/never.torrent")))
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     try:
-        async with aiohttp.ClientSession() as http:
-            engine = Engine(tmp_path / "downloads", pool, http, dht=False)
-            await engine.start()
-            engine.warm(movie_id)
-            await asyncio.wait_for(asked.wait(), 10)
-            tasks = [t for t in asyncio.all_tasks() if (t.get_name() or "").startswith("torrent-")]
-            assert any(t.get_name() == f"torrent-add-{movie_id}" for t in tasks)
-            await asyncio.wait_for(engine.close(), 20)
-            assert all(t.done() for t in tasks), [t for t in tasks if not t.done()]
+        engine = Engine(tmp_path / "downloads", pool, dht=False, fetch_allowed_hosts=frozenset({"127.0.0.1"}))
+        await engine.start()
+        engine.warm(movie_id)
+        await asyncio.wait_for(asked.wait(), 10)
+        tasks = [t for t in asyncio.all_tasks() if (t.get_name() or "").startswith("torrent-")]
+        assert any(t.get_name() == f"torrent-add-{movie_id}" for t in tasks)
+        await asyncio.wait_for(engine.close(), 20)
+        assert all(t.done() for t in tasks), [t for t in tasks if not t.done()]
     finally:
         await pool.close()

@@ -12,8 +12,8 @@ TOO_MANY = N_("Too many attempts. Please wait a moment and try again.")
 
 # (limit, window seconds) per key kind
 LIMITS = {
-    "login_ip": (30, 300),
-    "login_account": (10, 900),
+    # Sign-in attempts have their own limits: hypertube.accounts.login_limits.
+    "current_password": (10, 900),
     "register_ip": (20, 3600),
     "register_account": (5, 3600),
     "forgot_ip": (10, 900),
@@ -21,6 +21,8 @@ LIMITS = {
     "reset_ip": (20, 900),
     "reset_account": (10, 900),
     "verify_account": (3, 3600),
+    # Each new picture costs a decode: a few per minute is plenty for a person.
+    "picture_user": (10, 600),
 }
 
 

@@ -21,7 +21,7 @@ from hypertube.http.accounts.workers import outbox
 from hypertube.http.auth import open_session, require_user
 from hypertube.http.ratelimit import client_ip
 from hypertube.i18n import gettext as _
-from hypertube.keys import POOL, SETTINGS
+from hypertube.keys import CACHE, POOL, SETTINGS
 
 CURRENT_WRONG = N_("Your current password is not correct.")
 RESET_INVALID = N_("This reset link is invalid, already used or expired. Ask for a new one.")
@@ -66,7 +66,9 @@ async def reset_password(request: web.Request) -> web.StreamResponse:
     if wait:
         return render(request, "accounts/reset.html", context, retry_after=wait)
     try:
-        await reset.reset_password(request.app[POOL], request.app[SETTINGS], token, password, confirm)
+        await reset.reset_password(
+            request.app[POOL], request.app[CACHE], request.app[SETTINGS], token, password, confirm
+        )
     except reset.ResetInvalid:
         context.update(valid=False, errors={"form": _(RESET_INVALID)})
         return render(request, "accounts/reset.html", context, status=400)
@@ -87,7 +89,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
         password_confirm=form_value(form, "password_confirm", keep_spaces=True),
     )
     errors: dict[str, str] = {}
-    wait = await limited(request, ("login_account", user.username.lower()))
+    wait = await limited(request, ("current_password", str(user.id)))
     existing = await users.password_hash_of(request.app[POOL], user.id)
     if wait:
         errors["current_password"] = _(RATE_LIMITED, seconds=wait)

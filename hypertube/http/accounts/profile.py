@@ -11,12 +11,15 @@ from aiohttp import web
 from hypertube.accounts import avatars, profile, users
 from hypertube.accounts.messages import N_
 from hypertube.accounts.models import User
+from hypertube.accounts.picture_decode import MAX_BYTES, TOO_BIG, PictureError
 from hypertube.accounts.profile import PROFILE_FIELDS, PictureLoader, ProfileChanges
 from hypertube.accounts.validation import ValidationError, username_problem
-from hypertube.http.accounts.forms import form_value, notice_of, render, translated
+from hypertube.http.accounts.forms import RATE_LIMITED, form_value, notice_of, render, translated
+from hypertube.http.accounts.limits import limited
 from hypertube.http.accounts.workers import outbox
 from hypertube.http.auth import require_user
 from hypertube.http.errors import ApiError
+from hypertube.i18n import gettext as _
 from hypertube.keys import POOL, SETTINGS
 
 AVATAR_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable", "Content-Type": "image/webp"}
@@ -46,8 +49,8 @@ async def profile_page(request: web.Request) -> web.StreamResponse:
 
 def _read_capped(file: IO[bytes]) -> bytes:
     file.seek(0, 2)
-    if file.tell() > avatars.MAX_BYTES:
-        raise avatars.PictureError(avatars.TOO_BIG)
+    if file.tell() > MAX_BYTES:
+        raise PictureError(TOO_BIG)
     file.seek(0)
     return file.read()
 
@@ -69,6 +72,9 @@ async def update_profile(request: web.Request) -> web.StreamResponse:
     values: dict[str, Any] = {f: form_value(form, f) for f in PROFILE_FIELDS}
     values["language"] = values["language"] or user.language
     changes = ProfileChanges(**values, picture=_upload(form.get("picture")))
+    if changes.picture is not None and (wait := await limited(request, ("picture_user", str(user.id)))):
+        context = {"values": values, "errors": {"picture": _(RATE_LIMITED, seconds=wait)}}
+        return await profile_response(request, user, context, status=429)
     try:
         await profile.update_profile(
             request.app[POOL], outbox(request.app), request.app[SETTINGS], user, changes

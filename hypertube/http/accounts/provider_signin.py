@@ -122,7 +122,9 @@ def _import_picture(app: web.Application, user: users.User, identity: oauth.Iden
         return
     folder = avatars.avatar_folder(app[SETTINGS])
     task = asyncio.create_task(
-        oauth.import_picture(app[HTTP], app[POOL], folder, user.id, identity.picture_url),
+        oauth.import_picture(
+            oauth.picture_policy(app[SETTINGS]), app[POOL], folder, user.id, identity.picture_url
+        ),
         name=f"import-picture-{user.id}",
     )
     app[PICTURE_IMPORTS].add(task)

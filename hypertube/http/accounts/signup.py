@@ -7,7 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from hypertube import i18n
-from hypertube.accounts import registration, users, verification
+from hypertube.accounts import login_limits, registration, users, verification
+from hypertube.accounts.login_limits import DEVICE_COOKIE
 from hypertube.accounts.messages import N_
 from hypertube.accounts.passwords import verify_password
 from hypertube.accounts.validation import REGISTER_FIELDS, ValidationError, username_problem
@@ -21,7 +22,7 @@ from hypertube.http.errors import ApiError
 from hypertube.http.ratelimit import client_ip
 from hypertube.http.redirects import safe_next
 from hypertube.i18n import gettext as _
-from hypertube.keys import POOL, SETTINGS, USER
+from hypertube.keys import POOL, RATE_LIMITS, SETTINGS, USER
 
 LOGIN_FAILED = N_("Wrong username or password.")
 
@@ -48,21 +49,27 @@ async def register(request: web.Request) -> web.StreamResponse:
         account = await registration.check_registration(
             pool, settings, {**values, "password": password}, i18n.current_language()
         )
+        await _create_and_sign_in(request, account)
+    except registration.AddressInUse as exc:
+        # Answered like a new account, so the page tells no one which addresses have one.
+        await registration.tell_owner(pool, outbox(request.app), settings, exc.email)
     except ValidationError as exc:
-        context["errors"] = translated(exc.problems)
-        return render(request, "accounts/register.html", context, status=400)
-    try:
-        async with pool.acquire() as conn, conn.transaction():
-            user = await registration.create_account(conn, settings, account)
-            await open_session(request, user, conn)
-    except ValidationError as exc:
-        # The session cookies of the account that was rolled back must not be sent.
-        request.pop(auth.PENDING_COOKIES, None)
         context["errors"] = translated(exc.problems)
         return render(request, "accounts/register.html", context, status=400)
     if sender := outbox(request.app):
         sender.wake()
     raise web.HTTPSeeOther(safe_next(request.query.get("next")) or "/")
+
+
+async def _create_and_sign_in(request: web.Request, account: registration.NewAccount) -> None:
+    try:
+        async with request.app[POOL].acquire() as conn, conn.transaction():
+            user = await registration.create_account(conn, request.app[SETTINGS], account)
+            await open_session(request, user, conn)
+    except (ValidationError, registration.AddressInUse):
+        # The session cookies of the account that was rolled back must not be sent.
+        request.pop(auth.PENDING_COOKIES, None)
+        raise
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
@@ -88,13 +95,16 @@ async def login(request: web.Request) -> web.StreamResponse:
         "next": next_url or "",
         "notice": "",
     }
-    wait = await limited(request, ("login_ip", client_ip(request)), ("login_account", username.lower()[:64]))
-    if wait:
-        return render(request, "accounts/login.html", context, retry_after=wait)
     settings = request.app[SETTINGS]
     found = (
         await users.credentials(request.app[POOL], username) if username_problem(username) is None else None
     )
+    device = login_limits.known_device(
+        settings.secret_key, request.cookies.get(DEVICE_COOKIE), found.user.id if found else None
+    )
+    wait = await login_limits.attempt_wait(request.app[RATE_LIMITS], client_ip(request), username, device)
+    if wait:
+        return render(request, "accounts/login.html", context, retry_after=wait)
     ok = await verify_password(password, found.password_hash if found else None, settings.bcrypt_cost)
     if not ok or found is None or not password:
         context["errors"]["form"] = _(LOGIN_FAILED)

@@ -10,7 +10,8 @@ from hypertube.http.api.core import API_PREFIX, endpoint
 from hypertube.http.api.endpoints import OPERATIONS
 from hypertube.http.api.oauth import token
 from hypertube.http.api.openapi import TOKEN_PATH, build_spec
-from hypertube.http.api.policy import Limits, PictureFetch
+from hypertube.http.api.pictures import picture_policy
+from hypertube.http.api.policy import Limits
 from hypertube.http.errors import ApiError
 from hypertube.http.routing import id_route
 from hypertube.keys import API_LIMITS, API_SPEC, CSRF_NEW, PICTURE_FETCH, SETTINGS
@@ -106,7 +107,7 @@ async def cors_headers(request: web.Request, response: web.StreamResponse) -> No
 def setup(app: web.Application) -> None:
     """Adds /api/v1 routes from the operation table, the OpenAPI document and Swagger UI."""
     app[API_LIMITS] = Limits()
-    app[PICTURE_FETCH] = PictureFetch()
+    app[PICTURE_FETCH] = picture_policy(app[SETTINGS])
     app[API_SPEC] = orjson.dumps(openapi_document())
     app.router.add_route("POST", TOKEN_PATH, token)
     app.router.add_route("GET", SPEC_PATH, openapi_json)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from hypertube.accounts import profile, users
+from hypertube.accounts.messages import N_
 from hypertube.accounts.models import User
 from hypertube.accounts.passwords import MAX_LENGTH as PASSWORD_MAX
 from hypertube.accounts.passwords import MIN_LENGTH as PASSWORD_MIN
+from hypertube.accounts.passwords import verify_password
 from hypertube.accounts.profile import PictureLoader, ProfileChanges
 from hypertube.accounts.validation import Taken, ValidationError
+from hypertube.http.accounts.limits import TOO_MANY, limited
 from hypertube.http.accounts.workers import outbox
 from hypertube.http.api.core import (
     API_PREFIX,
@@ -25,6 +28,7 @@ from hypertube.http.api.paging import id_page
 from hypertube.http.api.pictures import download_picture
 from hypertube.http.api.schema import ID, nullable, obj, string
 from hypertube.http.errors import ApiError
+from hypertube.http.ratelimit import enforce
 from hypertube.i18n import gettext as _
 from hypertube.keys import POOL, SETTINGS
 
@@ -40,6 +44,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         email={**string(format="email"), "description": "Only on your own account."},
     ),
 }
+STEP_UP_NEEDED = N_("Give your current password (current_password) to change your email or password.")
+STEP_UP_WRONG = N_("Your current password is not correct.")
+STEP_UP_NO_PASSWORD = N_("This account has no password yet: set one on your profile page first.")
+STEP_UP_LIMIT, STEP_UP_WINDOW = 10, 900
 # The API names the picture by where it is fetched from.
 API_FIELDS = {"picture": "picture_url"}
 
@@ -95,11 +103,34 @@ def _changes(call: Call) -> ProfileChanges:
     )
 
 
+async def _check_step_up(call: Call, current: User) -> None:
+    """A new password or email needs the current password: a token alone (a stolen session, a leaked
+    client secret) must not be enough to take the account over."""
+    body = call.body
+    new_email = "email" in body and body["email"].strip().lower() != current.email.lower()
+    if "password" not in body and not new_email:
+        return
+    await enforce(call.request, f"api_password:{current.id}", limit=STEP_UP_LIMIT, window=STEP_UP_WINDOW)
+    given = body.get("current_password")
+    if not given:
+        raise ApiError(422, _(STEP_UP_NEEDED), code="validation_error", field="current_password")
+    stored = await users.password_hash_of(call.app[POOL], current.id)
+    if stored is None:
+        raise ApiError(403, _(STEP_UP_NO_PASSWORD), code="forbidden", field="current_password")
+    if not await verify_password(given, stored, call.app[SETTINGS].bcrypt_cost):
+        raise ApiError(403, _(STEP_UP_WRONG), code="forbidden", field="current_password")
+
+
 async def patch_user(call: Call) -> Reply:
     """The profile page's rules and effects (hypertube.accounts.profile), a confirmation mail included."""
     current = await _existing(call, call.path["id"])
     if current.id != call.user_id:
         raise ApiError(403, "You can only change your own account.", code="forbidden")
+    await _check_step_up(call, current)
+    if call.body.get("picture_url") is not None and (
+        wait := await limited(call.request, ("picture_user", str(current.id)))
+    ):
+        raise ApiError(429, _(TOO_MANY), code="rate_limited", headers={"Retry-After": str(wait)})
     try:
         updated = await profile.update_profile(
             call.app[POOL], outbox(call.app), call.app[SETTINGS], current, _changes(call)
@@ -155,6 +186,12 @@ OPERATIONS: list[Operation] = [
                     PASSWORD_MIN,
                     PASSWORD_MAX,
                     description="Not a common password, and not containing your username or email.",
+                ),
+                current_password=string(
+                    1,
+                    PASSWORD_MAX,
+                    description="Your current password: needed to change `password` or `email` (an account "
+                    "made through a sign-in provider sets a password on its profile page first).",
                 ),
                 picture_url={
                     **nullable(string(8, 2000, format="uri", pattern="^https?://")),
