@@ -44,7 +44,8 @@ async def torrent_host(tmp_path):
 async def test_broken_torrents_answer_clear_errors(
     torrent_host, make_seeder, make_server, make_viewer, scratch_database, fault_films, figures
 ):
-    server = make_server()
+    # The fake .torrent host is on loopback, which the safe fetch refuses unless it is allowed.
+    server = make_server(fetch_allowed_hosts="127.0.0.1")
     await server.start()
     viewer = make_viewer(server.base)
     await viewer.sign_up()
