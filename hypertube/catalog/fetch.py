@@ -16,6 +16,7 @@ import aiohttp
 import orjson
 
 from hypertube.cache import Cache
+from hypertube.capped import read_capped
 from hypertube.catalog.records import SourceUnavailable
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,9 @@ class JsonFetcher:
             ) as resp:
                 if resp.status >= 500:
                     raise _Retryable(f"server error {resp.status}")
-                body = await self._read_capped(resp, source)
+                body = await read_capped(resp, self.max_bytes)
+                if body is None:
+                    raise SourceUnavailable(source, "sent an answer larger than the limit")
                 if resp.status == 404 and request.not_found_ok:
                     return None
                 if resp.status >= 400:
@@ -129,20 +132,6 @@ class JsonFetcher:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
             raise SourceUnavailable(source, "sent an answer that is not JSON") from None
-
-    async def _read_capped(self, resp: aiohttp.ClientResponse, source: str) -> bytes:
-        """The body, read in chunks and given up as soon as it passes the size limit."""
-        too_big = SourceUnavailable(source, "sent an answer larger than the limit")
-        if resp.content_length is not None and resp.content_length > self.max_bytes:
-            raise too_big
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in resp.content.iter_chunked(65536):
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise too_big
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     async def note_health(self, source: str, problem: str | None) -> None:
         if problem is None:
