@@ -13,6 +13,7 @@ import orjson
 
 from hypertube.background import BackgroundTasks
 from hypertube.cache import Cache
+from hypertube.catalog.artwork import Artwork
 from hypertube.catalog.enrich import OmdbEnricher, TmdbEnricher
 from hypertube.catalog.fetch import JsonFetcher
 from hypertube.catalog.records import FilmDetails, FilmRecord, Source, SourceUnavailable
@@ -57,6 +58,7 @@ class Catalog:
         sources: list[Source],
         enrichers: list[TmdbEnricher | OmdbEnricher],
         wait: float,
+        artwork: Artwork,
     ):
         self.pool = pool
         self.cache = cache
@@ -64,6 +66,7 @@ class Catalog:
         self.sources = sources
         self.enrichers = enrichers
         self.wait = wait
+        self.artwork = artwork
         self._requests = BackgroundTasks()  # source requests, awaited by `settle`
         self._watchers = BackgroundTasks()  # run until the catalog closes
         self._inflight: dict[str, asyncio.Future] = {}
@@ -286,7 +289,15 @@ def build_catalog(pool: asyncpg.Pool, cache: Cache, session: Any, settings: Any)
     if settings.omdb_key:
         enrichers.append(OmdbEnricher(fetcher, settings.omdb_url, settings.omdb_key))
     sources = build_sources(settings, fetcher, cache)
-    return Catalog(pool, cache, fetcher, sources, enrichers, wait=timeout + 0.5)
+    demo = next((s for s in sources if isinstance(s, DemoSource)), None)
+    artwork = Artwork(
+        settings.data_dir / "images",
+        settings.secret_key,
+        cache,
+        settings.fetch_allowed_hosts,
+        read_local=demo.poster if demo is not None else None,
+    )
+    return Catalog(pool, cache, fetcher, sources, enrichers, wait=timeout + 0.5, artwork=artwork)
 
 
 def source_timeout(settings: Any) -> float:

@@ -52,7 +52,8 @@ async def _cards(request: web.Request, query: LibraryQuery, result: LibraryResul
     cache = request.app[CACHE]
     html = await cache.get(key)
     if not isinstance(html, str):
-        html = aiohttp_jinja2.render_string("library/_cards.html", request, {"movies": movies})
+        context = {"movies": movies, "artwork": catalog.artwork}
+        html = aiohttp_jinja2.render_string("library/_cards.html", request, context)
         await cache.set(key, html, CARDS_TTL)
     user = require_user(request)
     for movie_id in await watch.watched_ids(request.app[POOL], user.id, [m["id"] for m in movies]):
@@ -157,6 +158,7 @@ async def _movie_page(
         "comment_count": await comments.count_comments(pool, movie_id),
         "watched": bool(await watch.watched_ids(pool, user.id, [movie_id])),
         "unavailable": unavailable,
+        "artwork": catalog.artwork,
         "max_comment": comments.MAX_LENGTH,
         "comment_error": None,
         "comment_draft": "",
