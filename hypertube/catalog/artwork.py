@@ -95,6 +95,13 @@ class Artwork:
         self.read_local = read_local
         self._inflight: dict[str, asyncio.Future[None]] = {}
 
+    async def close(self) -> None:
+        """Stops the pictures still being made (their requests are ending with the server)."""
+        tasks = list(self._inflight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def sign(self, kind: str, url: str) -> str:
         return hmac.new(self.secret, f"{kind}\n{url}".encode(), hashlib.sha256).hexdigest()[:32]
 

@@ -76,6 +76,7 @@ class Catalog:
     async def close(self) -> None:
         await self._requests.close()
         await self._watchers.close()
+        await self.artwork.close()
 
     def start(self) -> None:
         """Starts the background work: storing the demo films as soon as their manifest appears."""
