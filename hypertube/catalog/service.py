@@ -141,14 +141,16 @@ class Catalog:
 
     async def _refresh_if_thin(self, query: LibraryQuery) -> Asked:
         """Asks the sources for this search when few films match locally."""
-        if await self.cache.get(self._plenty_key(query)) is not None:
+        if await self.cache.get(self._first_pages_done_key(query)) is not None:
             return Asked()
         if await local_count(self.pool, query, THIN) >= THIN:
-            await self.cache.set(self._plenty_key(query), 1, REFRESH_TTL)
+            await self.cache.set(self._first_pages_done_key(query), 1, REFRESH_TTL)
             return Asked()
         return await self._ask_pages(query, more=False)
 
-    def _plenty_key(self, query: LibraryQuery) -> str:
+    def _first_pages_done_key(self, query: LibraryQuery) -> str:
+        # Set while this search needs no first page from the sources: enough films match locally, or
+        # every source has answered it.
         return "asked:" + query.cache_key()
 
     def _pages_key(self, source: Source, query: LibraryQuery) -> str:
@@ -164,6 +166,9 @@ class Catalog:
             last = last if isinstance(last, int) else 0
             if (more or not last) and last < MAX_SOURCE_PAGES:
                 wanted.append((source, last + 1))
+        if not more and not wanted:
+            # Every source has answered this search: no need to count the local matches again for a while.
+            await self.cache.set(self._first_pages_done_key(query), 1, REFRESH_TTL)
         # A source that could not be reached a moment ago is left alone until its short note expires,
         # so that pages stay fast while it is down; this search shows it as unavailable and asks it
         # again once the note is gone.
