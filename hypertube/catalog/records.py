@@ -56,6 +56,8 @@ class FilmRecord(FilmDetails):
     popularity: float = 0.0
     torrents: list[TorrentRecord] = field(default_factory=list)
     has_details: bool = False
+    # `.torrent` URLs this source offered before and now says do not exist (their copies are removed).
+    withdrawn: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,13 @@ async def _store_one(conn: asyncpg.Connection, r: FilmRecord) -> int:
     )
     for t in r.torrents:
         await _store_torrent(conn, movie_id, r.source, t)
+    if r.withdrawn:
+        await conn.execute(
+            "DELETE FROM torrents WHERE movie_id = $1 AND source = $2 AND torrent_url = ANY($3::text[])",
+            movie_id,
+            r.source,
+            r.withdrawn,
+        )
     return movie_id
 
 

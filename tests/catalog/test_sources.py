@@ -68,8 +68,7 @@ async def test_archive_query_is_restricted_to_feature_films(fetcher, upstreams):
     [film] = await archive.search('nosferatu") OR ("*', 1, SearchFilters(genre="Horror"))
     assert film.external_id == "nosferatu" and film.year == 1922 and film.genres == ["Horror", "Silent"]
     assert film.summary == "Nosferatu, a feature film."
-    # The search does not list files: the copy is offered once the item's metadata shows its torrent.
-    assert film.torrents == []
+    assert film.torrents[0].torrent_url.endswith("/download/nosferatu/nosferatu_archive.torrent")
     assert await archive.details("unknown_item") is None  # the Archive answers {}
 
 

@@ -123,6 +123,8 @@ async def test_archive_items_without_a_downloadable_torrent_offer_no_copy(signed
     client = await signed_in(sources=("archive",))
     await client.get("/", params={"q": "lonely"})
     movie_id = await db.fetchval("SELECT id FROM movies WHERE title = 'Lonely Canyon'")
+    # Offered from the search (it lists no files), withdrawn once the metadata is read.
+    assert await db.fetchval("SELECT count(*) FROM torrents WHERE movie_id = $1", movie_id) == 1
     html = await (await client.get(f"/movies/{movie_id}")).text()
     assert "Lonely Canyon" in html and "<td>Internet Archive</td>" not in html
     assert await db.fetchval("SELECT count(*) FROM torrents WHERE movie_id = $1", movie_id) == 0

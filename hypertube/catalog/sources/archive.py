@@ -101,8 +101,15 @@ class ArchiveSource(RemoteSource):
             minutes = int(m.group(1)) * 60 + int(m.group(2)) if m.group(3) else int(m.group(1))
         elif runtime is not None:
             minutes = as_int(re.sub(r"[^0-9]", "", str(runtime)) or None, 1, 2000)
-        # Search results list no files: the copy is known once the item's metadata shows its torrent.
-        torrent = self._torrent(identifier, files) if files is not None and not _restricted(doc) else None
+        # Search results list no files: every item has its `_archive.torrent` until its metadata (read
+        # when its page is first opened) says otherwise.
+        torrent: TorrentRecord | None = TorrentRecord(
+            quality="Archive", torrent_url=self.torrent_url(identifier)
+        )
+        if files is not None:
+            torrent = self._torrent(identifier, files)
+        if _restricted(doc):
+            torrent = None
         return FilmRecord(
             source=self.name,
             external_id=identifier,
@@ -117,6 +124,7 @@ class ArchiveSource(RemoteSource):
             language=as_text(doc.get("language"), 20),
             popularity=float(as_int(doc.get("downloads"), 0) or 0),
             torrents=[torrent] if torrent else [],
+            withdrawn=[] if torrent else [self.torrent_url(identifier)],
         )
 
     def _torrent(self, identifier: str, files: list[Any]) -> TorrentRecord | None:
@@ -151,7 +159,8 @@ class ArchiveSource(RemoteSource):
         if not isinstance(answer, dict) or not isinstance(answer.get("metadata"), dict):
             raise SourceUnavailable(self.name, "sent metadata in an unexpected shape")
         files = answer.get("files") if isinstance(answer.get("files"), list) else []
-        # Items with only derivatives (MP4, OGV) and no `_archive.torrent` have no copy to offer.
+        # Items with only derivatives (MP4, OGV) and no `_archive.torrent`, and lending-library items,
+        # have no copy to offer: the one guessed from the search is withdrawn.
         record = self.record(answer["metadata"], files)
         if record is not None:
             record.has_details = True
