@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hypertube import lifecycle, ws
-from hypertube.http import accounts, api, artwork, hls, library, pages, session_pages, stream
+from hypertube.http import accounts, api, hls, library, pages, session_pages, stream
 from hypertube.http.auth import auth_middleware
 from hypertube.http.error_handler import MAX_REQUEST_LINE, error_middleware
 from hypertube.http.security import csrf_middleware, security_headers
@@ -31,7 +31,6 @@ def create_app(settings: Settings) -> web.Application:
     accounts.setup(app)
     session_pages.setup(app)
     library.setup(app)
-    artwork.setup(app)
     stream.setup(app)
     hls.setup(app)
     api.setup(app)

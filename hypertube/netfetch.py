@@ -14,6 +14,8 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from hypertube.settings import Settings
+
 log = logging.getLogger(__name__)
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -44,6 +46,12 @@ class FetchPolicy:
 
     def allows(self, host: str) -> bool:
         return host.lower().rstrip(".") in self.allowed_hosts
+
+    @classmethod
+    def for_settings(cls, settings: Settings, max_bytes: int, **kw: Any) -> FetchPolicy:
+        """A policy whose allow-list is HYPERTUBE_FETCH_ALLOWED_HOSTS."""
+        hosts = frozenset(h.lower().rstrip(".") for h in settings.fetch_allowed_hosts)
+        return cls(max_bytes=max_bytes, allowed_hosts=hosts, **kw)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from hypertube.catalog.search import (
 )
 from hypertube.catalog.service import LibraryResult
 from hypertube.catalog.store import alias_of
+from hypertube.http import artwork
 from hypertube.http.auth import login_required, require_user
 from hypertube.http.errors import ApiError
 from hypertube.http.routing import id_route, path_id
@@ -242,6 +243,7 @@ async def delete_comment(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
+    artwork.setup(app)
     app.router.add_get("/", library, name="library")
     app.router.add_get("/library/page", library_page, name="library_page")
     app.router.add_get(id_route("/movies/{movie_id}", "movie_id"), movie_page, name="movie")
