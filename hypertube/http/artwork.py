@@ -20,9 +20,7 @@ async def artwork(request: web.Request) -> web.StreamResponse:
             request.match_info["kind"], request.match_info["signature"], width, request.query.get("src", "")
         )
     except ArtworkRefused:
-        raise ApiError(
-            404, N_("This picture is not available."), headers={"Cache-Control": "no-store"}
-        ) from None
+        raise ApiError(404, N_("This page does not exist."), headers={"Cache-Control": "no-store"}) from None
     return web.FileResponse(path, headers={"Cache-Control": IMMUTABLE, "Content-Type": "image/webp"})
 
 
