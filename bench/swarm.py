@@ -155,23 +155,34 @@ class SourceSwarm:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def _seed(self, content: Path, name: str, web_seeds: tuple[str, ...] = ()) -> Film:
+    def _seed(
+        self, content: Path, name: str, web_seeds: tuple[str, ...] = (), piece_size: int = PIECE_SIZE
+    ) -> Film:
         """Makes the torrent (naming the tracker) and seeds it from `self.seeder` (which a benchmark
         changes between films); blocking: hashing a 30 MB film takes a fraction of a second."""
         torrent_file = self.folder / f"{name}.torrent"
         info_hash = make_torrent(
             content,
             torrent_file,
-            piece_size=PIECE_SIZE,
+            piece_size=piece_size,
             trackers=(self.announce_url,),
             web_seeds=web_seeds,
         )
         self.seeder.add(torrent_file, content.parent)
         return Film(name, info_hash, torrent_file, content)
 
-    def publish_yts(self, movie_id: int, title: str, content: Path, *, torrent_url: bool = True) -> Film:
-        """A YTS film: its info hash (the magnet) and, unless `torrent_url` is false, its `.torrent` URL."""
-        film = self._seed(content, f"yts-{movie_id}")
+    def publish_yts(
+        self,
+        movie_id: int,
+        title: str,
+        content: Path,
+        *,
+        torrent_url: bool = True,
+        piece_size: int = PIECE_SIZE,
+    ) -> Film:
+        """A YTS film: its info hash (the magnet) and, unless `torrent_url` is false, its `.torrent` URL;
+        a small `piece_size` spreads a small film over many pieces."""
+        film = self._seed(content, f"yts-{movie_id}", piece_size=piece_size)
         film.title = title
         movie = yts_movie(movie_id, title, info_hash=film.info_hash.upper())
         [torrent] = movie["torrents"]

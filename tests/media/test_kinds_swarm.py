@@ -1,6 +1,7 @@
-"""Each awkward kind of film through the real torrent path (a seeder on loopback) and the HTTP routes:
-plan kind, output codec, profile and bit depth, display size, duration, a 70 % seek, audio and
-subtitle menus, image subtitles listed apart, accents intact."""
+"""Each awkward kind of film as a user reaches it (published by a fake YTS, found by a library search,
+peers from the tracker its torrent names) and played through the HTTP routes: plan kind, output codec,
+profile and bit depth, display size, duration, a 70 % seek, audio and subtitle menus, image subtitles
+listed apart, accents intact."""
 
 from __future__ import annotations
 
@@ -10,25 +11,32 @@ from fractions import Fraction
 import av
 import pytest
 
+from bench.swarm import library_cards
 from hypertube.media.generate import write_srt
 from hypertube.media.generate_kinds import AudioSpec, Shape, generate_shaped, write_vobsub_pair
 from tests.conftest import login_as
 
+# kind: (shape, video conversion, display size, title); each title one word no other film shares, so
+# the search that finds it asks the source rather than stopping at films already stored.
 KINDS = {
-    "high10": (Shape(container="mp4", pix_fmt="yuv420p10le"), "transcode", (192, 108)),
-    "phone": (Shape(container="mp4", video_codec="hevc", rotation=90), "transcode", (108, 192)),
-    "pal": (Shape(sar=Fraction(16, 11)), "copy", (278, 108)),
-    "nocues": (Shape(cues=False), "copy", (192, 108)),
-    "far": (Shape(container="ts", start_s=20_000), "copy", (192, 108)),
-    "jump": (Shape(container="ts", start_s=5, jump_at_s=4.0, jump_s=50), "copy", (192, 108)),
+    "high10": (Shape(container="mp4", pix_fmt="yuv420p10le"), "transcode", (192, 108), "Amber"),
+    "phone": (Shape(container="mp4", video_codec="hevc", rotation=90), "transcode", (108, 192), "Cobalt"),
+    "pal": (Shape(sar=Fraction(16, 11)), "copy", (278, 108), "Crimson"),
+    "nocues": (Shape(cues=False), "copy", (192, 108), "Indigo"),
+    "far": (Shape(container="ts", start_s=20_000), "copy", (192, 108), "Ochre"),
+    "jump": (Shape(container="ts", start_s=5, jump_at_s=4.0, jump_s=50), "copy", (192, 108), "Umber"),
 }
 EXTENSIONS = {"mp4": "mp4", "mkv": "mkv", "ts": "ts"}
 
 
-async def _client(aiohttp_client, make_app, make_user, language="en"):
-    client = await aiohttp_client(make_app())
+async def _found(aiohttp_client, make_app, make_user, swarm, title: str, language: str = "en"):
+    """A signed-in client on an app whose catalog asks the fake sources, and the id of the film the
+    library search for `title` shows."""
+    client = await aiohttp_client(make_app(**swarm.settings("yts")))
     login_as(client, await make_user(language=language))
-    return client
+    resp = await client.get("/", params={"q": title})
+    assert resp.status == 200, await resp.text()
+    return client, library_cards(await resp.text())[title]
 
 
 async def _playlist(client, url: str) -> tuple[list[str], list[float]]:
@@ -46,13 +54,12 @@ async def _segment(client, movie_id: int, name: str) -> bytes:
 
 @pytest.mark.parametrize("kind", list(KINDS))
 async def test_each_kind_plays_through_the_swarm(
-    aiohttp_client, make_app, make_user, make_seeder, add_film, tmp_path, kind
+    aiohttp_client, make_app, make_user, source_swarm, tmp_path, kind
 ):
-    shape, action, size = KINDS[kind]
+    shape, action, size, title = KINDS[kind]
     film = generate_shaped(tmp_path / kind / f"{kind}.{EXTENSIONS[shape.container]}", shape, duration_s=10)
-    seeded = make_seeder().seed(film, piece_size=16 * 1024)
-    movie_id = await add_film(magnet=seeded.magnet, info_hash=seeded.info_hash, title=kind)
-    client = await _client(aiohttp_client, make_app, make_user)
+    source_swarm.publish_yts(1, title, film, piece_size=16 * 1024)
+    client, movie_id = await _found(aiohttp_client, make_app, make_user, source_swarm, title)
     resp = await client.get(f"/stream/{movie_id}")
     assert resp.status == 200, await resp.text()
     plan = await resp.json()
@@ -75,7 +82,7 @@ async def test_each_kind_plays_through_the_swarm(
 
 
 async def test_audio_and_subtitle_menus_over_http(
-    aiohttp_client, make_app, make_user, make_seeder, add_film, tmp_path
+    aiohttp_client, make_app, make_user, source_swarm, tmp_path
 ):
     folder = tmp_path / "Le Film"
     folder.mkdir()
@@ -88,9 +95,8 @@ async def test_audio_and_subtitle_menus_over_http(
     write_srt(folder / "film.en.srt", [(1.0, 3.0, "Hello")])
     write_srt(folder / "film.es.srt", [(1.0, 3.0, "{\\an8}")])  # converts to no cue at all
     write_vobsub_pair(folder, "film.it", "it")
-    seeded = make_seeder().seed(folder)
-    movie_id = await add_film(magnet=seeded.magnet, info_hash=seeded.info_hash)
-    client = await _client(aiohttp_client, make_app, make_user, language="fr")
+    source_swarm.publish_yts(1, "Scarlet", folder, piece_size=16 * 1024)
+    client, movie_id = await _found(aiohttp_client, make_app, make_user, source_swarm, "Scarlet", "fr")
     plan = await (await client.get(f"/stream/{movie_id}")).json()
     assert plan["kind"] == "hls" and plan["audio"]["lang"] == "fr" and plan["audio"]["index"] == 2
     assert plan["url"] == f"/stream/{movie_id}/hls/index.m3u8"
