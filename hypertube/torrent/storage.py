@@ -15,6 +15,9 @@ from hypertube.torrent.engine import Engine
 log = logging.getLogger(__name__)
 SWEEP_EVERY = 3600.0
 FIRST_SWEEP_AFTER = 60.0
+# The advisory lock key that keeps nodes sharing one database from sweeping at the same time
+# (the migrations hold a different key).
+JANITOR_LOCK = 0x4854_4A41
 
 
 def disk_usage(path: Path) -> int:
@@ -93,6 +96,30 @@ async def sweep(
     return removed
 
 
+async def sweep_alone(
+    engine: Engine,
+    pool: asyncpg.Pool,
+    *,
+    unwatched_days: int,
+    quota_bytes: int = 0,
+    on_removed: Callable[[int], Awaitable[None]] | None = None,
+) -> list[str] | None:
+    """A `sweep` unless another node is sweeping right now (then None: that node covers this round).
+
+    The lock belongs to a connection held for the whole sweep, so a node that dies mid-sweep lets go
+    of it with its connection."""
+    async with pool.acquire() as conn:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", JANITOR_LOCK):
+            log.info("another node is sweeping the downloads; skipping this round")
+            return None
+        try:
+            return await sweep(
+                engine, pool, unwatched_days=unwatched_days, quota_bytes=quota_bytes, on_removed=on_removed
+            )
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", JANITOR_LOCK)
+
+
 async def janitor_loop(
     engine: Engine,
     pool: asyncpg.Pool,
@@ -103,7 +130,7 @@ async def janitor_loop(
     await asyncio.sleep(FIRST_SWEEP_AFTER)
     while True:
         try:
-            await sweep(
+            await sweep_alone(
                 engine,
                 pool,
                 unwatched_days=unwatched_days,
