@@ -49,7 +49,13 @@ def alert_handlers(
             dl.finished.set()
             dl.wake_all()
             dl.handle.save_resume_data(SAVE_FLUSHED)
+            # Waits for the writes still queued, then says so with a cache_flushed_alert.
+            dl.handle.flush_cache()
             spawn(records.completed(pool, dl.info_hash), "torrent-completed")
+
+    def flushed(dl: Download, alert: Any) -> None:
+        if dl.finished.is_set():
+            dl.flushed = True
 
     def resume_data(alert: Any) -> None:
         info_hash = str(alert.handle.info_hashes().v1)
@@ -74,6 +80,7 @@ def alert_handlers(
         lt.metadata_received_alert: on(lambda dl, a: dl.on_metadata()),
         lt.torrent_checked_alert: on(lambda dl, a: dl.wake_all()),
         lt.torrent_finished_alert: on(finished),
+        lt.cache_flushed_alert: on(flushed),
         lt.save_resume_data_alert: resume_data,
         lt.save_resume_data_failed_alert: resume_failed,
         lt.hash_failed_alert: hash_failed,
