@@ -169,7 +169,7 @@ async def _send_file(request: web.Request, reader: TorrentReader, headers: dict[
         # Sent here, not after the handler returns, so the reader (and the film with it) stays
         # open for the janitor until the last byte is out.
         await response.prepare(request)
-    except (ConnectionResetError, ConnectionError):
+    except ConnectionError:
         pass
     return response
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -96,26 +97,16 @@ async def sweep(
     return removed
 
 
-async def sweep_alone(
-    engine: Engine,
-    pool: asyncpg.Pool,
-    *,
-    unwatched_days: int,
-    quota_bytes: int = 0,
-    on_removed: Callable[[int], Awaitable[None]] | None = None,
-) -> list[str] | None:
-    """A `sweep` unless another node is sweeping right now (then None: that node covers this round).
-
-    The lock belongs to a connection held for the whole sweep, so a node that dies mid-sweep lets go
-    of it with its connection."""
+async def sweep_alone(pool: asyncpg.Pool, run: Callable[[], Awaitable[list[str]]]) -> list[str] | None:
+    """Runs `run` (a sweep) unless another node is sweeping right now; None then, that node covers
+    this round. The lock belongs to a connection held for the whole sweep, so a node that dies
+    mid-sweep lets go of it with its connection."""
     async with pool.acquire() as conn:
         if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", JANITOR_LOCK):
             log.info("another node is sweeping the downloads; skipping this round")
             return None
         try:
-            return await sweep(
-                engine, pool, unwatched_days=unwatched_days, quota_bytes=quota_bytes, on_removed=on_removed
-            )
+            return await run()
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", JANITOR_LOCK)
 
@@ -127,16 +118,18 @@ async def janitor_loop(
     quota_gb: float,
     on_removed: Callable[[int], Awaitable[None]] | None = None,
 ) -> None:
+    run = partial(
+        sweep,
+        engine,
+        pool,
+        unwatched_days=unwatched_days,
+        quota_bytes=int(quota_gb * 1024**3),
+        on_removed=on_removed,
+    )
     await asyncio.sleep(FIRST_SWEEP_AFTER)
     while True:
         try:
-            await sweep_alone(
-                engine,
-                pool,
-                unwatched_days=unwatched_days,
-                quota_bytes=int(quota_gb * 1024**3),
-                on_removed=on_removed,
-            )
+            await sweep_alone(pool, run)
         except Exception:
             log.exception("the download janitor failed; trying again later")
         await asyncio.sleep(SWEEP_EVERY)

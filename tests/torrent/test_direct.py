@@ -15,15 +15,22 @@ async def _client_for(aiohttp_client, make_app, make_user, **overrides):
     return client, user
 
 
-async def test_byte_ranges_match_source(
-    aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films, db
-):
+async def _seeded_mp4(aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films):
+    """The MP4 test film seeded on loopback and in the library: its bytes, id and a signed-in client."""
     source = generated_films["mp4"]
-    data = source.read_bytes()
-    size = len(data)
     seeded = make_seeder().seed(source)
     movie_id = await add_film(magnet=seeded.magnet, info_hash=seeded.info_hash)
     client, user = await _client_for(aiohttp_client, make_app, make_user)
+    return source.read_bytes(), movie_id, client, user
+
+
+async def test_byte_ranges_match_source(
+    aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films, db
+):
+    data, movie_id, client, user = await _seeded_mp4(
+        aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films
+    )
+    size = len(data)
 
     resp = await client.get(f"/stream/{movie_id}/file", headers={"Range": "bytes=0-99"})
     assert resp.status == 206
@@ -102,12 +109,10 @@ async def test_finished_film_is_sent_from_its_file(
 ):
     from hypertube.keys import TORRENTS
 
-    source = generated_films["mp4"]
-    data = source.read_bytes()
+    data, movie_id, client, user = await _seeded_mp4(
+        aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films
+    )
     size = len(data)
-    seeded = make_seeder().seed(source)
-    movie_id = await add_film(magnet=seeded.magnet, info_hash=seeded.info_hash)
-    client, user = await _client_for(aiohttp_client, make_app, make_user)
     engine = client.app[TORRENTS]
     url = f"/stream/{movie_id}/file"
 

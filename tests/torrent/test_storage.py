@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 from hypertube.keys import TORRENTS
 from hypertube.torrent.storage import sweep, sweep_alone
@@ -114,11 +115,13 @@ async def test_two_nodes_never_sweep_at_once(aiohttp_client, make_app, add_film,
         sweeping.set()
         await finish.wait()
 
-    first = asyncio.create_task(sweep_alone(one, one.pool, unwatched_days=30, on_removed=slow_removal))
+    first = asyncio.create_task(
+        sweep_alone(one.pool, partial(sweep, one, one.pool, unwatched_days=30, on_removed=slow_removal))
+    )
     await asyncio.wait_for(sweeping.wait(), 10)
     # the other node finds the first one sweeping and leaves this round to it
-    assert await sweep_alone(two, two.pool, unwatched_days=30) is None
+    assert await sweep_alone(two.pool, partial(sweep, two, two.pool, unwatched_days=30)) is None
     finish.set()
     assert await first == ["f" * 40]
     # once the first sweep is over, the lock is free for the next round on either node
-    assert await sweep_alone(two, two.pool, unwatched_days=30) == []
+    assert await sweep_alone(two.pool, partial(sweep, two, two.pool, unwatched_days=30)) == []
