@@ -1,4 +1,5 @@
-"""Direct play: `/stream/{movie_id}/file` serves the film's video file with byte ranges while it downloads."""
+"""Direct play: `/stream/{movie_id}/file` serves the film's video file with byte ranges, piece by piece
+while it downloads and with sendfile once it is whole on disk."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 from collections.abc import Awaitable
 
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
 
 from hypertube.catalog.watch import mark_watched
 from hypertube.http.auth import require_user
@@ -20,6 +22,9 @@ from hypertube.torrent.files import content_type
 log = logging.getLogger(__name__)
 CHUNK = 256 * 1024
 RANGE_RE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+# The one Range form aiohttp's FileResponse reads as we do; it would answer others with 416, where
+# `parse_range` sends the whole file or reads the spaces away.
+FILE_RESPONSE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 DISCONNECT_CHECK = 0.5  # seconds between checks that the client is still there while a piece is awaited
 
 
@@ -140,6 +145,35 @@ async def _send_range(
         pass
 
 
+class _SentFile(web.FileResponse):
+    """A FileResponse sent inside the handler: aiohttp's own `prepare` after the handler returns
+    finds it sent and does nothing (FileResponse would otherwise try to send it again)."""
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        if self.prepared:
+            return None
+        return await super().prepare(request)
+
+
+def _from_disk(request: web.Request, reader: TorrentReader) -> bool:
+    """Whether the film can go out with sendfile: whole and verified on disk, and a Range header, if
+    any, that FileResponse reads the same way as `parse_range`."""
+    header = request.headers.get("Range")
+    return reader.on_disk() and (header is None or FILE_RESPONSE_RANGE.match(header) is not None)
+
+
+async def _send_file(request: web.Request, reader: TorrentReader, headers: dict[str, str]) -> _SentFile:
+    """Sends the finished film from its file with sendfile; FileResponse answers the range itself."""
+    response = _SentFile(reader.path, chunk_size=CHUNK, headers=headers)
+    try:
+        # Sent here, not after the handler returns, so the reader (and the film with it) stays
+        # open for the janitor until the last byte is out.
+        await response.prepare(request)
+    except ConnectionError:
+        pass
+    return response
+
+
 async def stream_file(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     movie_id = path_id(request, "movie_id")
@@ -150,6 +184,9 @@ async def stream_file(request: web.Request) -> web.StreamResponse:
     try:
         response, first, last = _ranged_response(request, reader)
         await mark_watched(request.app[POOL], user.id, movie_id)
+        if _from_disk(request, reader):
+            kept = ("Content-Type", "Cache-Control")
+            return await _send_file(request, reader, {name: response.headers[name] for name in kept})
         if request.method == "HEAD" or reader.size == 0:
             await response.prepare(request)
             await response.write_eof()

@@ -52,7 +52,13 @@ def alert_handlers(
             dl.finished.set()
             dl.wake_all()
             dl.handle.save_resume_data(SAVE_FLUSHED)
+            # Waits for the writes still queued, then says so with a cache_flushed_alert.
+            dl.handle.flush_cache()
             spawn(records.completed(pool, dl.info_hash), "torrent-completed")
+
+    def flushed(dl: Download, alert: Any) -> None:
+        if dl.finished.is_set():
+            dl.flushed = True
 
     def hash_failed(alert: Any) -> None:
         dl = download_of(alert)
@@ -71,6 +77,7 @@ def alert_handlers(
         lt.state_changed_alert: on(lambda dl, a: None, save_resume=True),
         lt.torrent_checked_alert: on(lambda dl, a: dl.wake_all()),
         lt.torrent_finished_alert: on(finished),
+        lt.cache_flushed_alert: on(flushed),
         **_resume_handlers(resume, spawn),
         lt.hash_failed_alert: hash_failed,
         lt.torrent_error_alert: on(_failed),

@@ -54,6 +54,9 @@ class Download:
         self.hints: list[tuple[str, int]] = []
         self.metadata = asyncio.Event()
         self.finished = asyncio.Event()
+        # Set once libtorrent has written every piece of the finished film out to its files (the
+        # flush that follows "finished"): until then a piece may sit in its write queue.
+        self.flushed = False
         self.error: str | None = None
         self.readers: set[TorrentReader] = set()
         self.files: list[TorrentFile] = []
@@ -348,6 +351,13 @@ class Download:
         done = self.handle.file_progress(flags=lt.file_progress_flags_t.piece_granularity)
         wanted = [f for f in self.files if f.kind != "other" and not is_sample(f.path)] or self.files
         return all(done[f.index] >= f.size for f in wanted)
+
+    def on_disk(self, file: TorrentFile) -> bool:
+        """Whether `file` is whole, verified and written out, so it can be sent straight from disk."""
+        if not self.flushed or self.error:
+            return False
+        done = self.handle.file_progress(flags=lt.file_progress_flags_t.piece_granularity)
+        return done[file.index] >= file.size
 
     def main_file(self) -> TorrentFile | None:
         return pick_main_file(self.files) if self.files else None

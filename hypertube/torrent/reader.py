@@ -29,6 +29,8 @@ class PieceSource(Protocol):
 
     def has(self, piece: int) -> bool: ...
 
+    def on_disk(self, file: TorrentFile) -> bool: ...
+
     async def wait_piece(self, piece: int, limit: float) -> None: ...
 
     async def piece_bytes(self, piece: int) -> bytes: ...
@@ -117,6 +119,10 @@ class TorrentReader:
                 await dl.wait_piece(piece, timeout)
             if self._closed:
                 raise ValueError("read from a closed TorrentReader")
+
+    def on_disk(self) -> bool:
+        """Whether the whole file is verified and on disk at `path`, so it can be sent from there."""
+        return not self._closed and self.download.on_disk(self.file)
 
     def open_sync(self, loop: asyncio.AbstractEventLoop, timeout: float | None = None) -> SyncReader:
         """A blocking file object for a worker thread (PyAV); never use it on the loop's thread."""

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -16,6 +17,9 @@ log = logging.getLogger(__name__)
 SWEEP_EVERY = 3600.0
 FIRST_SWEEP_AFTER = 60.0
 QUOTA_CHECK_EVERY = 2.0  # how often the downloads are weighed against the disk quota
+# The advisory lock key that keeps nodes sharing one database from sweeping at the same time
+# (the migrations hold a different key).
+JANITOR_LOCK = 0x4854_4A41
 
 
 def disk_usage(path: Path) -> int:
@@ -105,6 +109,20 @@ async def sweep(
     return removed
 
 
+async def sweep_alone(pool: asyncpg.Pool, run: Callable[[], Awaitable[list[str]]]) -> list[str] | None:
+    """Runs `run` (a sweep) unless another node is sweeping right now; None then, that node covers
+    this round. The lock belongs to a connection held for the whole sweep, so a node that dies
+    mid-sweep lets go of it with its connection."""
+    async with pool.acquire() as conn:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", JANITOR_LOCK):
+            log.info("another node is sweeping the downloads; skipping this round")
+            return None
+        try:
+            return await run()
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", JANITOR_LOCK)
+
+
 async def janitor_loop(
     engine: Engine,
     pool: asyncpg.Pool,
@@ -117,6 +135,14 @@ async def janitor_loop(
     loop = asyncio.get_running_loop()
     next_sweep = loop.time() + FIRST_SWEEP_AFTER
     swept_at_size = 0
+    run = partial(
+        sweep,
+        engine,
+        pool,
+        unwatched_days=unwatched_days,
+        quota_bytes=quota,
+        on_removed=on_removed,
+    )
     while True:
         await asyncio.sleep(QUOTA_CHECK_EVERY if quota else max(0.0, next_sweep - loop.time()))
         size = downloaded_bytes(engine) if quota else 0
@@ -127,6 +153,6 @@ async def janitor_loop(
             next_sweep = loop.time() + SWEEP_EVERY
         swept_at_size = size
         try:
-            await sweep(engine, pool, unwatched_days=unwatched_days, quota_bytes=quota, on_removed=on_removed)
+            await sweep_alone(pool, run)
         except Exception:
             log.exception("the download janitor failed; trying again later")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 from tests.conftest import login_as
@@ -14,15 +15,22 @@ async def _client_for(aiohttp_client, make_app, make_user, **overrides):
     return client, user
 
 
-async def test_byte_ranges_match_source(
-    aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films, db
-):
+async def _seeded_mp4(aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films):
+    """The MP4 test film seeded on loopback and in the library: its bytes, id and a signed-in client."""
     source = generated_films["mp4"]
-    data = source.read_bytes()
-    size = len(data)
     seeded = make_seeder().seed(source)
     movie_id = await add_film(magnet=seeded.magnet, info_hash=seeded.info_hash)
     client, user = await _client_for(aiohttp_client, make_app, make_user)
+    return source.read_bytes(), movie_id, client, user
+
+
+async def test_byte_ranges_match_source(
+    aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films, db
+):
+    data, movie_id, client, user = await _seeded_mp4(
+        aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films
+    )
+    size = len(data)
 
     resp = await client.get(f"/stream/{movie_id}/file", headers={"Range": "bytes=0-99"})
     assert resp.status == 206
@@ -94,3 +102,58 @@ async def test_client_disconnect_frees_the_reader(
     resp.close()  # the browser navigates away mid-film
     await wait_until(lambda: engine.open_readers(movie_id) == 0, 10)
     assert not engine.downloads[seeded.info_hash]._deadlines
+
+
+async def test_finished_film_is_sent_from_its_file(
+    aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films, db
+):
+    from hypertube.keys import TORRENTS
+
+    data, movie_id, client, user = await _seeded_mp4(
+        aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films
+    )
+    size = len(data)
+    engine = client.app[TORRENTS]
+    url = f"/stream/{movie_id}/file"
+
+    resp = await client.get(url)  # downloads the film through the piece reader
+    assert resp.status == 200 and await resp.read() == data
+    assert "ETag" not in resp.headers
+    piece_headers = set(resp.headers) - {"Set-Cookie"}  # cookies are set on the first response only
+
+    # Once whole on disk, FileResponse answers: it dates and labels the file (Last-Modified, ETag)
+    # and honours a dated If-Range, which the piece reader does not.
+    for _ in range(100):
+        resp = await client.head(url)
+        if "ETag" in resp.headers:
+            break
+        await asyncio.sleep(0.1)
+    assert resp.status == 200 and "ETag" in resp.headers and "Last-Modified" in resp.headers
+    assert int(resp.headers["Content-Length"]) == size and await resp.read() == b""
+    assert piece_headers <= set(resp.headers) | {"Transfer-Encoding"}
+    modified = resp.headers["Last-Modified"]
+
+    for a, b in ((0, 99), (size // 3, size // 3 + 300_000), (size - 500, size - 1)):
+        resp = await client.get(url, headers={"Range": f"bytes={a}-{b}"})
+        assert resp.status == 206
+        assert resp.headers["Content-Range"] == f"bytes {a}-{b}/{size}"
+        assert resp.headers["Content-Type"] == "video/mp4"
+        assert resp.headers["Cache-Control"] == "private, no-transform"
+        assert await resp.read() == data[a : b + 1]
+    resp = await client.get(url, headers={"Range": "bytes=-500"})
+    assert resp.status == 206 and await resp.read() == data[-500:]
+    resp = await client.get(url, headers={"Range": "bytes=10-", "If-Range": modified})
+    assert resp.status == 206 and await resp.read() == data[10:]
+    resp = await client.get(url, headers={"Range": "bytes=10-", "If-Range": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    assert resp.status == 200 and await resp.read() == data
+    resp = await client.get(url, headers={"Range": f"bytes={size}-"})
+    assert resp.status == 416 and (await resp.json())["error"]["code"] == "range_not_satisfiable"
+    assert resp.headers["Content-Range"] == f"bytes */{size}"
+
+    assert engine.open_readers(movie_id) == 0
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM watches WHERE user_id = $1 AND movie_id = $2", user.id, movie_id
+        )
+        == 1
+    )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from functools import partial
+
 from hypertube.keys import TORRENTS
-from hypertube.torrent.storage import sweep
+from hypertube.torrent.storage import sweep, sweep_alone
 
 
 async def _fake_download(db, settings, movie_id: int, info_hash: str, size: int, days_ago: int) -> None:
@@ -98,3 +101,27 @@ async def test_deleting_a_download_drops_its_converted_segments(
     assert await sweep(engine, engine.pool, unwatched_days=30, on_removed=removed) == ["d" * 40]
     assert not media.movie_dir(old).exists()
     assert (media.movie_dir(kept) / "0.ts").read_bytes() == b"segment"
+
+
+async def test_two_nodes_never_sweep_at_once(aiohttp_client, make_app, add_film, db, settings):
+    one = (await aiohttp_client(make_app(node_id="one"))).app[TORRENTS]
+    two = (await aiohttp_client(make_app(node_id="two"))).app[TORRENTS]
+    assert one.pool is not two.pool
+    old = await add_film(title="Old")
+    await _fake_download(db, settings, old, "f" * 40, 1_000, 40)
+    sweeping, finish = asyncio.Event(), asyncio.Event()
+
+    async def slow_removal(movie_id: int) -> None:
+        sweeping.set()
+        await finish.wait()
+
+    first = asyncio.create_task(
+        sweep_alone(one.pool, partial(sweep, one, one.pool, unwatched_days=30, on_removed=slow_removal))
+    )
+    await asyncio.wait_for(sweeping.wait(), 10)
+    # the other node finds the first one sweeping and leaves this round to it
+    assert await sweep_alone(two.pool, partial(sweep, two, two.pool, unwatched_days=30)) is None
+    finish.set()
+    assert await first == ["f" * 40]
+    # once the first sweep is over, the lock is free for the next round on either node
+    assert await sweep_alone(two.pool, partial(sweep, two, two.pool, unwatched_days=30)) == []
