@@ -60,6 +60,8 @@ class Settings:
     oauth_google_token_url: str = "https://oauth2.googleapis.com"
     oauth_google_api_url: str = "https://openidconnect.googleapis.com"
     cors_origins: tuple[str, ...] = ()
+    # Hosts that server-side fetches (profile pictures, .torrent files) may reach on non-public addresses.
+    fetch_allowed_hosts: tuple[str, ...] = ()
     access_token_ttl: int = 15 * 60
     refresh_token_ttl: int = 30 * 24 * 3600
     bcrypt_cost: int = 12

@@ -103,6 +103,8 @@ def settings(tmp_path, database_url) -> Settings:
         secret_key=TEST_SECRET,
         sources=(),
         base_url="http://127.0.0.1:8000",
+        # The fake upstream servers listen on loopback; tests of the refusal turn this off.
+        fetch_allowed_hosts=("127.0.0.1", "localhost"),
     )
 
 

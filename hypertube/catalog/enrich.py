@@ -12,6 +12,8 @@ from hypertube.catalog.records import FilmDetails, SourceUnavailable, as_float, 
 log = logging.getLogger(__name__)
 TMDB_IMAGES = "https://image.tmdb.org/t/p"
 ENRICHMENT_TTL = 24 * 3600
+# OMDb errors about the key or the service, not about one film.
+OMDB_SERVICE_ERRORS = ("api key", "limit", "unauthorized", "server")
 
 
 class KeyedEnricher:
@@ -27,8 +29,17 @@ class KeyedEnricher:
 
     async def _get(self, path: str, params: dict[str, str], headers: dict[str, str] | None = None) -> Any:
         return await self.fetcher.get(
-            self.name, self.base_url + path, params, ttl=ENRICHMENT_TTL, headers=headers, not_found_ok=True
+            self.name,
+            self.base_url + path,
+            params,
+            ttl=ENRICHMENT_TTL,
+            headers=headers,
+            not_found_ok=True,
+            check=self.check,
         )
+
+    def check(self, answer: Any) -> None:
+        """Raises SourceUnavailable for an answer about the service rather than the film (not kept)."""
 
 
 class TmdbEnricher(KeyedEnricher):
@@ -83,20 +94,23 @@ class OmdbEnricher(KeyedEnricher):
     name = "omdb"
     label = "OMDb"
 
+    def check(self, answer: Any) -> None:
+        if isinstance(answer, dict) and answer.get("Response") != "True":
+            error = as_text(answer.get("Error"), 200) or "unknown error"
+            if any(word in error.lower() for word in OMDB_SERVICE_ERRORS):
+                raise SourceUnavailable(self.name, f"said: {error}")
+
     async def enrich(self, imdb_id: str) -> FilmDetails | None:
         answer = await self._get("/", {"i": imdb_id, "apikey": self.key, "plot": "full"})
-        if not isinstance(answer, dict):
+        if not isinstance(answer, dict) or answer.get("Response") != "True":
+            # Any error that `check` let through ("Movie not found!", "Error getting data.") is about
+            # this film: nothing is known about it, and that answer is kept as long as any other.
             return None
-        if answer.get("Response") != "True":
-            error = as_text(answer.get("Error"), 200) or "unknown error"
-            if "not found" in error.lower() or "incorrect imdb" in error.lower():
-                return None
-            raise SourceUnavailable(self.name, f"said: {error}")
         poster = answer.get("Poster")
+        # No producer: OMDb's `Production` names a company.
         return FilmDetails(
             summary=_na(answer.get("Plot")),
             director=_na(answer.get("Director")),
-            producer=_na(answer.get("Production")),
             cast=[{"name": n, "character": None} for n in as_list(_na(answer.get("Actors")) or "")],
             cover_url=poster if isinstance(poster, str) and poster.startswith("http") else None,
             rating=as_float(_na(answer.get("imdbRating"))),

@@ -1,5 +1,5 @@
-"""JSON over HTTP for the sources: timeouts, retries with exponential backoff, a TTL cache with a stale
-copy served while a source is down, and a health note per source for the pages."""
+"""JSON over HTTP for the sources: size and time limits, retries with exponential backoff, a TTL cache
+with a stale copy served while a source is down, and a short note per source that could not be reached."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -15,11 +16,15 @@ import aiohttp
 import orjson
 
 from hypertube.cache import Cache
+from hypertube.capped import read_capped
 from hypertube.catalog.records import SourceUnavailable
 
 log = logging.getLogger(__name__)
 STALE_TTL = 24 * 3600
-HEALTH_TTL = 120
+# A source that could not be reached is left alone this long, so that pages stay fast while it is down;
+# short, so that one bad moment does not hide it from every search for minutes.
+HEALTH_TTL = 30
+MAX_ANSWER_BYTES = 8 * 1024 * 1024  # the largest real answers (Archive metadata) are a few hundred KiB
 
 
 class _Retryable(Exception):
@@ -44,8 +49,10 @@ class JsonFetcher:
         timeout: float = 4.0,
         retries: int = 2,
         backoff: float = 0.2,
+        max_bytes: int = MAX_ANSWER_BYTES,
     ):
         self.session = session
+        self.max_bytes = max_bytes
         self.cache = cache
         self.timeout = timeout
         self.retries = retries
@@ -60,9 +67,11 @@ class JsonFetcher:
         ttl: float = 600,
         headers: dict[str, str] | None = None,
         not_found_ok: bool = False,
+        check: Callable[[Any], object] | None = None,
     ) -> Any:
         """The decoded JSON answer, from the cache when fresh. Raises SourceUnavailable when the source
-        fails and no earlier answer is kept; a kept answer is returned instead (and the failure noted)."""
+        fails and no earlier answer is kept; a kept answer is returned instead (and the failure noted).
+        `check` raises SourceUnavailable for a service's own error answers, which are never cached."""
         items = sorted(params.items()) if isinstance(params, dict) else list(params or [])
         full = url + ("?" + urlencode(items) if items else "")
         key = "src:" + hashlib.sha1(full.encode()).hexdigest()
@@ -71,8 +80,11 @@ class JsonFetcher:
             return cached["v"]
         try:
             value = await self._fetch(_Request(source, url, items, headers, not_found_ok))
+            if check is not None and value is not None:
+                check(value)
         except SourceUnavailable as exc:
-            await self.note_health(source, exc.reason)
+            if exc.down:
+                await self.note_health(source, exc.reason)
             stale = await self.cache.get("stale:" + key)
             if stale is not None:
                 log.warning("%s unavailable (%s); serving the kept answer", source, exc.reason)
@@ -93,7 +105,7 @@ class JsonFetcher:
             except _Retryable as exc:
                 reason = str(exc)
                 log.info("%s attempt %d failed: %s", request.source, attempt + 1, reason)
-        raise SourceUnavailable(request.source, reason)
+        raise SourceUnavailable(request.source, reason, down=True)
 
     async def _once(self, request: _Request) -> Any:
         timeout = aiohttp.ClientTimeout(total=self.timeout)
@@ -104,7 +116,9 @@ class JsonFetcher:
             ) as resp:
                 if resp.status >= 500:
                     raise _Retryable(f"server error {resp.status}")
-                body = await resp.read()
+                body = await read_capped(resp, self.max_bytes)
+                if body is None:
+                    raise SourceUnavailable(source, "sent an answer larger than the limit")
                 if resp.status == 404 and request.not_found_ok:
                     return None
                 if resp.status >= 400:

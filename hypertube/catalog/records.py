@@ -56,6 +56,8 @@ class FilmRecord(FilmDetails):
     popularity: float = 0.0
     torrents: list[TorrentRecord] = field(default_factory=list)
     has_details: bool = False
+    # `.torrent` URLs this source offered before and now says do not exist (their copies are removed).
+    withdrawn: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -80,12 +82,15 @@ class Source(Protocol):
 
 
 class SourceUnavailable(Exception):
-    """A source did not answer usefully (timeout, 5xx, refused, garbage). The message says why."""
+    """A source did not answer usefully (timeout, 5xx, refused, garbage). The message says why.
+    `down` is true when the service itself could not be reached (timeouts, connection errors, 5xx), as
+    opposed to an answer that was wrong for this one request."""
 
-    def __init__(self, source: str, reason: str):
+    def __init__(self, source: str, reason: str, *, down: bool = False):
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
+        self.down = down
 
 
 def as_int(value: Any, low: int | None = None, high: int | None = None) -> int | None:
@@ -118,7 +123,23 @@ def as_text(value: Any, limit: int = 20_000) -> str | None:
     return text[:limit] or None
 
 
+def first_text(value: Any, limit: int = 20_000) -> str | None:
+    """The first non-empty text of a value that may be a string, a list of strings or missing."""
+    for item in value if isinstance(value, list) else [value]:
+        if text := as_text(item, limit):
+            return text
+    return None
+
+
+def as_names(value: Any, limit: int = 200) -> str | None:
+    """People named by a string or a list of strings, joined with commas."""
+    names = [t for v in (value if isinstance(value, list) else [value]) if (t := as_text(v, limit))]
+    return ", ".join(dict.fromkeys(names))[:limit] or None
+
+
 def as_year(value: Any) -> int | None:
+    if isinstance(value, list):
+        return next((y for v in value if (y := as_year(v)) is not None), None)
     if isinstance(value, int):
         return value if 1870 <= value <= 2100 else None
     if isinstance(value, str):

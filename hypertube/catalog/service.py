@@ -13,6 +13,7 @@ import orjson
 
 from hypertube.background import BackgroundTasks
 from hypertube.cache import Cache
+from hypertube.catalog.artwork import Artwork
 from hypertube.catalog.enrich import OmdbEnricher, TmdbEnricher
 from hypertube.catalog.fetch import JsonFetcher
 from hypertube.catalog.records import FilmDetails, FilmRecord, Source, SourceUnavailable
@@ -33,6 +34,15 @@ KNOWN_LABELS = {"yts": "YTS", "archive": "Internet Archive", "demo": N_("Demo fi
 
 
 @dataclass
+class Asked:
+    """What asking the sources for one search gave: labels of those still answering, and of those that
+    could not answer it."""
+
+    searching: list[str] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)
+
+
+@dataclass
 class LibraryResult:
     page: Page
     unavailable: list[str] = field(default_factory=list)
@@ -48,6 +58,7 @@ class Catalog:
         sources: list[Source],
         enrichers: list[TmdbEnricher | OmdbEnricher],
         wait: float,
+        artwork: Artwork,
     ):
         self.pool = pool
         self.cache = cache
@@ -55,6 +66,7 @@ class Catalog:
         self.sources = sources
         self.enrichers = enrichers
         self.wait = wait
+        self.artwork = artwork
         self._requests = BackgroundTasks()  # source requests, awaited by `settle`
         self._watchers = BackgroundTasks()  # run until the catalog closes
         self._inflight: dict[str, asyncio.Future] = {}
@@ -64,6 +76,7 @@ class Catalog:
     async def close(self) -> None:
         await self._requests.close()
         await self._watchers.close()
+        await self.artwork.close()
 
     def start(self) -> None:
         """Starts the background work: storing the demo films as soon as their manifest appears."""
@@ -102,19 +115,14 @@ class Catalog:
         labels = {**KNOWN_LABELS, **{s.name: s.label for s in [*self.sources, *self.enrichers]}}
         return gettext(labels.get(name, name))
 
-    async def unavailable(self) -> list[str]:
-        names = [s.name for s in self.sources] + [e.name for e in self.enrichers]
-        problems = await asyncio.gather(*(self.fetcher.problem(n) for n in names))
-        return [self.label(n) for n, p in zip(names, problems, strict=True) if p]
-
     # -- search -------------------------------------------------------------------------------
 
     async def library(self, query: LibraryQuery, after: tuple[Any, int] | None = None) -> LibraryResult:
-        searching: list[str] = []
+        asked = Asked()
         if after is None and self.sources:
-            searching = await self._refresh_if_thin(query)
+            asked = await self._refresh_if_thin(query)
         hot_key = f"hot:{self.generation}:{query.cache_key()}:{after!r}"
-        cached = await self.cache.get(hot_key) if not searching else None
+        cached = await self.cache.get(hot_key) if not asked.searching else None
         if isinstance(cached, str):
             hot = orjson.loads(cached)
             page = Page(hot["movies"], hot["next"])
@@ -122,63 +130,83 @@ class Catalog:
             page = await search_page(self.pool, query, after)
             if page.next_cursor is None and after is not None and self.sources:
                 # The stored films run out while scrolling: ask the sources for their next page.
-                searching = await self._ask_pages(query, more=True)
+                asked = await self._ask_pages(query, more=True)
                 page = await search_page(self.pool, query, after)
-            if not searching:
+            if not asked.searching:
                 # Kept as one JSON string: thousands of cached pages of small dicts would otherwise be
                 # walked by every full garbage collection (pauses of 100+ ms for every request).
                 hot = orjson.dumps({"movies": page.movies, "next": page.next_cursor}).decode()
                 await self.cache.set(hot_key, hot, HOT_TTL)
-        return LibraryResult(page, await self.unavailable() if self.sources else [], searching)
+        return LibraryResult(page, asked.unavailable, asked.searching)
 
-    async def _refresh_if_thin(self, query: LibraryQuery) -> list[str]:
-        """Asks the sources for this search when few films match locally. Returns the labels of the
-        sources still being asked."""
-        if await self.cache.get(self._asked_key(query)) is not None:
-            return []
+    async def _refresh_if_thin(self, query: LibraryQuery) -> Asked:
+        """Asks the sources for this search when few films match locally."""
+        if await self.cache.get(self._first_pages_done_key(query)) is not None:
+            return Asked()
         if await local_count(self.pool, query, THIN) >= THIN:
-            await self.cache.set(self._asked_key(query), 0, REFRESH_TTL)
-            return []
+            await self.cache.set(self._first_pages_done_key(query), 1, REFRESH_TTL)
+            return Asked()
         return await self._ask_pages(query, more=False)
 
-    def _asked_key(self, query: LibraryQuery) -> str:
+    def _first_pages_done_key(self, query: LibraryQuery) -> str:
+        # Set while this search needs no first page from the sources: enough films match locally, or
+        # every source has answered it.
         return "asked:" + query.cache_key()
 
-    async def _ask_pages(self, query: LibraryQuery, *, more: bool) -> list[str]:
-        """Asks every source for the next page of this search it has not given yet (page 1 first);
-        waits a bounded time and lets slow sources finish in the background."""
-        key = self._asked_key(query)
-        asked = await self.cache.get(key)
-        page = (asked if isinstance(asked, int) else 0) + 1 if more else 1
-        if page > MAX_SOURCE_PAGES:
-            return []
-        # A source that failed a moment ago is left alone until its note expires, so that pages stay
-        # fast while it is down (what it answered before is still served from the cache). The search
-        # is not marked as asked then, so it is asked once the sources are back.
-        problems = await asyncio.gather(*(self.fetcher.problem(s.name) for s in self.sources))
-        healthy = [s for s, problem in zip(self.sources, problems, strict=True) if not problem]
-        if not healthy:
-            return []
-        await self.cache.set(key, page, REFRESH_TTL)
-        tasks = {s.name: self._spawn(self._ask(s, query, page)) for s in healthy}
-        done, pending = await asyncio.wait(tasks.values(), timeout=self.wait)
-        return [self.label(name) for name, t in tasks.items() if t in pending]
+    def _pages_key(self, source: Source, query: LibraryQuery) -> str:
+        # The last page each source answered for this search; a failure leaves it as it was.
+        return f"asked:{source.name}:{query.cache_key()}"
 
-    async def _ask(self, source: Source, query: LibraryQuery, page: int = 1) -> int:
+    async def _ask_pages(self, query: LibraryQuery, *, more: bool) -> Asked:
+        """Asks every source for the next page of this search it has not answered yet (page 1 first);
+        waits a bounded time and lets slow sources finish in the background."""
+        answered = await asyncio.gather(*(self.cache.get(self._pages_key(s, query)) for s in self.sources))
+        wanted: list[tuple[Source, int]] = []
+        for source, last in zip(self.sources, answered, strict=True):
+            last = last if isinstance(last, int) else 0
+            if (more or not last) and last < MAX_SOURCE_PAGES:
+                wanted.append((source, last + 1))
+        if not more and not wanted:
+            # Every source has answered this search: no need to count the local matches again for a while.
+            await self.cache.set(self._first_pages_done_key(query), 1, REFRESH_TTL)
+        # A source that could not be reached a moment ago is left alone until its short note expires,
+        # so that pages stay fast while it is down; this search shows it as unavailable and asks it
+        # again once the note is gone.
+        problems = await asyncio.gather(*(self.fetcher.problem(s.name) for s, _ in wanted))
+        asked = Asked(
+            unavailable=[self.label(s.name) for (s, _), p in zip(wanted, problems, strict=True) if p]
+        )
+        healthy = [(s, page) for (s, page), p in zip(wanted, problems, strict=True) if not p]
+        if not healthy:
+            return asked
+        # Claimed before asking, so that the same search made meanwhile does not ask twice.
+        await asyncio.gather(*(self.cache.set(self._pages_key(s, query), p, REFRESH_TTL) for s, p in healthy))
+        tasks = {s.name: self._spawn(self._ask(s, query, page)) for s, page in healthy}
+        done, pending = await asyncio.wait(tasks.values(), timeout=self.wait)
+        asked.searching = [self.label(name) for name, t in tasks.items() if t in pending]
+        asked.unavailable += [self.label(name) for name, t in tasks.items() if t in done and not t.result()]
+        return asked
+
+    async def _ask(self, source: Source, query: LibraryQuery, page: int) -> bool:
+        """Stores what the source answers for this page; False when it failed (or only a copy kept
+        from an earlier answer came back), and then the page is asked again next time."""
         try:
             records = await source.search(query.q, page, query.filters)
         except SourceUnavailable as exc:
             log.warning("source %s", exc)
-            await self.fetcher.note_health(source.name, exc.reason)
-            return 0
+            records, answered = [], False
         except Exception:
             log.exception("source %s failed", source.name)
-            await self.fetcher.note_health(source.name, "failed")
-            return 0
+            records, answered = [], False
+        else:
+            answered = await self.fetcher.problem(source.name) is None
         if records:
             await store_records(self.pool, records)
             self.generation += 1  # new films: earlier cached pages are out of date
-        return len(records)
+        if not answered:
+            key = self._pages_key(source, query)
+            await (self.cache.set(key, page - 1, REFRESH_TTL) if page > 1 else self.cache.delete(key))
+        return answered
 
     # -- one film -----------------------------------------------------------------------------
 
@@ -267,7 +295,15 @@ def build_catalog(pool: asyncpg.Pool, cache: Cache, session: Any, settings: Any)
     if settings.omdb_key:
         enrichers.append(OmdbEnricher(fetcher, settings.omdb_url, settings.omdb_key))
     sources = build_sources(settings, fetcher, cache)
-    return Catalog(pool, cache, fetcher, sources, enrichers, wait=timeout + 0.5)
+    demo = next((s for s in sources if isinstance(s, DemoSource)), None)
+    artwork = Artwork(
+        settings.data_dir / "images",
+        settings.secret_key,
+        cache,
+        settings.fetch_allowed_hosts,
+        read_local=demo.poster if demo is not None else None,
+    )
+    return Catalog(pool, cache, fetcher, sources, enrichers, wait=timeout + 0.5, artwork=artwork)
 
 
 def source_timeout(settings: Any) -> float:

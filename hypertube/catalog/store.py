@@ -121,6 +121,13 @@ async def _store_one(conn: asyncpg.Connection, r: FilmRecord) -> int:
     )
     for t in r.torrents:
         await _store_torrent(conn, movie_id, r.source, t)
+    if r.withdrawn:
+        await conn.execute(
+            "DELETE FROM torrents WHERE movie_id = $1 AND source = $2 AND torrent_url = ANY($3::text[])",
+            movie_id,
+            r.source,
+            r.withdrawn,
+        )
     return movie_id
 
 
@@ -229,24 +236,27 @@ async def _imdb_taken(conn: asyncpg.Connection, imdb_id: str, movie_id: int) -> 
 async def store_details(
     pool: asyncpg.Pool, movie_id: int, records: list[FilmRecord], extra: FilmDetails | None, done: bool = True
 ) -> None:
-    """Stores what a film page fetched: source details first, then enrichment fills the gaps."""
+    """Stores what a film page fetched: source details first, then enrichment fills the gaps (it never
+    replaces what a source said; its cast adds the people the source did not name)."""
     if records:
         await store_records(pool, records)
     if extra is not None:
+        known = await pool.fetchval("SELECT cast_members FROM movies WHERE id = $1", movie_id) or []
+        names = {str(c.get("name", "")).lower() for c in known if isinstance(c, dict)}
+        cast = known + [c for c in extra.cast if str(c.get("name", "")).lower() not in names]
         await pool.execute(
             """UPDATE movies SET
-                   summary = coalesce($2, summary), director = coalesce($3, director),
-                   producer = coalesce($4, producer),
-                   cast_members = CASE WHEN $5::jsonb = '[]'::jsonb THEN cast_members ELSE $5 END,
+                   summary = coalesce(summary, $2), director = coalesce(director, $3),
+                   producer = coalesce(producer, $4), cast_members = $5,
                    cover_url = coalesce(cover_url, $6), backdrop_url = coalesce(backdrop_url, $7),
-                   rating = coalesce($8, rating), runtime = coalesce(runtime, $9),
+                   rating = coalesce(rating, $8), runtime = coalesce(runtime, $9),
                    genres = CASE WHEN cardinality(genres) = 0 THEN $10 ELSE genres END
                WHERE id = $1""",
             movie_id,
             extra.summary,
             extra.director,
             extra.producer,
-            extra.cast,
+            cast,
             extra.cover_url,
             extra.backdrop_url,
             extra.rating,

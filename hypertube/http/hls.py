@@ -17,7 +17,7 @@ from hypertube.http.errors import ApiError
 from hypertube.http.routing import id_route, path_id
 from hypertube.i18n import LANGUAGE_NAMES
 from hypertube.i18n import gettext as _
-from hypertube.keys import HTTP, MEDIA, OPENSUBTITLES_FILES, POOL, SETTINGS, TORRENTS
+from hypertube.keys import CACHE, HTTP, MEDIA, OPENSUBTITLES_FILES, POOL, SETTINGS, TORRENTS
 from hypertube.media.convert import MediaError, MediaInfo
 from hypertube.media.opensubtitles import OpenSubtitles
 from hypertube.media.service import NoFilm, SubtitleFile, WaitingForPeers, maybe_await
@@ -115,12 +115,12 @@ async def _opensubtitles_files(app: web.Application, movie_id: int) -> dict[str,
     imdb_id = await app[POOL].fetchval("SELECT imdb_id FROM movies WHERE id = $1", movie_id)
     files: dict[str, int] = {}
     if imdb_id:
-        client = OpenSubtitles(app[HTTP], settings.opensubtitles_url, settings.opensubtitles_key)
+        client = OpenSubtitles(app[HTTP], settings.opensubtitles_url, settings.opensubtitles_key, app[CACHE])
         try:
             files = await client.search(imdb_id, list(SUBTITLE_LANGUAGES))
-        except Exception as exc:  # an unreachable service only means fewer subtitles
+        except Exception as exc:  # an unreachable or busy service only means fewer subtitles for now
             log.info("OpenSubtitles search failed: %r", exc)
-            return {}
+            return {}  # not kept: the film is asked about again once the service answers
     known[movie_id] = files
     return files
 
@@ -165,7 +165,9 @@ async def _build_vtt(app: web.Application, movie_id: int, lang: str) -> str | No
     files = await _opensubtitles_files(app, movie_id)
     if lang in files:
         settings = app[SETTINGS]
-        client = OpenSubtitles(app[HTTP], settings.opensubtitles_url, settings.opensubtitles_key or "")
+        client = OpenSubtitles(
+            app[HTTP], settings.opensubtitles_url, settings.opensubtitles_key or "", app[CACHE]
+        )
         try:
             data = await client.download(files[lang])
         except Exception as exc:

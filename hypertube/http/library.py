@@ -19,6 +19,7 @@ from hypertube.catalog.search import (
 )
 from hypertube.catalog.service import LibraryResult
 from hypertube.catalog.store import alias_of
+from hypertube.http import artwork
 from hypertube.http.auth import login_required, require_user
 from hypertube.http.errors import ApiError
 from hypertube.http.routing import id_route, path_id
@@ -52,7 +53,8 @@ async def _cards(request: web.Request, query: LibraryQuery, result: LibraryResul
     cache = request.app[CACHE]
     html = await cache.get(key)
     if not isinstance(html, str):
-        html = aiohttp_jinja2.render_string("library/_cards.html", request, {"movies": movies})
+        context = {"movies": movies, "artwork": catalog.artwork}
+        html = aiohttp_jinja2.render_string("library/_cards.html", request, context)
         await cache.set(key, html, CARDS_TTL)
     user = require_user(request)
     for movie_id in await watch.watched_ids(request.app[POOL], user.id, [m["id"] for m in movies]):
@@ -159,6 +161,7 @@ async def _movie_page(
         "comment_count": await comments.count_comments(pool, movie_id),
         "watched": bool(await watch.watched_ids(pool, user.id, [movie_id])),
         "unavailable": unavailable,
+        "artwork": catalog.artwork,
         "max_comment": comments.MAX_LENGTH,
         "comment_error": None,
         "comment_draft": "",
@@ -242,6 +245,7 @@ async def delete_comment(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
+    artwork.setup(app)
     app.router.add_get("/", library, name="library")
     app.router.add_get("/library/page", library_page, name="library_page")
     app.router.add_get(id_route("/movies/{movie_id}", "movie_id"), movie_page, name="movie")

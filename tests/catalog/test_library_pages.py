@@ -8,26 +8,11 @@ import time
 import pytest
 
 from hypertube.keys import CATALOG
-from tests.conftest import login_as
 from tests.fixtures.catalog import archive_doc, archive_metadata, yts_movie
 
 
 def card_ids(html: str) -> list[int]:
     return [int(x) for x in re.findall(r'data-movie-id="(\d+)"', html)]
-
-
-@pytest.fixture
-async def signed_in(aiohttp_client, make_app, make_user, upstreams):
-    """A signed-in client on an app whose YTS and Archive are the fakes."""
-
-    async def build(**overrides):
-        client = await aiohttp_client(make_app(**{**upstreams.settings(), **overrides}))
-        user = await make_user()
-        login_as(client, user)
-        client.user = user
-        return client
-
-    return build
 
 
 async def test_library_requires_login(client):

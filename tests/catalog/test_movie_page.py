@@ -50,7 +50,8 @@ async def test_details_fetched_on_first_view_with_enrichment(film_client, upstre
     ):
         assert text in html
     row = await db.fetchrow("SELECT details_at, summary, backdrop_url FROM movies WHERE id = $1", movie_id)
-    assert row["details_at"] is not None and row["summary"] == "The Matrix: the TMDB overview."
+    # Enrichment fills gaps only: the source's own summary stays.
+    assert row["details_at"] is not None and row["summary"] == "The Matrix summary."
     hits = dict(upstreams.hits)
     # Second view: nothing fetched again.
     assert (await client.get(f"/movies/{movie_id}")).status == 200

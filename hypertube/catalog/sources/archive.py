@@ -15,14 +15,16 @@ from hypertube.catalog.records import (
     as_imdb,
     as_int,
     as_list,
+    as_names,
     as_text,
     as_year,
+    first_text,
 )
 from hypertube.catalog.sources.remote import RemoteSource
 
 IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 IMDB_IN_TEXT = re.compile(r"\b(tt[0-9]{5,10})\b")
-FIELDS = ("identifier", "title", "year", "downloads", "description", "subject", "runtime", "imdb")
+FIELDS = ("identifier", "title", "year", "downloads", "description", "subject", "runtime", "imdb", "creator")
 SORTS = {"name": "titleSorter", "year": "year", "popularity": "downloads", "rating": "downloads"}
 # Characters with a meaning in the search syntax are dropped from the words people type.
 OPERATORS = {"AND", "OR", "NOT", "TO"}
@@ -35,6 +37,10 @@ def _clean_html(text: str | None) -> str | None:
     return re.sub(r"\s+\n", "\n", re.sub(r"<[^>]{0,200}>", " ", text)).strip() or None
 
 
+def _restricted(doc: dict[str, Any]) -> bool:
+    return str(first_text(doc.get("access-restricted-item")) or "").lower() == "true"
+
+
 class ArchiveSource(RemoteSource):
     name = "archive"
     label = "Internet Archive"
@@ -43,7 +49,8 @@ class ArchiveSource(RemoteSource):
         return f"{self.base_url}/download/{identifier}/{identifier}_archive.torrent"
 
     async def search(self, query: str, page: int, filters: SearchFilters) -> list[FilmRecord]:
-        clauses = ["collection:(feature_films)", "mediatype:(movies)"]
+        # Restricted items (lending library) have no torrent anyone can download.
+        clauses = ["collection:(feature_films)", "mediatype:(movies)", "NOT access-restricted-item:(true)"]
         words = [w for w in QUERY_JUNK.sub(" ", query).split() if w not in OPERATORS][:8]
         if words:
             clauses.append("title:(" + " ".join(words) + ")")
@@ -61,14 +68,18 @@ class ArchiveSource(RemoteSource):
             ("page", str(page)),
             ("output", "json"),
         ]
-        answer = await self.fetcher.get(self.name, f"{self.base_url}/advancedsearch.php", params, ttl=900)
-        if not isinstance(answer, dict) or not isinstance(answer.get("response"), dict):
-            message = answer.get("error") if isinstance(answer, dict) else None
-            raise SourceUnavailable(self.name, f"said: {as_text(message, 200) or 'unexpected answer'}")
+        answer = await self.fetcher.get(
+            self.name, f"{self.base_url}/advancedsearch.php", params, ttl=900, check=self._search_answer
+        )
         docs = answer["response"].get("docs") or []
         if not isinstance(docs, list):
             raise SourceUnavailable(self.name, "sent a film list that is not a list")
         return [r for d in docs if (r := self.record(d)) is not None]
+
+    def _search_answer(self, answer: Any) -> None:
+        if not isinstance(answer, dict) or not isinstance(answer.get("response"), dict):
+            message = answer.get("error") if isinstance(answer, dict) else None
+            raise SourceUnavailable(self.name, f"said: {as_text(message, 200) or 'unexpected answer'}")
 
     def record(self, doc: Any, files: list[Any] | None = None) -> FilmRecord | None:
         if not isinstance(doc, dict):
@@ -76,11 +87,11 @@ class ArchiveSource(RemoteSource):
         identifier = doc.get("identifier")
         if not isinstance(identifier, str) or not IDENTIFIER_RE.match(identifier):
             return None
-        title = as_text(doc.get("title"), 500)
+        title = first_text(doc.get("title"), 500)
         if not title:
             return None
         description = _clean_html(as_text(doc.get("description")))
-        imdb = as_imdb(doc.get("imdb"))
+        imdb = as_imdb(first_text(doc.get("imdb")))
         for ident in doc.get("external-identifier") or []:
             if isinstance(ident, str) and ident.startswith("urn:imdb:"):
                 imdb = imdb or as_imdb(ident.removeprefix("urn:imdb:"))
@@ -90,9 +101,15 @@ class ArchiveSource(RemoteSource):
             minutes = int(m.group(1)) * 60 + int(m.group(2)) if m.group(3) else int(m.group(1))
         elif runtime is not None:
             minutes = as_int(re.sub(r"[^0-9]", "", str(runtime)) or None, 1, 2000)
-        torrent = TorrentRecord(quality="Archive", torrent_url=self.torrent_url(identifier))
+        # Search results list no files: every item has its `_archive.torrent` until its metadata (read
+        # when its page is first opened) says otherwise.
+        torrent: TorrentRecord | None = TorrentRecord(
+            quality="Archive", torrent_url=self.torrent_url(identifier)
+        )
         if files is not None:
-            torrent = self._torrent(identifier, files) or torrent
+            torrent = self._torrent(identifier, files)
+        if _restricted(doc):
+            torrent = None
         return FilmRecord(
             source=self.name,
             external_id=identifier,
@@ -102,11 +119,12 @@ class ArchiveSource(RemoteSource):
             runtime=minutes if minutes and 0 < minutes <= 2000 else None,
             genres=[g.title() for g in as_list(doc.get("subject"))][:6],
             summary=description,
-            director=as_text(doc.get("director") or doc.get("creator"), 200),
+            director=as_names(doc.get("director") or doc.get("creator")),
             cover_url=f"{self.base_url}/services/img/{identifier}",
             language=as_text(doc.get("language"), 20),
             popularity=float(as_int(doc.get("downloads"), 0) or 0),
-            torrents=[torrent],
+            torrents=[torrent] if torrent else [],
+            withdrawn=[] if torrent else [self.torrent_url(identifier)],
         )
 
     def _torrent(self, identifier: str, files: list[Any]) -> TorrentRecord | None:
@@ -141,6 +159,8 @@ class ArchiveSource(RemoteSource):
         if not isinstance(answer, dict) or not isinstance(answer.get("metadata"), dict):
             raise SourceUnavailable(self.name, "sent metadata in an unexpected shape")
         files = answer.get("files") if isinstance(answer.get("files"), list) else []
+        # Items with only derivatives (MP4, OGV) and no `_archive.torrent`, and lending-library items,
+        # have no copy to offer: the one guessed from the search is withdrawn.
         record = self.record(answer["metadata"], files)
         if record is not None:
             record.has_details = True

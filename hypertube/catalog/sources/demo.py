@@ -26,6 +26,8 @@ from hypertube.i18n import N_
 log = logging.getLogger(__name__)
 # Demo films are the ones that play on a machine without internet: show them first when browsing.
 DEMO_POPULARITY = 1_000_000.0
+# The address of a demo film's poster, made from one of its own frames (see `poster`).
+FRAME_PREFIX = "demo-frame:"
 
 
 class DemoSource:
@@ -79,10 +81,29 @@ class DemoSource:
             summary=as_text(item.get("summary")),
             director=as_text(item.get("director"), 200),
             cast=cast,
-            cover_url=as_text(item.get("cover_url"), 1000),
+            cover_url=as_text(item.get("cover_url"), 1000) or f"{FRAME_PREFIX}{ext}",
             popularity=DEMO_POPULARITY,
             torrents=torrents,
             has_details=True,
+        )
+
+    async def poster(self, address: str) -> bytes | None:
+        """A JPEG of one frame of the demo film named by `address` (`demo-frame:{id}`), or None."""
+        from hypertube.media.generate import DEMO_SPECS
+        from hypertube.media.poster import poster_frame
+
+        film = (
+            await self.details(address.removeprefix(FRAME_PREFIX))
+            if address.startswith(FRAME_PREFIX)
+            else None
+        )
+        # The generator names each film's folder and file after its slug; the manifest keeps the title.
+        spec = next((s for s in DEMO_SPECS if film is not None and s[1] == film.title), None)
+        if spec is None:
+            return None
+        slug, container = spec[0], spec[2]
+        return await asyncio.to_thread(
+            poster_frame, self.manifest.parent / "films" / slug / f"{slug}.{container}"
         )
 
     def version(self) -> float | None:

@@ -67,7 +67,9 @@ class YtsSource(RemoteSource):
             params["genre"] = filters.genre
         if filters.rating_min:
             params["minimum_rating"] = str(int(filters.rating_min))
-        answer = await self.fetcher.get(self.name, f"{self.base_url}/list_movies.json", params, ttl=900)
+        answer = await self.fetcher.get(
+            self.name, f"{self.base_url}/list_movies.json", params, ttl=900, check=self._data
+        )
         movies = self._data(answer).get("movies") or []
         if not isinstance(movies, list):
             raise SourceUnavailable(self.name, "sent a film list that is not a list")
@@ -87,6 +89,7 @@ class YtsSource(RemoteSource):
             f"{self.base_url}/movie_details.json",
             {"movie_id": external_id, "with_cast": "true", "with_images": "true"},
             ttl=3600,
+            check=self._data,
         )
         movie = self._data(answer).get("movie")
         if not isinstance(movie, dict) or not as_int(movie.get("id"), 1):
@@ -128,7 +131,7 @@ class YtsSource(RemoteSource):
             title=title,
             imdb_id=as_imdb(m.get("imdb_code")),
             year=as_year(m.get("year")),
-            rating=as_float(m.get("rating")),
+            rating=as_float(m.get("rating")) or None,  # YTS says 0 for a film nobody has rated
             runtime=as_int(m.get("runtime"), 1, 2000),
             genres=as_list(m.get("genres")),
             summary=as_text(m.get("description_full") or m.get("summary") or m.get("synopsis")),
