@@ -289,7 +289,8 @@ async def save_position(request: web.Request) -> web.Response:
     if not 0 <= position <= 1_000_000:
         raise ApiError(422, _("The position is out of range."), code="validation_error", field="position")
     await _movie(request, movie_id)
-    await mark_watched(request.app[POOL], user.id, movie_id, float(position))
+    duration = request.app[MEDIA].known_duration(movie_id)
+    await mark_watched(request.app[POOL], user.id, movie_id, float(position), duration)
     return web.Response(body=orjson.dumps({"position": float(position)}), content_type="application/json")
 
 

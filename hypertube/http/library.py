@@ -21,6 +21,7 @@ from hypertube.catalog.service import LibraryResult
 from hypertube.catalog.store import alias_of
 from hypertube.http.auth import login_required, require_user
 from hypertube.http.errors import ApiError
+from hypertube.http.home_recommendations import home_recommendations
 from hypertube.http.routing import id_route, path_id
 from hypertube.i18n import N_, current_language
 from hypertube.i18n import gettext as _
@@ -101,6 +102,7 @@ async def library(request: web.Request) -> web.StreamResponse:
         "sort_labels": SORT_LABELS,
         "page_title": _("Search: %(q)s", q=query.q) if query.q else _("Library"),
         "demo_pending": request.app[CATALOG].demo_pending and not result.page.movies and not query.q,
+        "recommendations": await home_recommendations(request, query),
     }
     return aiohttp_jinja2.render_template("library.html", request, context)
 

@@ -71,6 +71,11 @@ class MediaService:
     def is_local(self, movie_id: int) -> bool:
         return movie_id in self._files
 
+    def known_duration(self, movie_id: int) -> float | None:
+        """The film's length in seconds if it was probed already (never starts a probe)."""
+        info = self._infos.get(movie_id)
+        return info.duration if info is not None else None
+
     async def open_reader(self, movie_id: int) -> FilmReader:
         path = self._files.get(movie_id)
         if path is not None:
