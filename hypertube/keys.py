@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from hypertube.catalog.service import Catalog
     from hypertube.http.api.core import Limits
     from hypertube.http.api.pictures import PictureFetch
+    from hypertube.media.renditions import RenditionSegments
     from hypertube.media.service import MediaService
     from hypertube.torrent.demo import DemoSwarm
     from hypertube.torrent.engine import Engine
@@ -41,6 +42,7 @@ CATALOG: web.AppKey[Catalog] = web.AppKey("catalog")
 TORRENTS: web.AppKey[Engine] = web.AppKey("torrents")
 DEMO: web.AppKey[DemoSwarm] = web.AppKey("torrent_demo")
 MEDIA: web.AppKey[MediaService] = web.AppKey("media")
+RENDITIONS: web.AppKey[RenditionSegments] = web.AppKey("renditions")
 OPENSUBTITLES_FILES: web.AppKey[dict[Any, Any]] = web.AppKey("opensubtitles_files")
 LIVE: web.AppKey[LiveServer] = web.AppKey("live")
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio")

@@ -181,14 +181,29 @@ class MediaService:
         path = self.segment_path(movie_id, index)
         if path.exists():
             return path
+        return await self.cut_once(
+            movie_id, index, path, info, lambda opener: segments.make_segment(opener, info, index)
+        )
+
+    async def cut_once(
+        self,
+        movie_id: int,
+        index: int | tuple[str, int],
+        path: Path,
+        info: MediaInfo,
+        make: Callable[[Any], bytes],
+    ) -> Path:
+        """Writes the file at `path` from `make(opener)`, run in the pool once however many ask at once
+        (`index`: the segment's number, or (rendition, number)); the film's bytes for it are asked first."""
+        number = index if isinstance(index, int) else index[1]
 
         async def cut() -> Path:
             reader = await self.open_reader(movie_id)
             try:
-                if index < len(info.spans):
-                    start, end = info.spans[index]
+                if number < len(info.spans):
+                    start, end = info.spans[number]
                     reader.expect(start, reader.size if end < 0 else end)
-                data = await self._blocking(reader, lambda opener: segments.make_segment(opener, info, index))
+                data = await self._blocking(reader, make)
             finally:
                 reader.close()
             await asyncio.to_thread(_write_bytes, path, data)
