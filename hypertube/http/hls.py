@@ -203,6 +203,8 @@ async def plan(request: web.Request) -> web.Response:
         "kind": info.kind,
         "url": url,
         "urls": [url],
+        # The renditions for adaptive streaming (hls.js); `url` stays the source's own playlist.
+        **({"master": f"{base}/hls/master.m3u8"} if info.kind == "hls" else {}),
         "mime": "video/mp4" if info.kind == "direct" else "application/vnd.apple.mpegurl",
         "subtitles": subtitles,
         "duration": round(info.duration, 3),

@@ -1,7 +1,7 @@
 // The player's subtitles: one <track> a language offered by the stream plan, and the CC menu (a menu of
 // radio items, arrow keys and Escape) that chooses which one shows.
 
-function menuItem(child) {
+export function menuItem(child) {
   const li = document.createElement("li");
   li.setAttribute("role", "none");
   li.append(child);

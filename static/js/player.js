@@ -1,8 +1,9 @@
 // The film player: asks the server for a play plan, plays it (directly or through HLS with hls.js),
 // custom controls, keyboard shortcuts, download state, resume and watched marks; subtitles in
-// player-subtitles.js.
+// player-subtitles.js, the quality menu of adaptive streaming in player-quality.js.
 import { fetchJSON, fillPlaceholders, formatTime } from "./util.js";
 import { SubtitlesMenu } from "./player-subtitles.js";
+import { QualityMenu } from "./player-quality.js";
 
 const SAVE_EVERY_MS = 15000;
 const STATUS_EVERY_MS = 2000;
@@ -31,6 +32,7 @@ class Player {
     this.statusTimer = null;
     this.waiting = false;
     this.subtitles = new SubtitlesMenu(root, this.video, this.t);
+    this.quality = new QualityMenu(root, this.t);
     this.bind();
   }
 
@@ -126,9 +128,12 @@ class Player {
   async load(plan, resume) {
     const v = this.video;
     v.preload = "auto";
-    if (plan.kind === "hls" && !v.canPlayType("application/vnd.apple.mpegurl")) {
-      const { default: Hls } = await import("/static/vendor/hls.mjs");
-      if (!Hls.isSupported()) return this.fail(this.t.tFailed);
+    // hls.js plays the master playlist wherever Media Source Extensions exist, so the quality menu works
+    // even where the browser plays HLS itself; elsewhere the browser plays the source's playlist.
+    const Hls = plan.kind === "hls" ? (await import("/static/vendor/hls.mjs")).default : null;
+    const native = v.canPlayType("application/vnd.apple.mpegurl");
+    if (Hls && !Hls.isSupported() && !native) return this.fail(this.t.tFailed);
+    if (Hls && Hls.isSupported()) {
       const hls = new Hls({
         startPosition: resume || -1,
         maxBufferLength: 30,
@@ -141,6 +146,7 @@ class Player {
         },
       });
       this.hls = hls;
+      this.quality.attach(hls, Hls);
       hls.on(Hls.Events.ERROR, (_event, data) => {
         if (!data.fatal) return;
         if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
@@ -152,7 +158,7 @@ class Player {
           this.fail(this.t.tFailed);
         }
       });
-      hls.loadSource(plan.url);
+      hls.loadSource(plan.master || plan.url);
       hls.attachMedia(v);
     } else {
       v.src = plan.url;
