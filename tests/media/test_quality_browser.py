@@ -6,27 +6,17 @@ from __future__ import annotations
 import pytest
 
 from hypertube.keys import MEDIA, POOL
-from hypertube.media.generate import generate_film
 from tests.fixtures.browser import sign_in
 from tests.media.test_player_browser import _until
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 
-@pytest.fixture(scope="session")
-def full_hd_film(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("quality")
-    return generate_film(
-        folder / "full-hd.mkv", container="mkv", video_codec="h264", audio_codec="aac",
-        duration_s=16, width=1920, height=1080, fps=10,
-    )  # fmt: skip
-
-
-async def test_quality_menu_starts_on_the_source_and_pins_a_rendition(live_server, open_page, full_hd_film):
+async def test_quality_menu_starts_on_the_source_and_pins_a_rendition(live_server, open_page, full_hd):
     movie_id = await live_server.app[POOL].fetchval(
         "INSERT INTO movies (title, year) VALUES ('Full HD', 2024) RETURNING id"
     )
-    live_server.app[MEDIA].register_file(movie_id, full_hd_film)
+    live_server.app[MEDIA].register_file(movie_id, full_hd)
     user = await live_server.create_user()
     page = await open_page()
     await sign_in(page, live_server, user)

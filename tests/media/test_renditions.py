@@ -16,16 +16,6 @@ from hypertube.media.renditions import RenditionSegments, find
 from tests.conftest import login_as
 
 
-@pytest.fixture(scope="module")
-def full_hd(tmp_path_factory):
-    """A 1080p H.264 film in MKV (played through HLS, its video copied): 5 s at 10 frames a second."""
-    folder = tmp_path_factory.mktemp("renditions")
-    return generate_film(
-        folder / "full-hd.mkv", container="mkv", video_codec="h264", audio_codec="aac",
-        duration_s=5, width=1920, height=1080, fps=10,
-    )  # fmt: skip
-
-
 @pytest.fixture
 async def film(client, db, make_user, full_hd):
     movie_id = await db.fetchval("INSERT INTO movies (title) VALUES ('Full HD') RETURNING id")
