@@ -281,7 +281,7 @@ async def master(request: web.Request) -> web.Response:
     return _playlist_response(master_playlist(info, urls))
 
 
-async def _rendition(request: web.Request, info: MediaInfo) -> Rendition:
+def _rendition(request: web.Request, info: MediaInfo) -> Rendition:
     found = find_rendition(info, request.match_info["rendition"])
     if found is None or not found.transcoded:
         raise ApiError(404, _("This film has no such rendition."), code="not_found")
@@ -291,7 +291,7 @@ async def _rendition(request: web.Request, info: MediaInfo) -> Rendition:
 async def rendition_playlist(request: web.Request) -> web.Response:
     require_user(request)
     info = await _converted(request, path_id(request, "movie_id"))
-    await _rendition(request, info)
+    _rendition(request, info)
     return _playlist_response(make_playlist(info, lambda i: f"{i}.ts"))
 
 
@@ -299,7 +299,7 @@ async def rendition_segment(request: web.Request) -> web.StreamResponse:
     require_user(request)
     movie_id = path_id(request, "movie_id")
     info = await _converted(request, movie_id)
-    rendition = await _rendition(request, info)
+    rendition = _rendition(request, info)
     index = _segment_index(request, info)
     return _segment_response(await _guard(request.app[RENDITIONS].segment(movie_id, info, rendition, index)))
 
