@@ -258,9 +258,20 @@ def _segment_index(request: web.Request, info: MediaInfo) -> int:
     return index
 
 
+def _rendition(request: web.Request, info: MediaInfo) -> Rendition | None:
+    """The transcoded rendition the URL names; None for the film's own playlist and segments (the source)."""
+    if "rendition" not in request.match_info:
+        return None
+    found = find_rendition(info, request.match_info["rendition"])
+    if found is None or not found.transcoded:
+        raise ApiError(404, _("This film has no such rendition."), code="not_found")
+    return found
+
+
 async def playlist(request: web.Request) -> web.Response:
     require_user(request)
     info = await _converted(request, path_id(request, "movie_id"))
+    _rendition(request, info)
     return _playlist_response(make_playlist(info, lambda i: f"{i}.ts"))
 
 
@@ -268,40 +279,21 @@ async def segment(request: web.Request) -> web.StreamResponse:
     require_user(request)
     movie_id = path_id(request, "movie_id")
     info = await _converted(request, movie_id)
+    rendition = _rendition(request, info)
     index = _segment_index(request, info)
-    return _segment_response(await _guard(request.app[MEDIA].segment(movie_id, index)))
+    if rendition is None:
+        cut = request.app[MEDIA].segment(movie_id, index)
+    else:
+        cut = request.app[RENDITIONS].segment(movie_id, info, rendition, index)
+    return _segment_response(await _guard(cut))
 
 
-# --- adaptive streaming ----------------------------------------------------------------------------
 async def master(request: web.Request) -> web.Response:
-    """The renditions of the film; the source's playlist is the film's own index.m3u8."""
+    """Adaptive streaming: the renditions of the film; the source's playlist is the film's own index.m3u8."""
     require_user(request)
     info = await _converted(request, path_id(request, "movie_id"))
     urls = {r.name: "index.m3u8" if r.name == SOURCE else f"{r.name}/index.m3u8" for r in renditions(info)}
     return _playlist_response(master_playlist(info, urls))
-
-
-def _rendition(request: web.Request, info: MediaInfo) -> Rendition:
-    found = find_rendition(info, request.match_info["rendition"])
-    if found is None or not found.transcoded:
-        raise ApiError(404, _("This film has no such rendition."), code="not_found")
-    return found
-
-
-async def rendition_playlist(request: web.Request) -> web.Response:
-    require_user(request)
-    info = await _converted(request, path_id(request, "movie_id"))
-    _rendition(request, info)
-    return _playlist_response(make_playlist(info, lambda i: f"{i}.ts"))
-
-
-async def rendition_segment(request: web.Request) -> web.StreamResponse:
-    require_user(request)
-    movie_id = path_id(request, "movie_id")
-    info = await _converted(request, movie_id)
-    rendition = _rendition(request, info)
-    index = _segment_index(request, info)
-    return _segment_response(await _guard(request.app[RENDITIONS].segment(movie_id, info, rendition, index)))
 
 
 async def subtitle(request: web.Request) -> web.Response:
@@ -354,11 +346,8 @@ def setup(app: web.Application) -> None:
     r.add_get(id_route("/stream/{movie_id}/hls/index.m3u8", "movie_id"), playlist)
     r.add_get(id_route(r"/stream/{movie_id}/hls/{index:[0-9]+}.ts", "movie_id"), segment)
     r.add_get(id_route("/stream/{movie_id}/hls/master.m3u8", "movie_id"), master)
+    r.add_get(id_route(r"/stream/{movie_id}/hls/{rendition:[0-9]{3,4}p}/index.m3u8", "movie_id"), playlist)
     r.add_get(
-        id_route(r"/stream/{movie_id}/hls/{rendition:[0-9]{3,4}p}/index.m3u8", "movie_id"), rendition_playlist
-    )
-    r.add_get(
-        id_route(r"/stream/{movie_id}/hls/{rendition:[0-9]{3,4}p}/{index:[0-9]+}.ts", "movie_id"),
-        rendition_segment,
+        id_route(r"/stream/{movie_id}/hls/{rendition:[0-9]{3,4}p}/{index:[0-9]+}.ts", "movie_id"), segment
     )
     r.add_get(id_route("/stream/{movie_id}/subtitles/{lang}.vtt", "movie_id"), subtitle)
