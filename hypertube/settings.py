@@ -68,6 +68,7 @@ class Settings:
     unwatched_days: int = 30
     disk_quota_gb: float = 0.0
     torrent_port: int = 0
+    max_transcodes: int = 2
     demo: bool = False
     log_level: str = "INFO"
     node_id: str = ""
@@ -184,6 +185,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("HYPERTUBE_SECURE_COOKIES must be auto, true or false")
     if not 4 <= settings.bcrypt_cost <= 16:
         raise SettingsError("HYPERTUBE_BCRYPT_COST must be between 4 and 16 (12 or more in production)")
+    if settings.max_transcodes < 1:
+        raise SettingsError("HYPERTUBE_MAX_TRANSCODES must be at least 1")
     unknown = set(settings.sources) - {"yts", "archive", "demo"}
     if unknown:
         raise SettingsError(f"HYPERTUBE_SOURCES has unknown sources: {', '.join(sorted(unknown))}")
