@@ -147,6 +147,10 @@ class Player {
         fragLoadingTimeOut: 120000,
         fragLoadingMaxRetry: 6,
         manifestLoadingTimeOut: 60000,
+        // The page's own <track> elements carry the subtitles: hls.js would switch them off when it
+        // plays a master playlist without subtitle groups.
+        subtitleTrackController: null,
+        subtitleStreamController: null,
         xhrSetup: (xhr) => {
           xhr.withCredentials = true;
         },
