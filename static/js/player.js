@@ -147,10 +147,13 @@ class Player {
         fragLoadingTimeOut: 120000,
         fragLoadingMaxRetry: 6,
         manifestLoadingTimeOut: 60000,
-        // The page's own <track> elements carry the subtitles: hls.js would switch them off when it
-        // plays a master playlist without subtitle groups.
+        // The page's own <track> elements carry the subtitles, and the playlists have neither subtitle
+        // groups nor captions: hls.js would switch those tracks off when it plays a master playlist
+        // without subtitle groups, and its captions controller empties the cues of every text track of
+        // the video when it attaches, so after an audio switch the loaded tracks would stay empty.
         subtitleTrackController: null,
         subtitleStreamController: null,
+        timelineController: null,
         xhrSetup: (xhr) => {
           xhr.withCredentials = true;
         },
