@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from hypertube.accounts.mail import MailSender
     from hypertube.catalog.service import Catalog
     from hypertube.http.api.policy import Limits
+    from hypertube.media.renditions import RenditionSegments
     from hypertube.media.service import MediaService
     from hypertube.torrent.demo import DemoSwarm
     from hypertube.torrent.engine import Engine
@@ -45,6 +46,7 @@ CATALOG: web.AppKey[Catalog] = web.AppKey("catalog")
 TORRENTS: web.AppKey[Engine] = web.AppKey("torrents")
 DEMO: web.AppKey[DemoSwarm] = web.AppKey("torrent_demo")
 MEDIA: web.AppKey[MediaService] = web.AppKey("media")
+RENDITIONS: web.AppKey[RenditionSegments] = web.AppKey("renditions")
 OPENSUBTITLES_FILES: web.AppKey[dict[Any, Any]] = web.AppKey("opensubtitles_files")
 LIVE: web.AppKey[LiveHub] = web.AppKey("live")
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio")

@@ -27,9 +27,11 @@ from hypertube.keys import (
     OPENSUBTITLES_FILES,
     POOL,
     RATE_LIMITS,
+    RENDITIONS,
     SETTINGS,
     TORRENTS,
 )
+from hypertube.media.renditions import RenditionSegments
 from hypertube.media.service import MediaService
 from hypertube.torrent import DemoSwarm, Engine
 from hypertube.torrent.demo import default_generator
@@ -178,6 +180,7 @@ async def media_service(app: web.Application) -> AsyncIterator[None]:
     """Probing, HLS segments and subtitles; a download's converted files go when the janitor deletes it."""
     service = MediaService(app[SETTINGS].data_dir / "hls", lambda: app.get(TORRENTS))
     app[MEDIA] = service
+    app[RENDITIONS] = RenditionSegments(service, app[SETTINGS].max_transcodes)
     app[OPENSUBTITLES_FILES] = {}
 
     async def on_event(event: str, payload: dict, room: str | None) -> None:

@@ -71,6 +71,7 @@ class Settings:
     # Trackers every torrent announces to, besides the ones its source names.
     torrent_trackers: tuple[str, ...] = ()
     header_timeout: float = 10.0
+    max_transcodes: int = 2
     demo: bool = False
     log_level: str = "INFO"
     node_id: str = ""
@@ -189,6 +190,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("HYPERTUBE_BCRYPT_COST must be between 4 and 16 (12 or more in production)")
     if settings.header_timeout <= 0:
         raise SettingsError("HYPERTUBE_HEADER_TIMEOUT must be a positive number of seconds")
+    if settings.max_transcodes < 1:
+        raise SettingsError("HYPERTUBE_MAX_TRANSCODES must be at least 1")
     unknown = set(settings.sources) - {"yts", "archive", "demo"}
     if unknown:
         raise SettingsError(f"HYPERTUBE_SOURCES has unknown sources: {', '.join(sorted(unknown))}")

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from hypertube.accounts.models import author_fields, iso_utc
+from hypertube.catalog.interactions import record_interaction
 from hypertube.events import EventBus, movie_room
 from hypertube.i18n import N_, gettext
 
@@ -112,6 +113,7 @@ async def create_comment(
         )
     except asyncpg.ForeignKeyViolationError as exc:
         raise NotFound(movie_id) from exc
+    await record_interaction(pool, user_id, movie_id, commented=True)
     comment = await get_comment(pool, new_id)
     if events:
         await events.publish("comment:new", comment, room=movie_room(movie_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -17,9 +18,12 @@ from hypertube.http.errors import ApiError
 from hypertube.http.routing import id_route, path_id
 from hypertube.i18n import LANGUAGE_NAMES
 from hypertube.i18n import gettext as _
-from hypertube.keys import CACHE, HTTP, MEDIA, OPENSUBTITLES_FILES, POOL, SETTINGS, TORRENTS
+from hypertube.keys import CACHE, HTTP, MEDIA, OPENSUBTITLES_FILES, POOL, RENDITIONS, SETTINGS, TORRENTS
 from hypertube.media.convert import MediaError, MediaInfo
 from hypertube.media.opensubtitles import OpenSubtitles
+from hypertube.media.renditions import SOURCE, Rendition, master_playlist, renditions
+from hypertube.media.renditions import find as find_rendition
+from hypertube.media.segments import playlist as make_playlist
 from hypertube.media.service import NoFilm, SubtitleFile, WaitingForPeers, maybe_await
 from hypertube.media.subtitles import convert_to_vtt
 
@@ -217,6 +221,9 @@ async def plan(request: web.Request) -> web.Response:
         "kind": info.kind,
         "url": url,
         "urls": [url],
+        # The renditions for adaptive streaming (hls.js), with the same audio track; `url` stays the
+        # source's own playlist.
+        **({"master": choices.master_url(base, info, chosen)} if info.kind == "hls" else {}),
         "mime": choices.mime(info),
         "subtitles": subtitles,
         "image_subtitles": image_subtitles,
@@ -261,17 +268,19 @@ def _audio_choice(request: web.Request, info: MediaInfo) -> int | None:
     return int(raw)
 
 
-async def playlist(request: web.Request) -> web.Response:
-    require_user(request)
-    movie_id = path_id(request, "movie_id")
+def _audio_query(info: MediaInfo, audio: int | None) -> str:
+    """The query that carries a chosen audio track on to the next URLs (none for the default track)."""
+    return "" if audio is None or audio == info.audio_index else f"?audio={audio}"
+
+
+async def _converted(request: web.Request, movie_id: int) -> MediaInfo:
     info = await _guard(request.app[MEDIA].info(movie_id))
     if info.kind != "hls":
         raise ApiError(404, _("This film plays directly, without a playlist."), code="not_found")
-    from hypertube.media.segments import playlist as make_playlist
+    return info
 
-    audio = _audio_choice(request, info)
-    query = "" if audio is None or audio == info.audio_index else f"?audio={audio}"
-    text = make_playlist(info, lambda i: f"{i}.ts{query}")
+
+def _playlist_response(text: str) -> web.Response:
     return web.Response(
         text=text,
         content_type="application/vnd.apple.mpegurl",
@@ -279,21 +288,65 @@ async def playlist(request: web.Request) -> web.Response:
     )
 
 
-async def segment(request: web.Request) -> web.StreamResponse:
-    require_user(request)
-    movie_id = path_id(request, "movie_id")
-    index = int(request.match_info["index"])
-    media = request.app[MEDIA]
-    info = await _guard(media.info(movie_id))
-    if info.kind != "hls" or not 0 <= index < len(info.segments):
-        raise ApiError(404, _("This segment does not exist."), code="not_found")
-    path = await _guard(media.segment(movie_id, index, audio=_audio_choice(request, info)))
-    engine = _torrent_engine(request.app)
-    if engine is not None:
-        engine.audience.segment_requested(movie_id)  # a player between two segments is still watching
+def _segment_response(path: Path) -> web.FileResponse:
     return web.FileResponse(
         path, headers={"Content-Type": "video/mp2t", "Cache-Control": "private, max-age=86400"}
     )
+
+
+def _segment_index(request: web.Request, info: MediaInfo) -> int:
+    index = int(request.match_info["index"])
+    if not 0 <= index < len(info.segments):
+        raise ApiError(404, _("This segment does not exist."), code="not_found")
+    return index
+
+
+def _rendition(request: web.Request, info: MediaInfo) -> Rendition | None:
+    """The transcoded rendition the URL names; None for the film's own playlist and segments (the source)."""
+    if "rendition" not in request.match_info:
+        return None
+    found = find_rendition(info, request.match_info["rendition"])
+    if found is None or not found.transcoded:
+        raise ApiError(404, _("This film has no such rendition."), code="not_found")
+    return found
+
+
+async def playlist(request: web.Request) -> web.Response:
+    require_user(request)
+    info = await _converted(request, path_id(request, "movie_id"))
+    _rendition(request, info)
+    query = _audio_query(info, _audio_choice(request, info))
+    return _playlist_response(make_playlist(info, lambda i: f"{i}.ts{query}"))
+
+
+async def segment(request: web.Request) -> web.StreamResponse:
+    require_user(request)
+    movie_id = path_id(request, "movie_id")
+    info = await _converted(request, movie_id)
+    rendition = _rendition(request, info)
+    index = _segment_index(request, info)
+    audio = _audio_choice(request, info)
+    if rendition is None:
+        cut = request.app[MEDIA].segment(movie_id, index, audio=audio)
+    else:
+        cut = request.app[RENDITIONS].segment(movie_id, info, rendition, index, audio=audio)
+    path = await _guard(cut)
+    engine = _torrent_engine(request.app)
+    if engine is not None:
+        engine.audience.segment_requested(movie_id)  # a player between two segments is still watching
+    return _segment_response(path)
+
+
+async def master(request: web.Request) -> web.Response:
+    """Adaptive streaming: the renditions of the film; the source's playlist is the film's own index.m3u8."""
+    require_user(request)
+    info = await _converted(request, path_id(request, "movie_id"))
+    query = _audio_query(info, _audio_choice(request, info))
+    urls = {
+        r.name: ("index.m3u8" if r.name == SOURCE else f"{r.name}/index.m3u8") + query
+        for r in renditions(info)
+    }
+    return _playlist_response(master_playlist(info, urls))
 
 
 async def subtitle(request: web.Request) -> web.Response:
@@ -331,16 +384,23 @@ async def save_position(request: web.Request) -> web.Response:
     if not 0 <= position <= 1_000_000:
         raise ApiError(422, _("The position is out of range."), code="validation_error", field="position")
     await _movie(request, movie_id)
-    await mark_watched(request.app[POOL], user.id, movie_id, float(position))
+    duration = request.app[MEDIA].known_duration(movie_id)
+    await mark_watched(request.app[POOL], user.id, movie_id, float(position), duration)
     return web.Response(body=orjson.dumps({"position": float(position)}), content_type="application/json")
 
 
 def setup(app: web.Application) -> None:
-    """Adds /stream/{movie_id} (plan), /stream/{movie_id}/hls/* and /stream/{movie_id}/subtitles/*."""
+    """Adds /stream/{movie_id} (plan), /stream/{movie_id}/hls/* (the film's own playlist and segments, the
+    master playlist and the renditions') and /stream/{movie_id}/subtitles/*."""
     r = app.router
     r.add_get(id_route("/stream/{movie_id}", "movie_id"), plan)
     r.add_get(id_route("/stream/{movie_id}/status", "movie_id"), status)
     r.add_post(id_route("/stream/{movie_id}/position", "movie_id"), save_position)
     r.add_get(id_route("/stream/{movie_id}/hls/index.m3u8", "movie_id"), playlist)
     r.add_get(id_route(r"/stream/{movie_id}/hls/{index:[0-9]+}.ts", "movie_id"), segment)
+    r.add_get(id_route("/stream/{movie_id}/hls/master.m3u8", "movie_id"), master)
+    r.add_get(id_route(r"/stream/{movie_id}/hls/{rendition:[0-9]{3,4}p}/index.m3u8", "movie_id"), playlist)
+    r.add_get(
+        id_route(r"/stream/{movie_id}/hls/{rendition:[0-9]{3,4}p}/{index:[0-9]+}.ts", "movie_id"), segment
+    )
     r.add_get(id_route("/stream/{movie_id}/subtitles/{lang}.vtt", "movie_id"), subtitle)

@@ -22,6 +22,7 @@ from hypertube.catalog.store import alias_of
 from hypertube.http import artwork
 from hypertube.http.auth import login_required, require_user
 from hypertube.http.errors import ApiError
+from hypertube.http.home_recommendations import home_recommendations
 from hypertube.http.routing import id_route, path_id
 from hypertube.i18n import N_, current_language
 from hypertube.i18n import gettext as _
@@ -105,6 +106,8 @@ async def library(request: web.Request) -> web.StreamResponse:
         "sort_labels": SORT_LABELS,
         "page_title": _("Search: %(q)s", q=query.q) if query.q else _("Library"),
         "demo_pending": demo_pending and not result.page.movies and not query.q,
+        "recommendations": await home_recommendations(request, query),
+        "artwork": request.app[CATALOG].artwork,  # the recommendation rows' cards
     }
     return aiohttp_jinja2.render_template("library.html", request, context)
 

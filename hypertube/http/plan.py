@@ -25,10 +25,15 @@ def menu_order(languages: list[str], user_language: str | None) -> list[str]:
     return list(dict.fromkeys(head)) + sorted(lang for lang in languages if lang not in head)
 
 
-def playlist_url(base: str, info: MediaInfo, track: AudioTrack | None) -> str:
+def playlist_url(base: str, info: MediaInfo, track: AudioTrack | None, name: str = "index.m3u8") -> str:
     """The playlist with this audio track: the plain URL for the film's default track."""
-    url = f"{base}/hls/index.m3u8"
+    url = f"{base}/hls/{name}"
     return url if track is None or track.index == info.audio_index else f"{url}?audio={track.index}"
+
+
+def master_url(base: str, info: MediaInfo, track: AudioTrack | None) -> str:
+    """The master playlist of the renditions, each with this audio track."""
+    return playlist_url(base, info, track, "master.m3u8")
 
 
 def _track_label(track: AudioTrack) -> str:
@@ -37,7 +42,8 @@ def _track_label(track: AudioTrack) -> str:
 
 
 def audio_menu(info: MediaInfo, base: str, user_language: str | None) -> tuple[AudioTrack | None, list[dict]]:
-    """The track to play for this user, and every track with the playlist that carries it."""
+    """The track to play for this user, and every track with the playlists that carry it (the source's
+    own and the renditions' master playlist)."""
     chosen = choose_audio(info.audio_tracks, user_language)
     entries = [
         {
@@ -48,6 +54,7 @@ def audio_menu(info: MediaInfo, base: str, user_language: str | None) -> tuple[A
             "default": t.default,
             "selected": chosen is not None and t.index == chosen.index,
             "url": playlist_url(base, info, t) if info.kind == "hls" else None,
+            "master": master_url(base, info, t) if info.kind == "hls" else None,
         }
         for t in info.audio_tracks
     ]

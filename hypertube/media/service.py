@@ -77,6 +77,11 @@ class MediaService:
     def is_local(self, movie_id: int) -> bool:
         return movie_id in self._files
 
+    def known_duration(self, movie_id: int) -> float | None:
+        """The film's length in seconds if it was probed already (never starts a probe)."""
+        info = self._infos.get(movie_id)
+        return info.duration if info is not None else None
+
     async def open_reader(self, movie_id: int) -> FilmReader:
         path = self._files.get(movie_id)
         if path is not None:
@@ -193,16 +198,37 @@ class MediaService:
         path = self.segment_path(movie_id, index, audio)
         if path.exists():
             return path
+        return await self.cut_once(
+            movie_id,
+            index,
+            path,
+            info,
+            lambda opener: segments.make_segment(opener, info, index, audio),
+            audio=audio,
+        )
+
+    async def cut_once(
+        self,
+        movie_id: int,
+        index: int | tuple[str, int],
+        path: Path,
+        info: MediaInfo,
+        make: Callable[[Any], bytes],
+        *,
+        audio: int | None = None,
+    ) -> Path:
+        """Writes the file at `path` from `make(opener)`, run in the pool once however many ask at once
+        (`index`: the segment's number, or (rendition, number); `audio`: the audio track's stream index,
+        None for the default); the film's bytes for it are asked first."""
+        number = index if isinstance(index, int) else index[1]
 
         async def cut() -> Path:
             reader = await self.open_reader(movie_id)
             try:
-                if index < len(info.spans):
-                    start, end = info.spans[index]
+                if number < len(info.spans):
+                    start, end = info.spans[number]
                     reader.expect(start, reader.size if end < 0 else end)
-                data = await self._blocking(
-                    reader, lambda opener: segments.make_segment(opener, info, index, audio)
-                )
+                data = await self._blocking(reader, make)
             finally:
                 reader.close()
             await asyncio.to_thread(_write_bytes, path, data)

@@ -3,7 +3,8 @@
 import { RadioMenu } from "./player-menu.js";
 
 export class AudioMenu extends RadioMenu {
-  /** onSwitch(url) loads another playlist at the current time. */
+  /** onSwitch(url, master) loads another playlist (and master playlist of the renditions) at the
+   * current time. */
   constructor(root, onSwitch) {
     super(root.querySelector("[data-audio-menu]"), root.querySelector("[data-audio-button]"));
     this.box = root.querySelector("[data-audio]");
@@ -27,6 +28,6 @@ export class AudioMenu extends RadioMenu {
     if (!track) return;
     this.check(value);
     for (const t of this.tracks) t.selected = t === track;
-    this.onSwitch(track.url);
+    this.onSwitch(track.url, track.master);
   }
 }

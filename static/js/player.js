@@ -1,9 +1,11 @@
 // The film player: asks the server for a play plan, plays it (directly or through HLS with hls.js),
 // custom controls, keyboard shortcuts, download state, resume and watched marks; subtitles in
-// player-subtitles.js, the audio menu in player-audio.js.
+// player-subtitles.js, the audio menu in player-audio.js, the quality menu of adaptive streaming in
+// player-quality.js.
 import { fetchJSON, fillPlaceholders, formatTime } from "./util.js";
 import { SubtitlesMenu } from "./player-subtitles.js";
 import { AudioMenu } from "./player-audio.js";
+import { QualityMenu } from "./player-quality.js";
 
 const SAVE_EVERY_MS = 15000;
 const STATUS_EVERY_MS = 2000;
@@ -32,7 +34,8 @@ class Player {
     this.statusTimer = null;
     this.waiting = false;
     this.subtitles = new SubtitlesMenu(root, this.video, this.t);
-    this.audio = new AudioMenu(root, (url) => this.switchSource(url));
+    this.audio = new AudioMenu(root, (url, master) => this.switchSource(url, master));
+    this.quality = new QualityMenu(root, this.t);
     this.bind();
   }
 
@@ -84,7 +87,7 @@ class Player {
     this.root.addEventListener("keydown", (e) => this.onKey(e));
     document.addEventListener("fullscreenchange", () => this.renderFullscreen());
     document.addEventListener("click", (e) => {
-      for (const menu of [this.subtitles, this.audio]) {
+      for (const menu of [this.subtitles, this.audio, this.quality]) {
         if (!menu.menu.parentElement.contains(e.target)) menu.close();
       }
     });
@@ -131,9 +134,12 @@ class Player {
   async load(plan, resume) {
     const v = this.video;
     v.preload = "auto";
-    if (plan.kind === "hls" && !v.canPlayType("application/vnd.apple.mpegurl")) {
-      const { default: Hls } = await import("/static/vendor/hls.mjs");
-      if (!Hls.isSupported()) return this.fail(this.t.tFailed);
+    // hls.js plays the master playlist wherever Media Source Extensions exist, so the quality menu works
+    // even where the browser plays HLS itself; elsewhere the browser plays the source's playlist.
+    const Hls = plan.kind === "hls" ? (await import("/static/vendor/hls.mjs")).default : null;
+    const native = v.canPlayType("application/vnd.apple.mpegurl");
+    if (Hls && !Hls.isSupported() && !native) return this.fail(this.t.tFailed);
+    if (Hls && Hls.isSupported()) {
       const hls = new Hls({
         startPosition: resume || -1,
         maxBufferLength: 30,
@@ -141,11 +147,19 @@ class Player {
         fragLoadingTimeOut: 120000,
         fragLoadingMaxRetry: 6,
         manifestLoadingTimeOut: 60000,
+        // The page's own <track> elements carry the subtitles, and the playlists have neither subtitle
+        // groups nor captions: hls.js would switch those tracks off when it plays a master playlist
+        // without subtitle groups, and its captions controller empties the cues of every text track of
+        // the video when it attaches, so after an audio switch the loaded tracks would stay empty.
+        subtitleTrackController: null,
+        subtitleStreamController: null,
+        timelineController: null,
         xhrSetup: (xhr) => {
           xhr.withCredentials = true;
         },
       });
       this.hls = hls;
+      this.quality.attach(hls, Hls);
       hls.on(Hls.Events.ERROR, (_event, data) => {
         if (!data.fatal) return;
         if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
@@ -157,7 +171,7 @@ class Player {
           this.fail(this.t.tFailed);
         }
       });
-      hls.loadSource(plan.url);
+      hls.loadSource(plan.master || plan.url);
       hls.attachMedia(v);
     } else {
       v.src = plan.url;
@@ -167,8 +181,9 @@ class Player {
     }
   }
 
-  /** Another playlist of the same film (another audio track), from the same time. */
-  async switchSource(url) {
+  /** Other playlists of the same film (another audio track: its own and its renditions' master
+   * playlist), from the same time. */
+  async switchSource(url, master) {
     const v = this.video;
     const t = v.currentTime;
     const paused = v.paused;
@@ -177,7 +192,7 @@ class Player {
       this.hls.destroy();
       this.hls = null;
     }
-    this.plan = { ...this.plan, url };
+    this.plan = { ...this.plan, url, master: master || undefined };
     await this.load(this.plan, t);
     this.switching = false;
     if (!paused) v.play().catch(() => this.renderPlay());
@@ -237,6 +252,7 @@ class Player {
       case "Escape":
         this.subtitles.close();
         this.audio.close();
+        this.quality.close();
         break;
       default:
     }

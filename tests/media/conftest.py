@@ -49,3 +49,13 @@ def long_mkv(tmp_path_factory) -> Path:
     return generate_film(
         folder / "long.mkv", container="mkv", video_codec="h264", audio_codec="ac3", duration_s=30
     )
+
+
+@pytest.fixture(scope="session")
+def full_hd(tmp_path_factory) -> Path:
+    """A 1080p H.264 film in MKV (played through HLS, its video copied) for the renditions: 16 s at 10 fps."""
+    folder = tmp_path_factory.mktemp("full-hd")
+    return generate_film(
+        folder / "full-hd.mkv", container="mkv", video_codec="h264", audio_codec="aac",
+        duration_s=16, width=1920, height=1080, fps=10,
+    )  # fmt: skip

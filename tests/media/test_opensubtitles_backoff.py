@@ -96,4 +96,6 @@ async def test_a_film_asked_while_the_service_was_busy_gets_its_subtitles_later(
     assert len(fake_opensubtitles.seen) == 1  # backing off
     await app[CACHE].delete(BACKOFF_KEY)
     plan = await (await client.get(f"/stream/{movie}")).json()
-    assert [s["lang"] for s in plan["subtitles"]] == ["en"]
+    assert len(fake_opensubtitles.seen) == 2  # the busy answer was not kept: asked again
+    # Every language the service has, the user's (English) first.
+    assert [s["lang"] for s in plan["subtitles"]] == ["en", "fr"]

@@ -155,6 +155,9 @@ async def test_audio_and_subtitle_menus_list_every_track_and_switch(
     await page.click("[data-audio-button]")
     await page.click("[data-audio-menu] button[data-value='1']")
     await _until(page, "() => document.querySelector('[data-player]').player.plan.url.endsWith('?audio=1')")
+    # hls.js plays the renditions' master playlist of that track.
+    loaded = await page.evaluate("() => document.querySelector('[data-player]').player.hls.url")
+    assert loaded.endswith(f"/stream/{movie_id}/hls/master.m3u8?audio=1")
     before = await page.evaluate("() => document.querySelector('video').currentTime")
     await _until(page, f"() => document.querySelector('video').currentTime > {before} + 1")
     assert await page.evaluate(_menu("audio")) == [["1", "English", "true"], ["2", "Français", "false"]]

@@ -1,0 +1,71 @@
+// The player's quality menu for adaptive streaming: "Auto" (hls.js picks the rendition by measured
+// bandwidth, starting from the source) or one pinned rendition; the button shows what plays now.
+import { fillPlaceholders } from "./util.js";
+import { RadioMenu } from "./player-menu.js";
+
+const AUTO = "-1";
+
+export class QualityMenu extends RadioMenu {
+  /** root: the player's element; texts: its data-t-* texts (tQualityAuto, tQualityAutoNow). */
+  constructor(root, texts) {
+    super(root.querySelector("[data-quality-menu]"), root.querySelector("[data-quality-button]"));
+    this.texts = texts;
+    this.box = root.querySelector("[data-quality]");
+    this.label = root.querySelector("[data-quality-label]");
+    this.hls = null;
+    this.pinned = null; // the pinned rendition's name, kept when another playlist is loaded
+  }
+
+  /** Follows an hls.js player loading a master playlist. */
+  attach(hls, Hls) {
+    this.hls = hls;
+    hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      // hls.js would start from a guess of the bandwidth; the source plays first, like direct play.
+      const source = hls.levels.findIndex((level) => level.name === "source");
+      const pinned = this.pinned === null ? -1 : hls.levels.findIndex((level) => level.name === this.pinned);
+      if (pinned >= 0) {
+        hls.startLevel = pinned;
+        hls.loadLevel = pinned;
+      } else if (source >= 0) {
+        hls.startLevel = source;
+      }
+      this.render();
+    });
+    hls.on(Hls.Events.LEVEL_SWITCHED, () => this.renderLabel());
+  }
+
+  name(level) {
+    return level.name === "source" && level.height ? `${level.height}p` : level.name || `${level.height}p`;
+  }
+
+  render() {
+    const levels = this.hls.levels;
+    this.box.hidden = levels.length < 2;
+    const highestFirst = levels.map((_level, i) => i).sort((a, b) => levels[b].height - levels[a].height);
+    this.fill(
+      [
+        { value: AUTO, label: this.texts.tQualityAuto },
+        ...highestFirst.map((i) => ({ value: String(i), label: this.name(levels[i]) })),
+      ],
+      (value) => this.pin(Number(value)),
+    );
+    this.renderLabel();
+  }
+
+  /** Plays one rendition from the next segment on; -1 goes back to the automatic choice. */
+  pin(index) {
+    this.hls.currentLevel = index;
+    this.pinned = index < 0 ? null : this.hls.levels[index]?.name ?? null;
+    this.renderLabel();
+  }
+
+  renderLabel() {
+    const hls = this.hls;
+    const playing = hls.levels[hls.currentLevel];
+    const now = playing ? this.name(playing) : "";
+    const auto = hls.autoLevelEnabled;
+    this.label.textContent = auto ? fillPlaceholders(this.texts.tQualityAutoNow, { quality: now }) : now;
+    this.box.dataset.playing = now;
+    this.check(auto ? AUTO : String(hls.manualLevel));
+  }
+}
