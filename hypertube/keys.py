@@ -11,6 +11,7 @@ from aiohttp import web
 
 from hypertube.accounts.models import User
 from hypertube.cache import Cache
+from hypertube.cluster.placement import FilmPlacement
 from hypertube.cluster.registry import NodeRegistry
 from hypertube.events import EventBus
 from hypertube.netfetch import FetchPolicy
@@ -36,6 +37,7 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 HTTP = web.AppKey("http_client", aiohttp.ClientSession)
 CACHE = web.AppKey("cache", Cache)
 NODES = web.AppKey("nodes", NodeRegistry)
+PLACEMENT = web.AppKey("film_placement", FilmPlacement)
 # Rate-limit counters, apart from the response cache so that no amount of cached answers evicts them.
 RATE_LIMITS = web.AppKey("rate_limits", Cache)
 EVENTS = web.AppKey("events", EventBus)

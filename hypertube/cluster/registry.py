@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -100,11 +101,18 @@ def make_registry(redis_url: str | None, prefix: str, node: Node) -> NodeRegistr
     return RedisNodeRegistry(redis_url, prefix, node) if redis_url else LoneRegistry(node)
 
 
-async def keep_alive(registry: NodeRegistry, interval: float = HEARTBEAT_INTERVAL) -> None:
-    """Beats every `interval` seconds until cancelled; a Redis hiccup costs one beat, not the loop."""
+async def keep_alive(
+    registry: NodeRegistry,
+    interval: float = HEARTBEAT_INTERVAL,
+    after_beat: Callable[[], Awaitable[object]] | None = None,
+) -> None:
+    """Beats every `interval` seconds until cancelled, then awaits `after_beat` (if any); a Redis
+    hiccup costs one beat, not the loop."""
     while True:
         await asyncio.sleep(interval)
         try:
             await registry.beat()
+            if after_beat is not None:
+                await after_beat()
         except Exception:
             log.warning("node heartbeat failed; retrying in %.0f s", interval, exc_info=True)

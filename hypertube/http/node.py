@@ -1,14 +1,18 @@
-"""This node in the cluster: its heartbeat in the node registry and the X-Hypertube-Node header."""
+"""This node in the cluster: its heartbeat in the node registry, the X-Hypertube-Node header and the
+stream guard that keeps each film on its node (`hypertube.http.affinity`)."""
 
 from __future__ import annotations
 
 import asyncio
 
+import aiohttp_jinja2
 from aiohttp import web
 
 from hypertube.cluster import Node, make_registry
+from hypertube.cluster.placement import FilmPlacement
 from hypertube.cluster.registry import keep_alive
-from hypertube.keys import NODES, SETTINGS
+from hypertube.http.affinity import film_affinity, stream_url
+from hypertube.keys import NODES, PLACEMENT, SETTINGS
 
 NODE_HEADER = "X-Hypertube-Node"
 
@@ -23,8 +27,12 @@ async def node_registry(app: web.Application):
     node = Node(settings.node_id, settings.node_url)
     registry = make_registry(settings.redis_url, f"{settings.redis_prefix}cluster:", node)
     await registry.beat()
+    placement = FilmPlacement(registry)
+    await placement.refresh()
     app[NODES] = registry
-    task = asyncio.create_task(keep_alive(registry), name="node-heartbeat")
+    app[PLACEMENT] = placement
+    # Each beat also refreshes the list behind page links, so they follow nodes coming and going.
+    task = asyncio.create_task(keep_alive(registry, after_beat=placement.refresh), name="node-heartbeat")
     yield
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
@@ -32,6 +40,14 @@ async def node_registry(app: web.Application):
     await registry.close()
 
 
+async def _template_helpers(app: web.Application) -> None:
+    aiohttp_jinja2.get_env(app).globals["stream_url"] = stream_url
+
+
 def setup(app: web.Application) -> None:
-    """The response header; the registry's cleanup context is listed in `hypertube.lifecycle`."""
+    """The response header, the stream guard (the innermost middleware, so it runs once the user is
+    known and its answers get the usual error handling) and the `stream_url` template helper; the
+    registry's cleanup context is listed in `hypertube.lifecycle`."""
     app.on_response_prepare.append(node_header)
+    app.middlewares.append(film_affinity)
+    app.on_startup.append(_template_helpers)

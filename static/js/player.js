@@ -6,6 +6,7 @@ import { fetchJSON, fillPlaceholders, formatTime } from "./util.js";
 import { SubtitlesMenu } from "./player-subtitles.js";
 import { AudioMenu } from "./player-audio.js";
 import { QualityMenu } from "./player-quality.js";
+import { NodeFollower } from "./player-node.js";
 
 const SAVE_EVERY_MS = 15000;
 const STATUS_EVERY_MS = 2000;
@@ -36,6 +37,7 @@ class Player {
     this.subtitles = new SubtitlesMenu(root, this.video, this.t);
     this.audio = new AudioMenu(root, (url, master) => this.switchSource(url, master));
     this.quality = new QualityMenu(root, this.t);
+    this.follower = new NodeFollower((url, master) => this.switchSource(url, master));
     this.bind();
   }
 
@@ -69,6 +71,7 @@ class Player {
     });
     v.addEventListener("playing", () => {
       this.setWaiting(false);
+      this.follower.playing();
       if (!this.markedWatched) {
         this.markedWatched = true;
         this.savePosition(true);
@@ -82,7 +85,10 @@ class Player {
     v.addEventListener("progress", () => this.renderBuffered());
     v.addEventListener("volumechange", () => this.renderVolume());
     v.addEventListener("error", () => {
-      if (!this.hls && !this.switching && v.error) this.fail(this.t.tFailed);
+      if (!this.hls && !this.switching && v.error) {
+        if (v.error.code === MediaError.MEDIA_ERR_NETWORK && this.follower.failed(this.plan, v.src)) return;
+        this.fail(this.t.tFailed);
+      }
     });
     this.root.addEventListener("keydown", (e) => this.onKey(e));
     document.addEventListener("fullscreenchange", () => this.renderFullscreen());
@@ -112,7 +118,7 @@ class Player {
     this.pollStatus();
     let plan;
     try {
-      plan = await fetchJSON(`/stream/${this.movieId}`);
+      plan = await fetchJSON(this.root.dataset.plan || `/stream/${this.movieId}`);
     } catch (err) {
       this.started = false;
       this.root.classList.remove("is-started");
@@ -161,6 +167,9 @@ class Player {
       this.hls = hls;
       this.quality.attach(hls, Hls);
       hls.on(Hls.Events.ERROR, (_event, data) => {
+        const code = data.response?.code ?? 0;
+        const unreachable = data.type === Hls.ErrorTypes.NETWORK_ERROR && (code === 0 || code === 502 || code === 503);
+        if (unreachable && this.follower.failed(this.plan, data.url || data.frag?.url || data.context?.url)) return;
         if (!data.fatal) return;
         if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
           hls.recoverMediaError();
