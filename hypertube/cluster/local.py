@@ -7,9 +7,11 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from hypertube.cluster import processes, services, traefik
 from hypertube.cluster.processes import ClusterError
@@ -30,6 +32,32 @@ def node_env(base: Mapping[str, str], node: Node, root: Path) -> dict[str, str]:
         HYPERTUBE_DATA_DIR=str(root / node.id),
     )
     return env
+
+
+def shared_demo(
+    root: Path, node_ids: Sequence[str], generate: Callable[[Path], list[Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Makes the demo films and their torrents once, in `root/demo` (reused on the next starts), and
+    gives every node the same ones: each node's `demo/films` and `demo/torrents` link there. Every node
+    then seeds every demo film from its own seeder with the same info hash, so whichever node holds
+    a film can fetch it, whatever node is down. Returns the films' manifest entries."""
+    from hypertube.torrent.demo import build_demo, default_generator
+
+    shared = root / "demo"
+    entries = build_demo(shared, generate or default_generator)
+    for node_id in node_ids:
+        folder = root / node_id / "demo"
+        folder.mkdir(parents=True, exist_ok=True)
+        for part in ("films", "torrents"):
+            link = folder / part
+            if link.is_symlink() and link.resolve() == (shared / part).resolve():
+                continue
+            if link.is_symlink() or link.is_file():
+                link.unlink()
+            elif link.exists():
+                shutil.rmtree(link)  # films this node made on its own before: not the shared ones
+            link.symlink_to((shared / part).resolve(), target_is_directory=True)
+    return entries
 
 
 def shared_env(root: Path, port: int, env: Mapping[str, str]) -> dict[str, str]:
@@ -59,6 +87,8 @@ def start(
     if any(processes.running(root, name) for name in (TRAEFIK, *node_ids)):
         raise ClusterError(f"a cluster is already running from {root}; stop it first")
     shared = shared_env(root, port, env)
+    if demo:
+        shared_demo(root, node_ids)
     nodes = [Node(node_id, f"http://127.0.0.1:{processes.free_port()}") for node_id in node_ids]
     for node in nodes:
         serve = [sys.executable, "-m", "hypertube", "serve", "--host", "127.0.0.1"]
@@ -91,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
             print("stopped " + (", ".join(stopped) if stopped else "nothing (no cluster was running)"))
             return
         port = int(os.environ.get("HYPERTUBE_CLUSTER_PORT", "8080"))
+        print("Preparing the demo films (made on the first start only)…", flush=True)
         nodes = start(ROOT, port, os.environ)
     except ClusterError as exc:
         print(f"cluster: {exc}", file=sys.stderr)
