@@ -34,6 +34,11 @@ class NodeRegistry(Protocol):
         """Every node alive now, this one included, sorted by id."""
         ...
 
+    async def claim(self, chore: str, seconds: float) -> bool:
+        """Whether this node does `chore` this round: true for the first node to ask, then false for
+        every node until `seconds` have passed (a chore shared by the cluster runs once per round)."""
+        ...
+
     async def leave(self) -> None: ...
     async def close(self) -> None: ...
 
@@ -49,6 +54,9 @@ class LoneRegistry:
 
     async def live(self) -> list[Node]:
         return [self.node]
+
+    async def claim(self, chore: str, seconds: float) -> bool:
+        return True
 
     async def leave(self) -> None:
         return None
@@ -67,6 +75,7 @@ class RedisNodeRegistry:
         self._redis = redis.from_url(url, decode_responses=True)
         self._members = prefix + "nodes"
         self._prefix = prefix + "node:"
+        self._chores = prefix + "chore:"
         self._ttl_ms = int(ttl * 1000)
 
     async def beat(self) -> None:
@@ -86,6 +95,14 @@ class RedisNodeRegistry:
             # A node removed here just as it beats again is back in the set with its next beat.
             await self._redis.srem(self._members, *gone)
         return [Node(**orjson.loads(value)) for value in values if value is not None]
+
+    async def claim(self, chore: str, seconds: float) -> bool:
+        key = self._chores + chore
+        if await self._redis.set(key, self.node.id, nx=True, px=max(1, int(seconds * 1000))):
+            log.info("%s: this round runs on this node (%s)", chore, self.node.id)
+            return True
+        log.info("%s: this round is node %s's", chore, await self._redis.get(key))
+        return False
 
     async def leave(self) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import redis.asyncio as redis
 from yarl import URL
 
 from bench.swarm import SourceSwarm, library_cards
@@ -167,6 +168,29 @@ async def test_the_registry_lists_both_nodes(cluster):
     live = await _live_nodes(cluster[2])
     assert [node.id for node in live] == ["n1", "n2"]
     assert all(node.url.startswith("http://127.0.0.1:") for node in live)
+
+
+async def test_the_accounts_janitor_runs_once_for_both_nodes(cluster):
+    """Both nodes start their janitor at once; one purges the shared tables this round, the other
+    leaves it the round (their logs, and the claim in Redis, say which)."""
+    _, root, prefix = cluster
+    ran = re.compile(r"accounts-janitor: this round runs on this node \((n\d)\)")
+    left = re.compile(r"accounts-janitor: this round is node (n\d)'s")
+    logs: dict[str, str] = {}
+    for _ in range(100):
+        logs = {node: (root / f"{node}.log").read_text() for node in ("n1", "n2")}
+        if all(ran.search(log) or left.search(log) for log in logs.values()):
+            break
+        await asyncio.sleep(0.1)
+    runs = [m[1] for log in logs.values() for m in ran.finditer(log)]
+    assert len(runs) == 1, logs
+    [other] = [node for node in logs if node != runs[0]]
+    assert [m[1] for m in left.finditer(logs[other])] == runs
+    conn = redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        assert await conn.get(prefix + "cluster:chore:accounts-janitor") == runs[0]
+    finally:
+        await conn.aclose()
 
 
 PLAN_URL = re.compile(r'data-plan="([^"]+)"')

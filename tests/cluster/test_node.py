@@ -75,3 +75,20 @@ async def test_a_node_that_stops_beating_expires(redis_settings):
     finally:
         await silent.close()
         await watcher.close()
+
+
+async def test_a_shared_chore_runs_on_one_node_per_round(redis_settings):
+    url, prefix = redis_settings["redis_url"], redis_settings["redis_prefix"] + "cluster:"
+    one = RedisNodeRegistry(url, prefix, Node("one", "http://127.0.0.1:1"))
+    two = RedisNodeRegistry(url, prefix, Node("two", "http://127.0.0.1:2"))
+    try:
+        claims = await asyncio.gather(one.claim("sweep", 0.3), two.claim("sweep", 0.3))
+        assert sorted(claims) == [False, True]
+        assert not await one.claim("sweep", 0.3) and not await two.claim("sweep", 0.3)
+        await asyncio.sleep(0.4)
+        assert await two.claim("sweep", 0.3)  # the next round, whoever asks first
+    finally:
+        await one.close()
+        await two.close()
+    alone = LoneRegistry(Node("alone", "http://127.0.0.1:3"))
+    assert await alone.claim("sweep", 3600) and await alone.claim("sweep", 3600)

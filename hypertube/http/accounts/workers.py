@@ -11,7 +11,7 @@ from aiohttp import web
 
 from hypertube.accounts import mail, reset, sessions, verification
 from hypertube.accounts.mail import MailSender
-from hypertube.keys import MAIL_SENDER, PICTURE_IMPORTS, POOL, SETTINGS
+from hypertube.keys import MAIL_SENDER, NODES, PICTURE_IMPORTS, POOL, SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +48,14 @@ async def janitor(app: web.Application):
     async def loop() -> None:
         while True:
             try:
-                pool = app[POOL]
-                await sessions.purge_expired(pool)
-                await reset.purge_old(pool)
-                await verification.purge_old(pool)
-                await mail.purge_sent(pool)
+                # Shared tables: one node of a cluster purges them per round (the claim lasts a bit
+                # less than a period, so that it is free again by the next round).
+                if await app[NODES].claim("accounts-janitor", JANITOR_PERIOD * 0.9):
+                    pool = app[POOL]
+                    await sessions.purge_expired(pool)
+                    await reset.purge_old(pool)
+                    await verification.purge_old(pool)
+                    await mail.purge_sent(pool)
             except Exception:
                 log.exception("accounts janitor failed")
             await asyncio.sleep(JANITOR_PERIOD)
