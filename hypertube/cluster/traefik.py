@@ -2,7 +2,8 @@
 
 Pages and the API go round robin to any node. Socket.IO sticks to one node by cookie, since a
 long-polling session lives in one process. `/stream/...?node=<id>` goes to that node, so a node can
-send a film's stream to the node that holds it by redirecting to the same path with `?node=`."""
+send a film's stream to the node that holds it by redirecting to the same path with `?node=`; when
+that node fails its health check, to any live node instead."""
 
 from __future__ import annotations
 
@@ -52,10 +53,14 @@ def dynamic_config(nodes: list[Node]) -> dict:
     for node in nodes:
         routers[f"stream-{node.id}"] = {
             "rule": f"PathPrefix(`/stream/`) && Query(`node`, `{node.id}`)",
-            "service": f"node-{node.id}",
+            "service": f"stream-{node.id}",
             "priority": 20,
         }
-        services[f"node-{node.id}"] = {"loadBalancer": {"servers": [{"url": node.url}]}}
+        # A node found dead by its health check no longer strands the streams pinned to it: they go to
+        # any live node, which serves them (see hypertube/http/affinity.py) until the registry drops
+        # the dead node and the film has a new holder.
+        services[f"stream-{node.id}"] = {"failover": {"service": f"node-{node.id}", "fallback": "app"}}
+        services[f"node-{node.id}"] = _pool([node])
     # A node killed between two health checks costs a retry on the other node, not an error page.
     middlewares = {"retry": {"retry": {"attempts": 2}}}
     return {"http": {"routers": routers, "services": services, "middlewares": middlewares}}

@@ -110,7 +110,11 @@ def test_local_traefik_routes_streams_by_node_and_sticks_sockets():
     nodes = [Node("n1", "http://127.0.0.1:9001"), Node("n2", "http://127.0.0.1:9002")]
     http = dynamic_config(nodes)["http"]
     assert http["routers"]["stream-n2"]["rule"] == "PathPrefix(`/stream/`) && Query(`node`, `n2`)"
+    assert http["routers"]["stream-n2"]["service"] == "stream-n2"
+    # pinned to n2 while n2 passes its health check, else to any live node
+    assert http["services"]["stream-n2"]["failover"] == {"service": "node-n2", "fallback": "app"}
     assert http["services"]["node-n2"]["loadBalancer"]["servers"] == [{"url": "http://127.0.0.1:9002"}]
+    assert http["services"]["node-n2"]["loadBalancer"]["healthCheck"]["path"] == "/healthz"
     assert http["services"]["live"]["loadBalancer"]["sticky"]["cookie"]["name"]
     assert len(http["services"]["app"]["loadBalancer"]["servers"]) == 2
     priorities = {name: router["priority"] for name, router in http["routers"].items()}
