@@ -114,8 +114,8 @@ class ConnectionHandlers(LiveState):
         for movie_id in list(client.movies):
             await self.store.presence_remove(movie_room(movie_id), sid)
             self._presence_changed(movie_id)
-        for movie_id in client.parties:
-            self._party_member(movie_id, joined=False)
+        for movie_id, code in client.parties.items():
+            await self._party_left(sid, movie_id, code)
         await self.store.delete(f"auth:{sid}")
 
     async def extend_session(self, sid: str, user_id: int, expires_at: float) -> bool:

@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 
 EVENT_LIMIT, EVENT_WINDOW = 40, 5.0  # any events, per socket
 # Events that speak or act as the user: each first checks that the socket's sign-in session is still open.
-WRITES = frozenset({"chat:send", "chat:typing", "party:play", "party:pause", "party:seek"})
+WRITES = frozenset(
+    {"chat:send", "chat:typing", "party:play", "party:pause", "party:seek", "party:ready", "party:buffering"}
+)
 STRIKE_LIMIT, STRIKE_WINDOW = 5, 30.0  # refused events before the socket is closed
 
 Handler = Callable[[str, Client, dict[str, Any]], Awaitable[Any]]

@@ -1,11 +1,14 @@
-"""Watch together: a party's shared play/pause/seek state, stored so late joiners and other processes see it."""
+"""Watch together: each party's group playback (`hypertube/ws/group.py`), stored so that every process and
+late joiner sees it, and the `party:*` events that drive it."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from hypertube.i18n import gettext as _
+from hypertube.ws.group import IDLE, Change, Group
 from hypertube.ws.protocol import LiveError, party_room, position_of
 from hypertube.ws.state import Client, LiveState
 
@@ -16,68 +19,113 @@ def party_key(movie_id: int, code: str) -> str:
     return f"party:{movie_id}:{code}"
 
 
-def current_party_state(state: dict[str, Any], now: float | None = None) -> dict[str, Any]:
-    """The stored state moved forward to now: a playing party's position advances with the clock."""
-    now = time.time() if now is None else now
-    position = state["position"]
-    if state["playing"]:
-        position += max(0.0, now - state["at"])
-    return {**state, "position": round(position, 3), "at": now}
-
-
 class PartyHandlers(LiveState):
+    async def _update_group(
+        self, movie_id: int, code: str, change: Callable[[Group, float], Change]
+    ) -> tuple[Group, Change, float]:
+        """Applies `change` to the stored group under the party's lock; the group, what changed and when."""
+        key = party_key(movie_id, code)
+        async with self.store.lock(key):
+            stored = await self.store.get(key)
+            group = Group.from_dict(stored) if stored else Group()
+            now = time.time()
+            changed = group.settle(now) | change(group, now)
+            await self.store.set(key, group.to_dict(), ttl=PARTY_TTL)
+        return group, changed, now
+
+    async def _announce(
+        self, movie_id: int, code: str, group: Group, changed: Change, now: float, skip_sid: str | None = None
+    ) -> None:
+        room = party_room(movie_id, code)
+        if changed.state and group.state != IDLE:
+            await self.sio.emit(
+                "party:state", group.public(movie_id, code, now), room=room, skip_sid=skip_sid
+            )
+        if changed.members:
+            payload = {"movie_id": movie_id, "party": code, "members": group.roster()}
+            await self.sio.emit("party:members", payload, room=room)
+
     async def _join_party(
         self, sid: str, client: Client, movie_id: int, code: str | None
     ) -> dict[str, Any] | None:
-        """Moves the socket into party `code` of the film (out of any other); the party's state, if any."""
+        """Moves the socket into party `code` of the film (out of any other); the party's state, or None
+        while nobody has pressed play in it."""
         previous = client.parties.get(movie_id)
         if previous and previous != code:
-            await self.sio.leave_room(sid, party_room(movie_id, previous))
+            await self._party_left(sid, movie_id, previous)
             del client.parties[movie_id]
-            self._party_member(movie_id, joined=False)
         if not code:
             return None
         await self.sio.enter_room(sid, party_room(movie_id, code))
         if previous != code:
             self._party_member(movie_id, joined=True)
         client.parties[movie_id] = code
-        stored = await self.store.get(party_key(movie_id, code))
-        if not stored:
+        group, changed, now = await self._update_group(
+            movie_id, code, lambda g, _now: g.join(sid, client.user_id, client.username)
+        )
+        await self._announce(movie_id, code, group, Change(members=changed.members), now)
+        if group.state == IDLE:
             return None
-        state = current_party_state(stored)
+        state = group.public(movie_id, code, now)
         await self.sio.emit("party:state", state, to=sid)
         return state
 
-    async def _party_change(
-        self, sid: str, client: Client, data: dict[str, Any], action: str, playing: bool | None
-    ) -> dict[str, Any]:
+    async def _party_left(self, sid: str, movie_id: int, code: str) -> None:
+        """Socket `sid` is no longer in party `code` (it left, switched party or disconnected)."""
+        await self.sio.leave_room(sid, party_room(movie_id, code))
+        self._party_member(movie_id, joined=False)
+        group, changed, now = await self._update_group(movie_id, code, lambda g, t: g.leave(sid, t))
+        await self._announce(movie_id, code, group, changed, now)
+
+    def _party_of(self, client: Client, data: dict[str, Any]) -> tuple[int, str]:
         movie_id = self._joined(client, data)
         code = client.parties.get(movie_id)
         if not code:
             raise LiveError("not_joined", _("Open a watch-together link first."))
+        return movie_id, code
+
+    async def _party_action(
+        self, sid: str, client: Client, data: dict[str, Any], action: str
+    ) -> dict[str, Any]:
+        movie_id, code = self._party_of(client, data)
         position = position_of(data)
-        key = party_key(movie_id, code)
-        if playing is None:  # a seek keeps playing or paused as it was
-            stored = await self.store.get(key)
-            playing = bool(stored and stored.get("playing"))
-        state = {
-            "movie_id": movie_id,
-            "party": code,
-            "action": action,
-            "playing": playing,
-            "position": position,
-            "at": time.time(),
-            "by": client.username,
-        }
-        await self.store.set(key, state, ttl=PARTY_TTL)
-        await self.sio.emit("party:state", state, room=party_room(movie_id, code), skip_sid=sid)
-        return {"ok": True, "state": state}
+        name = client.username
+
+        def apply(group: Group, now: float) -> Change:
+            if action == "play":
+                return group.play(sid, position, now, name)
+            if action == "pause":
+                return group.pause(sid, position, now, name)
+            return group.seek(sid, position, now, name)
+
+        group, changed, now = await self._update_group(movie_id, code, apply)
+        await self._announce(movie_id, code, group, changed, now, skip_sid=sid)
+        return {"ok": True, "state": group.public(movie_id, code, now)}
 
     async def party_play(self, sid: str, client: Client, data: dict[str, Any]) -> dict[str, Any]:
-        return await self._party_change(sid, client, data, "play", True)
+        return await self._party_action(sid, client, data, "play")
 
     async def party_pause(self, sid: str, client: Client, data: dict[str, Any]) -> dict[str, Any]:
-        return await self._party_change(sid, client, data, "pause", False)
+        return await self._party_action(sid, client, data, "pause")
 
     async def party_seek(self, sid: str, client: Client, data: dict[str, Any]) -> dict[str, Any]:
-        return await self._party_change(sid, client, data, "seek", None)
+        return await self._party_action(sid, client, data, "seek")
+
+    async def party_ready(self, sid: str, client: Client, data: dict[str, Any]) -> dict[str, Any]:
+        """The socket has buffered at `position`; the group may start (everyone is told)."""
+        movie_id, code = self._party_of(client, data)
+        position = position_of(data)
+        group, changed, now = await self._update_group(
+            movie_id, code, lambda g, t: g.report_ready(sid, position, t)
+        )
+        await self._announce(movie_id, code, group, changed, now)
+        return {"ok": True, "state": group.public(movie_id, code, now)}
+
+    async def party_buffering(self, sid: str, client: Client, data: dict[str, Any]) -> dict[str, Any]:
+        """The socket stalls: a playing group waits for it (everyone is told)."""
+        movie_id, code = self._party_of(client, data)
+        group, changed, now = await self._update_group(
+            movie_id, code, lambda g, t: g.report_buffering(sid, t)
+        )
+        await self._announce(movie_id, code, group, changed, now)
+        return {"ok": True, "state": group.public(movie_id, code, now)}

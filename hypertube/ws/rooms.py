@@ -15,7 +15,7 @@ from hypertube.events import movie_room
 from hypertube.i18n import gettext as _
 from hypertube.keys import POOL
 from hypertube.ws.party import PartyHandlers
-from hypertube.ws.protocol import LiveError, movie_id_of, optional_id, party_code_of, party_room
+from hypertube.ws.protocol import LiveError, movie_id_of, optional_id, party_code_of
 from hypertube.ws.state import Client
 
 MAX_MOVIE_ROOMS = 4
@@ -101,8 +101,7 @@ class RoomHandlers(PartyHandlers):
         await self.sio.leave_room(sid, movie_room(movie_id))
         code = client.parties.pop(movie_id, None)
         if code:
-            await self.sio.leave_room(sid, party_room(movie_id, code))
-            self._party_member(movie_id, joined=False)
+            await self._party_left(sid, movie_id, code)
         client.movies.discard(movie_id)
         await self.store.presence_remove(movie_room(movie_id), sid)
         self._presence_changed(movie_id)

@@ -37,6 +37,8 @@ class LiveServer(ConnectionHandlers, EventGuard, RoomHandlers, ChatHandlers, Rel
             "party:play": self.party_play,
             "party:pause": self.party_pause,
             "party:seek": self.party_seek,
+            "party:ready": self.party_ready,
+            "party:buffering": self.party_buffering,
             "progress": self.watch_progress,
             "auth:refresh": self.auth_refresh,
         }.items():

@@ -66,6 +66,9 @@ class LiveState:
         else:
             engine.audience.party_left(movie_id)
 
+    async def _party_left(self, sid: str, movie_id: int, code: str) -> None:
+        """Socket `sid` left party `code` of the film (see `PartyHandlers`)."""
+
     def _presence_changed(self, movie_id: int) -> None:
         # Broadcast at most once a second per room: a room of n joining would otherwise cost n² emits.
         self.pending_presence.add(movie_id)

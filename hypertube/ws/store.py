@@ -3,7 +3,10 @@ configured, so that limits and parties hold across server processes."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
 import orjson
@@ -11,6 +14,7 @@ import orjson
 from hypertube.cache import Cache, RedisCache
 
 PRESENCE_TTL = 12 * 3600  # a crashed process leaves entries behind at most this long
+LOCK_TTL = 5.0  # seconds a lock outlives a process that died holding it
 
 
 class LiveStore(Cache, Protocol):
@@ -19,12 +23,30 @@ class LiveStore(Cache, Protocol):
     async def presence_add(self, room: str, sid: str, member: dict[str, Any]) -> None: ...
     async def presence_remove(self, room: str, sid: str) -> None: ...
     async def presence_list(self, room: str) -> list[dict[str, Any]]: ...
+    def lock(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Serialises read-modify-write of `key` (across processes with Redis)."""
+        ...
 
 
 class MemoryStore:
     def __init__(self) -> None:
         self._values: dict[str, tuple[float, Any]] = {}
         self._presence: dict[str, dict[str, dict[str, Any]]] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
     def _sweep(self) -> None:
         if len(self._values) > 10_000:
@@ -80,6 +102,13 @@ class RedisStore(RedisCache):
         pool = redis.BlockingConnectionPool.from_url(url, max_connections=32, timeout=10)
         self._redis = redis.Redis(connection_pool=pool)
         self._prefix = prefix
+
+    @asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        async with self._redis.lock(
+            self._prefix + "lock:" + key, timeout=LOCK_TTL, blocking_timeout=LOCK_TTL
+        ):
+            yield
 
     async def presence_add(self, room: str, sid: str, member: dict[str, Any]) -> None:
         k = self._prefix + "presence:" + room

@@ -48,7 +48,7 @@ export function followFilm(socket, panel, session) {
       if (Array.isArray(reply.comment_ids)) dropDeletedComments(reply.comment_ids, reply.comment_ids_complete);
       chat.renderPresence(reply.presence || []);
       state.joinedOnce = true;
-      party.show();
+      party.joined(reply.party);
     });
   }
   socket.on("connect", join);

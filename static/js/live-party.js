@@ -1,11 +1,12 @@
-// Watch together: the page's <video data-video> (the player's, or else its only <video>) follows the
-// party's play, pause and seek, and sends its own; the party's code is in the page address (?party=).
+// Watch together, the panel side: starting and leaving a party (its code is in the page address,
+// ?party=), the link to share, who is in the group and who is buffering, and what the group is doing.
+// The page's <video data-video> (the player's, or else its only <video>) follows the group through
+// GroupSync (live-party-sync.js).
 import { formatTime } from "./util.js";
-import { t } from "./live-text.js";
+import { el, t } from "./live-text.js";
+import { GroupSync } from "./live-party-sync.js";
 
 const PARTY_CODE = /^[A-Za-z0-9_-]{6,40}$/;
-// A video within this many seconds of the party's position counts as in step (no seek, nothing sent).
-const IN_STEP_SECONDS = 1.5;
 
 /** The party code of the page address, or null. */
 export function partyFromUrl() {
@@ -34,90 +35,80 @@ function partyLink(code) {
 export class WatchParty {
   constructor(socket, panel, movieId, state, rejoin) {
     Object.assign(this, { socket, panel, movieId, state, rejoin });
-    this.last = null; // the party's last state, received at `receivedAt` (performance.now())
-    this.receivedAt = 0;
-    this.bound = null; // the <video> whose events are followed
+    this.bound = null; // the <video> followed
     this.info = panel.querySelector("[data-party-info]");
     this.startButton = panel.querySelector("[data-party-start]");
     this.note = panel.querySelector("[data-party-note]");
     this.linkInput = panel.querySelector("[data-party-link]");
-    socket.on("party:state", (s) => this.receive(s));
+    this.members = panel.querySelector("[data-party-members]");
+    const emit = (event, payload, ack) => {
+      if (this.state.party && this.socket.connected) this.socket.emit(event, payload, ack);
+    };
+    this.sync = new GroupSync(emit, movieId, (s, blocked) => this.showGroup(s, blocked));
+    socket.on("party:state", (s) => {
+      if (s?.party === this.state.party) this.sync.receive(s);
+    });
+    socket.on("party:members", (m) => {
+      if (m?.movie_id === this.movieId && m.party === this.state.party) this.renderMembers(m.members || []);
+    });
     this.bindControls();
     this.show();
-    // The player may be created after this script runs (it waits for the stream plan).
+    // The player may be created after this script runs.
     new MutationObserver(() => { if (!this.bound) this.video(); }).observe(document.body, { childList: true, subtree: true });
   }
 
   video() {
     const found = document.querySelector("video[data-video], video[data-player]") || document.querySelector("video");
-    if (found && this.bound !== found) this.bindVideo(found);
+    if (found && this.bound !== found) {
+      this.bound = found;
+      this.offered = false;
+      this.sync.bind(found);
+    }
+    if (found && !this.offered) this.offered = this.offerStartPosition(found);
     return found;
   }
 
-  expectedPosition() {
-    const s = this.last;
-    if (!s) return null;
-    return s.position + (s.playing ? (performance.now() - this.receivedAt) / 1000 : 0);
+  /** The player (player.js) starts a film where the group is, rather than where this viewer stopped. */
+  offerStartPosition(v) {
+    const player = v.closest("[data-player]")?.player;
+    if (!player) return false;
+    player.startAt = () => {
+      const g = this.state.party ? this.sync.group : null;
+      return g && g.state !== "idle" ? this.sync.expected() : null;
+    };
+    return true;
   }
 
-  inStep(v, playing) {
-    const expected = this.expectedPosition();
-    return (
-      this.last &&
-      this.last.playing === playing &&
-      expected !== null &&
-      Math.abs(v.currentTime - expected) < IN_STEP_SECONDS
-    );
+  /** The join reply: `party` is the group's state, or null while nobody has pressed play in it. */
+  joined(party) {
+    this.show(); // also finds the video and the player, if they came later
+    if (this.state.party) this.sync.joined(party);
   }
 
-  send(event, v) {
-    if (!this.state.party || !this.socket.connected) return;
-    const position = Math.round(v.currentTime * 1000) / 1000;
-    this.socket.emit(event, { movie_id: this.movieId, position }, (reply) => {
-      if (reply?.ok && reply.state) this.remember(reply.state);
-    });
-  }
-
-  bindVideo(v) {
-    this.bound = v;
-    v.addEventListener("play", () => { if (!this.inStep(v, true)) this.send("party:play", v); });
-    v.addEventListener("pause", () => { if (!v.ended && !this.inStep(v, false)) this.send("party:pause", v); });
-    v.addEventListener("seeked", () => {
-      const expected = this.expectedPosition();
-      if (expected === null || Math.abs(v.currentTime - expected) >= IN_STEP_SECONDS) this.send("party:seek", v);
-    });
-    if (this.last) this.apply();
-  }
-
-  remember(s) {
-    this.last = s;
-    this.receivedAt = performance.now();
-  }
-
-  apply() {
-    const v = this.video();
-    const s = this.last;
-    if (!v || !s) return;
-    const target = this.expectedPosition();
-    if (Math.abs(v.currentTime - target) > 0.75) {
-      try { v.currentTime = target; } catch (e) { /* not seekable yet; the next state will catch up */ }
-    }
-    if (s.playing && v.paused) {
-      const started = v.play();
-      if (started && typeof started.catch === "function") started.catch(() => { this.note.textContent = t("press_play"); });
-    } else if (!s.playing && !v.paused) {
-      v.pause();
-    }
-    this.panel.dataset.partyPlaying = String(Boolean(s.playing));
+  showGroup(s, blocked = false) {
+    this.panel.dataset.partyState = s.state;
+    this.panel.dataset.partyPlaying = String(s.state === "playing");
     this.panel.dataset.partyPosition = String(s.position);
+    const v = this.bound;
+    const time = formatTime(s.position);
+    let text;
+    if (blocked || (s.state === "playing" && v && v.readyState < 1)) text = t("press_play");
+    else if (s.state === "waiting") text = s.action === "buffering" ? t("waiting_for", { name: s.by }) : t("waiting");
+    else {
+      const key = { play: "played", pause: "paused", seek: "seeked" }[s.action] || (s.state === "playing" ? "group_playing" : "group_paused");
+      text = t(key, { name: s.by || "", time });
+    }
+    this.note.textContent = text;
   }
 
-  receive(s) {
-    if (s?.movie_id !== this.movieId || s.party !== this.state.party) return;
-    this.remember(s);
-    const key = { play: "played", pause: "paused", seek: "seeked" }[s.action] || (s.playing ? "played" : "paused");
-    this.note.textContent = t(key, { name: s.by, time: formatTime(s.position) });
-    this.apply();
+  renderMembers(members) {
+    const items = members.map((m) => {
+      const item = el("li", "live-party-member");
+      item.dataset.status = m.status;
+      item.append(el("span", "live-party-name", m.username), el("span", "live-party-status", t(`member_${m.status}`)));
+      return item;
+    });
+    this.members.replaceChildren(...items);
   }
 
   /** Brings the controls in line with `state.party`. */
@@ -127,12 +118,14 @@ export class WatchParty {
     this.startButton.hidden = Boolean(code);
     this.linkInput.value = code ? partyLink(code) : "";
     if (code && !this.note.textContent) this.note.textContent = t("in_party");
+    if (!code) this.members.replaceChildren();
     this.video();
   }
 
   switchTo(code) {
     this.state.party = code;
-    this.last = null;
+    this.sync.reset();
+    delete this.panel.dataset.partyState;
     history.replaceState(null, "", partyLink(code));
     this.show();
     this.rejoin();

@@ -129,12 +129,18 @@ class Player {
     this.q("[data-duration]").textContent = formatTime(plan.duration);
     this.subtitles.load(plan.subtitles || []);
     this.audio.load(plan.audio_tracks || []);
-    const resume = plan.position > 5 && plan.position < plan.duration - 10 ? plan.position : 0;
+    const resume = this.groupStart() ?? (plan.position > 5 && plan.position < plan.duration - 10 ? plan.position : 0);
     await this.load(plan, resume);
     this.video.play().catch(() => {
       // Autoplay may be refused until the user interacts again; the play button stays available.
       this.renderPlay();
     });
+  }
+
+  /** Hook for watching together (live-party.js sets `startAt`): where the group is, or null. */
+  groupStart() {
+    const at = typeof this.startAt === "function" ? this.startAt() : null;
+    return Number.isFinite(at) && at > 0 ? at : null;
   }
 
   async load(plan, resume) {

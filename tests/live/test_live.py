@@ -322,22 +322,46 @@ async def test_oversized_message_closes_the_socket_and_server_lives_on(
 async def test_party_play_pause_seek_and_late_joiner(served, make_user, make_movie, live_client):
     film = await make_movie()
     code = "party-1234"
-    a = await live_client(served.url, token=live_token(await make_user()))
-    b = await live_client(served.url, token=live_token(await make_user()))
+    alice, bob = await make_user(), await make_user()
+    a = await live_client(served.url, token=live_token(alice))
+    b = await live_client(served.url, token=live_token(bob))
     solo = await live_client(served.url, token=live_token(await make_user()))
     assert (await a.call("join", {"movie_id": film, "party": code}))["party"] is None
     await b.call("join", {"movie_id": film, "party": code})
     await solo.call("join", {"movie_id": film})
+    members = await a.wait_for("party:members", lambda m: len(m["members"]) == 2)
+    assert {(u["username"], u["status"]) for u in members["members"]} == {
+        (alice.username, "joining"),
+        (bob.username, "joining"),
+    }
 
-    assert (await a.call("party:play", {"movie_id": film, "position": 10}))["ok"]
+    # The first play sets the group going; bob, not in step yet, is not waited for.
+    assert (await a.call("party:play", {"movie_id": film, "position": 10}))["state"]["state"] == "playing"
     state = await b.wait_for("party:state", lambda s: s["playing"])
     assert state["position"] == 10 and state["party"] == code and state["movie_id"] == film
-    await b.call("party:pause", {"movie_id": film, "position": 12.5})
-    paused = await a.wait_for("party:state", lambda s: not s["playing"])
-    assert paused["position"] == 12.5
-    await a.call("party:seek", {"movie_id": film, "position": 100})
-    assert (await b.wait_for("party:state", lambda s: s["position"] == 100))["playing"] is False
+    # Bob's pause before he is in step acts at the group's position, not at his.
+    paused = (await b.call("party:pause", {"movie_id": film, "position": 0}))["state"]
+    assert paused["state"] == "paused" and 10 <= paused["position"] < 11
+    assert (await a.wait_for("party:state", lambda s: not s["playing"]))["position"] == paused["position"]
+    assert (await b.call("party:ready", {"movie_id": film, "position": paused["position"]}))["ok"]
+    await a.wait_for("party:members", lambda m: {u["status"] for u in m["members"]} == {"ready"})
+
+    # A seek: the group waits until both have buffered at 100 s, then stays paused as it was.
+    waiting = (await a.call("party:seek", {"movie_id": film, "position": 100}))["state"]
+    assert waiting["state"] == "waiting" and waiting["wait_until"] > waiting["at"]
+    assert (await b.wait_for("party:state", lambda s: s["position"] == 100))["state"] == "waiting"
+    await a.call("party:ready", {"movie_id": film, "position": 100})
+    await b.call("party:ready", {"movie_id": film, "position": 100.2})
+    await a.wait_for("party:state", lambda s: s["state"] == "paused" and s["position"] == 100)
     await a.call("party:play", {"movie_id": film, "position": 100})
+    await b.wait_for("party:state", lambda s: s["state"] == "playing" and s["position"] >= 100)
+
+    # Bob stalls: the group holds until he has buffered again.
+    held = (await b.call("party:buffering", {"movie_id": film, "position": 100.3}))["state"]
+    assert held["state"] == "waiting" and held["by"] == bob.username
+    await a.wait_for("party:state", lambda s: s["action"] == "buffering")
+    await b.call("party:ready", {"movie_id": film, "position": held["position"]})
+    await a.wait_for("party:state", lambda s: s["state"] == "playing" and s["action"] == "buffering")
 
     await asyncio.sleep(0.5)
     late = await live_client(served.url, token=live_token(await make_user()))
@@ -345,8 +369,24 @@ async def test_party_play_pause_seek_and_late_joiner(served, make_user, make_mov
     assert joined["party"]["playing"] is True
     assert 100.4 <= joined["party"]["position"] <= 102
     assert (await late.wait_for("party:state"))["playing"] is True
+    await a.wait_for("party:members", lambda m: len(m["members"]) == 3)
+    # Leaving (here by disconnecting) takes bob off everyone's list.
+    await b.close()
+    await a.wait_for("party:members", lambda m: bob.username not in {u["username"] for u in m["members"]})
     await asyncio.sleep(0.1)
-    assert not solo.received["party:state"]
+    assert not solo.received["party:state"] and not solo.received["party:members"]
+
+
+async def test_party_reports_need_a_party_and_a_position(served, make_user, make_movie, live_client):
+    film = await make_movie()
+    c = await live_client(served.url, token=live_token(await make_user()))
+    await c.call("join", {"movie_id": film})
+    reply = await c.call("party:ready", {"movie_id": film, "position": 1})
+    assert reply["error"]["code"] == "not_joined"
+    await c.call("join", {"movie_id": film, "party": "report-test"})
+    for bad in ({"movie_id": film}, {"movie_id": film, "position": "1"}):
+        assert (await c.call("party:ready", bad))["error"]["code"] == "bad_payload"
+    assert (await c.call("party:buffering", {"movie_id": film, "position": 3}))["ok"]
 
 
 # --- reconnect catch-up --------------------------------------------------------------------------

@@ -160,6 +160,11 @@ async def test_watch_together_play_pause_and_late_joiner(film_site, open_page):
     await expect(panel).to_have_attribute("data-party-playing", "true")
     await _until(pg, "!document.querySelector('video[data-video]').paused")
     await expect(pg.locator("[data-party-note]")).to_contain_text("host_live")
+    # Both are listed in the group, in step.
+    for page in (ph, pg):
+        members = page.locator("[data-party-members] li")
+        await expect(members).to_have_text([re.compile("^guest_live"), re.compile("^host_live")])
+        await expect(members.and_(page.locator("[data-status='ready']"))).to_have_count(2)
 
     await pg.evaluate("document.querySelector('video[data-video]').pause()")
     await expect(ph.locator("[data-live-panel]")).to_have_attribute("data-party-playing", "false")

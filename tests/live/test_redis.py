@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from hypertube.catalog import comments
 from hypertube.keys import EVENTS, POOL
 from hypertube.ws.chat import CHAT_LIMIT
+from hypertube.ws.store import MemoryStore, RedisStore
 from tests.fixtures.live import live_token
 
 
@@ -75,3 +78,53 @@ async def test_chat_limit_holds_across_processes(two_servers, make_user, make_mo
     assert (await two.call("chat:send", {"movie_id": film, "text": "over"}))["error"][
         "code"
     ] == "rate_limited"
+
+
+async def test_a_party_group_waits_across_processes_and_keeps_every_member(
+    two_servers, make_user, make_movie, live_client
+):
+    """Members on two processes: joins at the same moment are all kept, and a seek on one process
+    waits for a player on the other."""
+    s1, s2 = two_servers
+    film = await make_movie()
+    code = "locked-party"
+    users = [await make_user() for _ in range(6)]
+    clients = [await live_client(_url(s1 if i % 2 else s2), token=live_token(u)) for i, u in enumerate(users)]
+    await asyncio.gather(*(c.call("join", {"movie_id": film, "party": code}) for c in clients))
+    a, b = clients[0], clients[1]
+    await a.wait_for("party:members", lambda m: len(m["members"]) == len(users))
+
+    await a.call("party:play", {"movie_id": film, "position": 5})
+    await b.wait_for("party:state", lambda s: s["state"] == "playing")
+    await b.call("party:ready", {"movie_id": film, "position": 5})
+    waiting = (await a.call("party:seek", {"movie_id": film, "position": 30}))["state"]
+    assert waiting["state"] == "waiting"
+    await a.call("party:ready", {"movie_id": film, "position": 30})
+    await asyncio.sleep(0.2)
+    assert not [s for s in a.received["party:state"] if s["state"] == "playing" and s["position"] >= 30]
+    await b.call("party:ready", {"movie_id": film, "position": 30})
+    resumed = await a.wait_for("party:state", lambda s: s["state"] == "playing" and s["position"] >= 30)
+    assert resumed["position"] < 31
+
+
+async def test_the_store_lock_serialises_updates_across_processes(redis_settings):
+    """Read-modify-write under `lock` from two stores (as two processes would) loses no update."""
+    prefix = redis_settings["redis_prefix"] + "live:"
+    stores = [RedisStore(redis_settings["redis_url"], prefix) for _ in range(2)] + [MemoryStore()]
+
+    async def bump(store) -> None:
+        async with store.lock("counter"):
+            value = await store.get("counter") or 0
+            await asyncio.sleep(0.005)  # another writer would slip in here without the lock
+            await store.set("counter", value + 1, ttl=60)
+
+    try:
+        await asyncio.gather(*(bump(stores[i % 2]) for i in range(20)))
+        assert await stores[0].get("counter") == 20
+        memory = stores[2]
+        await asyncio.gather(*(bump(memory) for _ in range(20)))
+        assert await memory.get("counter") == 20
+        assert not memory._locks  # nothing left behind
+    finally:
+        for store in stores:
+            await store.close()
