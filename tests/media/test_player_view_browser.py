@@ -86,7 +86,9 @@ async def _box(page, selector: str) -> dict:
 
 
 async def _focus_in_player(page) -> bool:
-    return await page.evaluate("() => document.querySelector('[data-player]').contains(document.activeElement)")
+    return await page.evaluate(
+        "() => document.querySelector('[data-player]').contains(document.activeElement)"
+    )
 
 
 async def test_header_play_by_keyboard_fills_the_window_keeps_the_keys_and_goes_full_screen(
@@ -118,12 +120,16 @@ async def test_header_play_by_keyboard_fills_the_window_keeps_the_keys_and_goes_
     video = await _box(page, "[data-player] video")
     assert video["top"] <= controls["top"] and controls["bottom"] <= video["bottom"] + 1
     await _until(page, "() => document.querySelector('[data-player]').classList.contains('is-idle')", 8)
-    await _until(page, "() => getComputedStyle(document.querySelector('[data-controls]')).visibility === 'hidden'", 2)
+    await _until(
+        page, "() => getComputedStyle(document.querySelector('[data-controls]')).visibility === 'hidden'", 2
+    )
 
     scrolled = await page.evaluate("() => window.scrollY")
     await page.keyboard.press("k")
     await _until(page, f"() => {VIDEO}.paused")
-    assert not await page.evaluate("() => document.querySelector('[data-player]').classList.contains('is-idle')")
+    assert not await page.evaluate(
+        "() => document.querySelector('[data-player]').classList.contains('is-idle')"
+    )
     await page.keyboard.press(" ")
     await _until(page, f"() => !{VIDEO}.paused")
     assert await page.evaluate("() => window.scrollY") == scrolled  # Space played, it did not scroll
