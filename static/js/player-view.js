@@ -16,7 +16,7 @@ export class PlayerView {
       root.addEventListener(type, () => this.wake());
     }
     root.addEventListener("pointerleave", () => this.sleep());
-    video.addEventListener("play", () => this.wake());
+    video.addEventListener("playing", () => this.wake());
     video.addEventListener("pause", () => this.wake());
     window.addEventListener("resize", () => this.measure());
   }
@@ -26,13 +26,18 @@ export class PlayerView {
     const header = document.querySelector(".site-header");
     const top = header && getComputedStyle(header).position === "sticky" ? header.offsetHeight : 0;
     this.root.style.setProperty("--player-top", `${top}px`);
+    return top;
   }
 
   /** The theatre view, scrolled into the window. */
   theatre() {
-    this.measure();
+    const top = this.measure();
     this.root.classList.add("is-theatre");
-    if (!this.fullscreen()) this.root.scrollIntoView({ block: "start", behavior: "instant" });
+    if (this.fullscreen()) return;
+    this.root.scrollIntoView({ block: "start", behavior: "instant" });
+    // A page too short to bring the player up to the header: the player fits the window where it is.
+    const at = this.root.getBoundingClientRect().top;
+    if (at > top + 1 && at < window.innerHeight / 2) this.root.style.setProperty("--player-top", `${at}px`);
   }
 
   /** Shows the controls; while the film plays they hide again after IDLE_MS without activity. */
@@ -44,8 +49,10 @@ export class PlayerView {
 
   sleep() {
     clearTimeout(this.idleTimer);
-    // Controls stay while paused, while a menu is open and while the keyboard is on one of them.
-    if (this.video.paused || this.menuOpen() || this.controls.querySelector(":focus-visible")) return;
+    // Controls stay while paused, while the film waits for data (until "playing" wakes them again),
+    // while a menu is open and while the keyboard is on one of them.
+    const waiting = this.root.dataset.view === "busy";
+    if (this.video.paused || waiting || this.menuOpen() || this.controls.querySelector(":focus-visible")) return;
     this.root.classList.add("is-idle");
   }
 

@@ -151,6 +151,7 @@ class Player {
       plan = await fetchJSON(`/stream/${this.movieId}`);
     } catch (err) {
       this.started = false;
+      this.root.classList.remove("is-started"); // nothing to control yet: the error alone shows
       // An answer without the server's own message says its status; no answer says so (fetchJSON).
       return this.fail(err.status && !err.code ? fillPlaceholders(this.t.tServerError, { status: err.status }) : err.message);
     }

@@ -10,10 +10,11 @@ import re
 
 import pytest
 import pytest_asyncio
+from axe_playwright_python.async_playwright import Axe
 
 from bench.swarm import SourceSwarm
 from hypertube.media.generate import generate_film
-from tests.fixtures.browser import sign_in
+from tests.fixtures.browser import expect_error_status, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
@@ -190,3 +191,58 @@ async def test_mouse_start_keeps_the_keys_and_the_header_offers_to_resume(
     assert label == f"Reprendre à 0:{position:02d}", label
     await page.click("[data-watch]")
     await _until(page, f"() => !{VIDEO}.paused && {VIDEO}.currentTime >= {position}")
+
+
+async def test_one_state_at_a_time_downloading_in_words_then_playing(
+    open_page, live_server, swarm, make_seeder, long_film
+):
+    swarm.seeder = make_seeder(upload_rate=128 * 1024)  # about 11 s for the whole film
+    swarm.publish_yts(3, "Slowboat", long_film.parent)
+    pages = {}
+    for lang, locale in (("en", "en-US"), ("fr", "fr-FR")):
+        user = await live_server.create_user(language=lang)
+        pages[lang] = page = await open_page(width=WIDTH, height=HEIGHT, locale=locale)
+        await _open_film(page, live_server, user, "Slowboat")
+    for page in pages.values():
+        await page.click("[data-watch]")
+    # One seeder: "1 peer" in English, "1 pair" in French; the rate and an estimate of the start.
+    expected = {
+        "en": r"Downloading \d+% · 1 peer · [\d.]+ kB/s · starts in about \d+ s",
+        "fr": r"Téléchargement \d+\s% · 1 pair · [\d,]+\sko/s · démarre dans environ \d+ s",
+    }
+    for lang, page in pages.items():
+        text = await _until(
+            page,
+            "() => { const t = document.querySelector('[data-state]').textContent;"
+            " return t.includes('·') && /\\d s$/.test(t) ? t : ''; }",
+        )
+        assert re.fullmatch(expected[lang], text), text
+        assert await page.evaluate(STATES) == ["[data-busy]"]
+    for page in pages.values():
+        await _until(page, f"() => {VIDEO}.currentTime > 0.5", 60)
+        assert await page.evaluate(STATES) == []
+
+
+async def test_an_error_says_why_and_offers_to_try_again(open_page, live_server, swarm, tmp_path):
+    folder = tmp_path / "Notes Only"
+    folder.mkdir()
+    (folder / "readme.txt").write_text("No film in here.\n" * 2000)
+    swarm.publish_yts(4, "Paperweight", folder)
+    user = await live_server.create_user()
+    for scheme in ("light", "dark"):
+        page = await open_page(width=WIDTH, height=HEIGHT, color_scheme=scheme)
+        expect_error_status(page, 422)
+        await _open_film(page, live_server, user, "Paperweight")
+        await page.click("[data-start]")
+        await _until(page, "() => !document.querySelector('[data-error-box]').hidden")
+        assert await page.evaluate(STATES) == ["[data-error-box]"]
+        assert (await page.text_content("[data-error]")).strip() == "This torrent holds no video file."
+        assert await _focus_in_player(page)
+        # Readable on the video in both themes (axe's contrast rules among the rest).
+        results = await Axe().run(page, context="[data-player]")
+        serious = [v["id"] for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+        assert serious == [], (scheme, serious)
+        await page.click("[data-retry]")
+        await _until(page, "() => !document.querySelector('[data-error-box]').hidden")
+        assert await page.evaluate(STATES) == ["[data-error-box]"]
+        assert await _focus_in_player(page)
