@@ -3,12 +3,12 @@
 // error) in player-state.js, the theatre view, idle controls and full screen in player-view.js, subtitles
 // in player-subtitles.js, the audio menu in player-audio.js, the quality menu in player-quality.js.
 import { fetchJSON, fillPlaceholders, formatTime } from "./util.js";
-import { SubtitlesMenu } from "./player-subtitles.js";
-import { AudioMenu } from "./player-audio.js";
-import { QualityMenu } from "./player-quality.js";
 import { StateView, describeStatus, neededBytes } from "./player-state.js";
 import { PlayerView } from "./player-view.js";
 import { playerKey } from "./player-keys.js";
+import { SubtitlesMenu } from "./player-subtitles.js";
+import { AudioMenu } from "./player-audio.js";
+import { QualityMenu } from "./player-quality.js";
 
 const SAVE_EVERY_MS = 15000;
 const STATUS_EVERY_MS = 1000;
@@ -36,13 +36,16 @@ class Player {
     this.lastSaved = 0;
     this.statusTimer = null;
     this.waiting = false;
+    this.view = new StateView(root);
+    this.layout = new PlayerView(root, this.video, () => this.menus.some((m) => !m.menu.hidden));
     this.subtitles = new SubtitlesMenu(root, this.video, this.t);
     this.audio = new AudioMenu(root, (url, master) => this.switchSource(url, master));
     this.quality = new QualityMenu(root, this.t);
-    this.menus = [this.subtitles, this.audio, this.quality];
-    this.view = new StateView(root);
-    this.layout = new PlayerView(root, this.video, () => this.menus.some((m) => !m.menu.hidden));
     this.bind();
+  }
+
+  get menus() {
+    return [this.subtitles, this.audio, this.quality];
   }
 
   bind() {
@@ -93,13 +96,13 @@ class Player {
     v.addEventListener("progress", () => this.renderBuffered());
     v.addEventListener("volumechange", () => this.renderVolume());
     v.addEventListener("error", () => {
-      if (!this.hls && !this.switching && v.error) this.fail(this.t[MEDIA_ERRORS[v.error.code]] || this.t.tFailed);
+      if (!this.hls && !this.switching && v.error) this.fail(this.t.tFailed);
     });
-    this.root.addEventListener("keydown", (e) => playerKey(this, e));
+    this.root.addEventListener("keydown", (e) => this.onKey(e));
     // Keys that reach the page itself (nothing focused) belong to a started player: Space must not scroll.
     document.addEventListener("keydown", (e) => {
       if (!this.started || (document.activeElement && document.activeElement !== document.body)) return;
-      playerKey(this, e);
+      this.onKey(e);
       if (e.defaultPrevented) this.root.focus({ preventScroll: true });
     });
     document.addEventListener("fullscreenchange", () => this.renderFullscreen());
@@ -151,7 +154,7 @@ class Player {
       plan = await fetchJSON(`/stream/${this.movieId}`);
     } catch (err) {
       this.started = false;
-      this.root.classList.remove("is-started"); // nothing to control yet: the error alone shows
+      this.root.classList.remove("is-started");
       // An answer without the server's own message says its status; no answer says so (fetchJSON).
       return this.fail(err.status && !err.code ? fillPlaceholders(this.t.tServerError, { status: err.status }) : err.message);
     }
@@ -261,7 +264,15 @@ class Player {
     }
   }
 
+  onKey(e) {
+    playerKey(this, e);
+  }
+
   fail(message) {
+    // The video element's own error says more than the generic text: a lost connection, a film the
+    // browser cannot decode, a format it cannot play.
+    const known = this.video.error && this.t[MEDIA_ERRORS[this.video.error.code]];
+    if (message === this.t.tFailed && known) message = known;
     this.waiting = false;
     this.view.show("error", message || this.t.tFailed);
     this.stopStatus();
