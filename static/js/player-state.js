@@ -1,9 +1,9 @@
 // What the player shows on the video, one thing at a time: the start button, the busy line (a spinner
 // with "Downloading 12 % · 3 peers · 2.1 MB/s · starts in about 4 s") or an error with "Try again".
 import { fillPlaceholders } from "./util.js";
+import { plural } from "./plural.js";
 
 const LANG = document.documentElement.lang || "en";
-const plurals = new Intl.PluralRules(LANG);
 const percent = new Intl.NumberFormat(LANG, { style: "percent", maximumFractionDigits: 0 });
 // Seconds of film a player needs ahead of its position before it plays (about one HLS segment), and the
 // bytes the server reads to probe a film before there is a plan.
@@ -27,13 +27,6 @@ export function formatRate(bytesPerSecond) {
   return format.format(value);
 }
 
-/** The singular or plural text of a count: texts[oneKey] for counts the page's language says are
- * singular ("1 peer", "0 pair" in French), texts[otherKey] otherwise; %(num)s becomes the count. */
-export function plural(texts, oneKey, otherKey, n) {
-  const text = plurals.select(n) === "one" ? texts[oneKey] : texts[otherKey];
-  return fillPlaceholders(text, { num: n });
-}
-
 /**
  * The download state in words, or "" when there is nothing to say (finished).
  * status: /stream/{id}/status ({progress 0..1, rate bytes/s, peers, state, size bytes|null});
@@ -47,7 +40,7 @@ export function describeStatus(status, neededBytes, texts) {
   if (rate <= 0 && (status.state === "waiting_for_peers" || peers === 0)) return texts.tWaitingPeers;
   const parts = [
     fillPlaceholders(texts.tDownloading, { percent: percent.format(Math.floor((status.progress || 0) * 100) / 100) }),
-    plural(texts, "tPeersOne", "tPeersOther", peers),
+    plural(texts.tPeersOne, texts.tPeersOther, peers),
     formatRate(rate),
   ];
   if (rate > 0 && Number.isFinite(neededBytes) && neededBytes > 0) {

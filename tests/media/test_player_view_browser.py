@@ -217,6 +217,10 @@ async def test_one_state_at_a_time_downloading_in_words_then_playing(
     for lang, (text, states) in zip(pages, seen, strict=True):
         assert re.fullmatch(expected[lang], text), text
         assert states == ["[data-busy]"]
+    # The live panel's download line says it the same way.
+    live = "() => document.querySelector('[data-live-progress-text]').textContent"
+    await _until(pages["en"], f"() => ({live})().endsWith(' · 1 peer')")
+    await _until(pages["fr"], f"() => ({live})().endsWith(' · 1 pair')")
     for page in pages.values():
         await _until(page, f"() => {VIDEO}.currentTime > 0.5", 60)
         assert await page.evaluate(STATES) == []
