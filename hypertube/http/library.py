@@ -163,6 +163,7 @@ async def _movie_page(
         "comments": await comments.list_comments(pool, movie_id=movie_id, limit=200),
         "comment_count": await comments.count_comments(pool, movie_id),
         "watched": bool(await watch.watched_ids(pool, user.id, [movie_id])),
+        "position": await watch.last_position(pool, user.id, movie_id),
         "unavailable": unavailable,
         "artwork": catalog.artwork,
         "max_comment": comments.MAX_LENGTH,

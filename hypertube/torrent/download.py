@@ -312,7 +312,7 @@ class Download:
     # --- status -------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         if self.error:
-            return {"progress": 0.0, "rate": 0, "peers": 0, "ready": False, "state": "error"}
+            return {"progress": 0.0, "rate": 0, "peers": 0, "ready": False, "state": "error", "size": None}
         st = self.handle.status()
         main = self.main_file()
         progress = st.progress
@@ -344,6 +344,8 @@ class Download:
             "peers": int(st.num_peers),
             "ready": ready,
             "state": state,
+            # Bytes of the film's file (the player estimates how long until it can start from it).
+            "size": main.size if main is not None and self.metadata.is_set() else None,
         }
 
     def complete(self) -> bool:

@@ -10,7 +10,7 @@ import asyncpg
 from hypertube.torrent.download import Download
 from hypertube.torrent.files import TorrentFile
 
-IDLE = {"progress": 0.0, "rate": 0, "peers": 0, "ready": False, "state": "idle"}
+IDLE = {"progress": 0.0, "rate": 0, "peers": 0, "ready": False, "state": "idle", "size": None}
 
 
 async def record(pool: asyncpg.Pool, dl: Download, source: str) -> None:
@@ -90,6 +90,7 @@ async def last_status(pool: asyncpg.Pool, movie_id: int) -> dict[str, Any]:
         "peers": 0,
         "ready": done,
         "state": "finished" if done else "idle",
+        "size": None,
     }
 
 

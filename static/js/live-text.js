@@ -1,6 +1,7 @@
 // Texts and small page pieces of the live scripts: the live panel's translated texts, download progress in
 // words, people's pictures and profile links. All text is inserted with textContent.
 import { fillPlaceholders, parseJSON } from "./util.js";
+import { plural } from "./plural.js";
 
 const strings = parseJSON(document.querySelector("[data-live-panel]")?.dataset.liveStrings);
 
@@ -54,6 +55,6 @@ export function progressText(p) {
   return t("progress", {
     percent: `${Math.floor((Number(p.progress) || 0) * 100)}%`,
     rate: formatRate(p.rate),
-    peers: Number(p.peers) || 0,
+    peers: plural(t("peers_one"), t("peers_other"), Number(p.peers) || 0),
   });
 }

@@ -1,16 +1,19 @@
 // The film player: asks the server for a play plan, plays it (directly or through HLS with hls.js),
-// custom controls, keyboard shortcuts, download state, resume and watched marks; subtitles in
-// player-subtitles.js, the audio menu in player-audio.js, the quality menu of adaptive streaming in
-// player-quality.js.
+// custom controls, keyboard shortcuts, resume and watched marks; what shows on the video (start, busy,
+// error) in player-state.js, the theatre view, idle controls and full screen in player-view.js, subtitles
+// in player-subtitles.js, the audio menu in player-audio.js, the quality menu in player-quality.js.
 import { fetchJSON, fillPlaceholders, formatTime } from "./util.js";
+import { StateView, describeStatus, neededBytes } from "./player-state.js";
+import { PlayerView } from "./player-view.js";
+import { playerKey } from "./player-keys.js";
 import { SubtitlesMenu } from "./player-subtitles.js";
 import { AudioMenu } from "./player-audio.js";
 import { QualityMenu } from "./player-quality.js";
 import { NodeFollower } from "./player-node.js";
 
 const SAVE_EVERY_MS = 15000;
-const STATUS_EVERY_MS = 2000;
-const SEEK_STEP = 5;
+const STATUS_EVERY_MS = 1000;
+const MEDIA_ERRORS = { 2: "tErrorNetwork", 3: "tErrorDecode", 4: "tErrorFormat" };
 
 // Icons are symbols of one SVG sprite; a button's icon changes by pointing its <use> at another symbol.
 function setIcon(button, name) {
@@ -34,6 +37,8 @@ class Player {
     this.lastSaved = 0;
     this.statusTimer = null;
     this.waiting = false;
+    this.view = new StateView(root);
+    this.layout = new PlayerView(root, this.video, () => this.menus.some((m) => !m.menu.hidden));
     this.subtitles = new SubtitlesMenu(root, this.video, this.t);
     this.audio = new AudioMenu(root, (url, master) => this.switchSource(url, master));
     this.quality = new QualityMenu(root, this.t);
@@ -41,13 +46,22 @@ class Player {
     this.bind();
   }
 
+  get menus() {
+    return [this.subtitles, this.audio, this.quality];
+  }
+
   bind() {
     const v = this.video;
-    this.q("[data-start]").addEventListener("click", () => this.start());
+    this.q("[data-start]").addEventListener("click", () => this.watch());
+    this.q("[data-retry]").addEventListener("click", () => this.retry());
+    for (const button of document.querySelectorAll(`[data-watch][aria-controls="${this.root.id}"]`)) {
+      button.addEventListener("click", () => this.watch());
+    }
     this.q("[data-play]").addEventListener("click", () => this.toggle());
     v.addEventListener("click", () => this.toggle());
+    v.addEventListener("dblclick", () => this.layout.toggleFullscreen());
     this.q("[data-mute]").addEventListener("click", () => this.toggleMute());
-    this.q("[data-fullscreen]").addEventListener("click", () => this.toggleFullscreen());
+    this.q("[data-fullscreen]").addEventListener("click", () => this.layout.toggleFullscreen());
     const seek = this.q("[data-seek]");
     seek.addEventListener("input", () => {
       this.seeking = true;
@@ -67,7 +81,7 @@ class Player {
     v.addEventListener("play", () => this.renderPlay());
     v.addEventListener("pause", () => {
       this.renderPlay();
-      this.savePosition();
+      this.savePosition(true); // where the viewer stopped, however soon after the last save
     });
     v.addEventListener("playing", () => {
       this.setWaiting(false);
@@ -91,9 +105,15 @@ class Player {
       }
     });
     this.root.addEventListener("keydown", (e) => this.onKey(e));
+    // Keys that reach the page itself (nothing focused) belong to a started player: Space must not scroll.
+    document.addEventListener("keydown", (e) => {
+      if (!this.started || (document.activeElement && document.activeElement !== document.body)) return;
+      this.onKey(e);
+      if (e.defaultPrevented) this.root.focus({ preventScroll: true });
+    });
     document.addEventListener("fullscreenchange", () => this.renderFullscreen());
     document.addEventListener("click", (e) => {
-      for (const menu of [this.subtitles, this.audio, this.quality]) {
+      for (const menu of this.menus) {
         if (!menu.menu.parentElement.contains(e.target)) menu.close();
       }
     });
@@ -110,11 +130,30 @@ class Player {
     return (Number(this.q("[data-seek]").value) / 1000) * this.duration();
   }
 
+  /** Starts (or resumes) the film in the theatre view, the keyboard kept in the player. */
+  watch() {
+    this.layout.theatre();
+    this.root.focus({ preventScroll: true });
+    return this.start();
+  }
+
+  /** After an error: forgets the plan and the loaded stream, then starts again. */
+  retry() {
+    if (this.hls) this.hls.destroy();
+    this.hls = null;
+    this.plan = null;
+    this.started = false;
+    this.video.removeAttribute("src");
+    this.video.load();
+    this.root.focus({ preventScroll: true });
+    return this.start();
+  }
+
   async start() {
     if (this.started) return this.video.play().catch(() => {});
     this.started = true;
     this.root.classList.add("is-started");
-    this.state(this.t.tPreparing);
+    this.view.show("busy", this.t.tPreparing);
     this.pollStatus();
     let plan;
     try {
@@ -122,8 +161,8 @@ class Player {
     } catch (err) {
       this.started = false;
       this.root.classList.remove("is-started");
-      // An answer without the server's own message gets the generic one; no answer says so.
-      return this.fail(err.status && !err.code ? this.t.tFailed : err.message);
+      // An answer without the server's own message says its status; no answer says so (fetchJSON).
+      return this.fail(err.status && !err.code ? fillPlaceholders(this.t.tServerError, { status: err.status }) : err.message);
     }
     this.plan = plan;
     this.q("[data-duration]").textContent = formatTime(plan.duration);
@@ -150,7 +189,7 @@ class Player {
     // even where the browser plays HLS itself; elsewhere the browser plays the source's playlist.
     const Hls = plan.kind === "hls" ? (await import("/static/vendor/hls.mjs")).default : null;
     const native = v.canPlayType("application/vnd.apple.mpegurl");
-    if (Hls && !Hls.isSupported() && !native) return this.fail(this.t.tFailed);
+    if (Hls && !Hls.isSupported() && !native) return this.fail(this.t.tErrorFormat);
     if (Hls && Hls.isSupported()) {
       const hls = new Hls({
         startPosition: resume || -1,
@@ -180,10 +219,10 @@ class Player {
         if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
           hls.recoverMediaError();
         } else if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
-          this.state(this.t.tWaitingPeers);
+          this.view.show("busy", this.t.tWaitingPeers);
           setTimeout(() => hls.startLoad(), 3000);
         } else {
-          this.fail(this.t.tFailed);
+          this.fail(this.t.tErrorStream);
         }
       });
       hls.loadSource(plan.master || plan.url);
@@ -214,7 +253,7 @@ class Player {
   }
 
   toggle() {
-    if (!this.started) return this.start();
+    if (!this.started) return this.watch();
     if (this.video.paused) this.video.play().catch(() => {});
     else this.video.pause();
   }
@@ -223,87 +262,35 @@ class Player {
     this.video.muted = !this.video.muted;
   }
 
-  toggleFullscreen() {
-    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
-    else this.root.requestFullscreen?.().catch(() => {});
-  }
-
   seekTo(t) {
     if (!this.started) return;
     const d = this.duration();
     this.video.currentTime = Math.max(0, d ? Math.min(t, d - 0.25) : t);
   }
 
-  onKey(e) {
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
-    const tag = e.target.tagName;
-    if (tag === "TEXTAREA" || tag === "SELECT" || (tag === "INPUT" && e.target.type !== "range")) return;
-    const onRange = tag === "INPUT";
-    switch (e.key) {
-      case " ":
-      case "k":
-        if (e.key === " " && tag === "BUTTON") return; // the focused button handles its own space
-        e.preventDefault();
-        this.toggle();
-        break;
-      case "ArrowLeft":
-      case "ArrowRight":
-        if (onRange) return;
-        e.preventDefault();
-        this.seekTo(this.video.currentTime + (e.key === "ArrowLeft" ? -SEEK_STEP : SEEK_STEP));
-        break;
-      case "f":
-        e.preventDefault();
-        this.toggleFullscreen();
-        break;
-      case "m":
-        e.preventDefault();
-        this.toggleMute();
-        break;
-      case "c":
-        e.preventDefault();
-        this.subtitles.cycle();
-        break;
-      case "Escape":
-        this.subtitles.close();
-        this.audio.close();
-        this.quality.close();
-        break;
-      default:
-    }
-  }
-
   setWaiting(on) {
     this.waiting = on;
+    if (this.view.kind === "error") return;
     if (on) {
-      this.state(this.statusText || this.t.tBuffering);
+      this.view.show("busy", this.statusText || this.t.tBuffering);
       this.pollStatus();
-    } else {
-      this.state("");
+    } else if (this.plan) {
+      this.view.show("none");
     }
   }
 
-  state(text) {
-    this.q("[data-state]").textContent = text || "";
+  onKey(e) {
+    playerKey(this, e);
   }
 
   fail(message) {
-    const box = this.q("[data-error]");
-    box.textContent = message;
-    box.hidden = false;
-    this.state("");
+    // The video element's own error says more than the generic text: a lost connection, a film the
+    // browser cannot decode, a format it cannot play.
+    const known = this.video.error && this.t[MEDIA_ERRORS[this.video.error.code]];
+    if (message === this.t.tFailed && known) message = known;
+    this.waiting = false;
+    this.view.show("error", message || this.t.tFailed);
     this.stopStatus();
-  }
-
-  describe(status) {
-    if (!status) return "";
-    if (status.progress >= 1 || status.state === "finished") return "";
-    const moving = (status.rate || 0) > 0;
-    if (!moving && (status.state === "waiting_for_peers" || status.peers === 0)) return this.t.tWaitingPeers;
-    return fillPlaceholders(this.t.tDownloading, {
-      progress: Math.floor((status.progress || 0) * 100),
-      peers: status.peers ?? 0,
-    });
   }
 
   pollStatus() {
@@ -311,14 +298,16 @@ class Player {
     const tick = async () => {
       try {
         const status = await fetchJSON(`/stream/${this.movieId}/status`);
-        this.statusText = this.describe(status);
-        this.q("[data-progress]").textContent = this.statusText;
-        if (this.waiting || !this.plan) this.state(this.statusText || (this.plan ? this.t.tBuffering : this.t.tPreparing));
+        const needed = neededBytes(status, this.plan ? this.duration() : null, this.video);
+        this.statusText = describeStatus(status, needed, this.t);
+        if (this.waiting || !this.plan) {
+          this.view.update(this.statusText || (this.plan ? this.t.tBuffering : this.t.tPreparing));
+        }
         if (status.progress >= 1) return this.stopStatus();
       } catch (err) {
         // The next tick retries; the player keeps whatever it has buffered.
       }
-      this.statusTimer = setTimeout(tick, STATUS_EVERY_MS);
+      if (this.statusTimer) this.statusTimer = setTimeout(tick, STATUS_EVERY_MS);
     };
     this.statusTimer = setTimeout(tick, 0);
   }
@@ -389,7 +378,7 @@ class Player {
   }
 
   renderFullscreen() {
-    const on = document.fullscreenElement === this.root;
+    const on = this.layout.fullscreen();
     this.q("[data-fullscreen]").setAttribute("aria-label", on ? this.t.tExitFullscreen : this.t.tFullscreen);
   }
 }
