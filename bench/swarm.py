@@ -86,6 +86,7 @@ class Film:
     info_hash: str
     torrent_file: Path
     content: Path  # the seeded file or folder
+    seeder: Seeder | None = None  # the seeder it was published with (None: not seeded)
 
 
 class SourceSwarm:
@@ -101,6 +102,9 @@ class SourceSwarm:
         self.archive: dict[str, Film] = {}  # identifier -> film
         self.torrent_hits: dict[str, int] = {}
         self.torrent_delay = 0.0  # seconds before a `.torrent` file is sent (a slow upstream)
+        # Archive items whose `_archive.torrent` is broken: identifier -> (body, or None for a 404;
+        # seconds before it is sent).
+        self.broken_torrents: dict[str, tuple[bytes | None, float]] = {}
         self._runner: web.AppRunner | None = None
 
     @property
@@ -143,7 +147,8 @@ class SourceSwarm:
         }
         for path, handler in routes.items():
             app.router.add_get(path, handler)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A slow answer still being sent at the end (a `.torrent` that never comes) is cut, not awaited.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -156,10 +161,15 @@ class SourceSwarm:
             await self._runner.cleanup()
 
     def _seed(
-        self, content: Path, name: str, web_seeds: tuple[str, ...] = (), piece_size: int = PIECE_SIZE
+        self,
+        content: Path,
+        name: str,
+        web_seeds: tuple[str, ...] = (),
+        piece_size: int = PIECE_SIZE,
+        seeder: Seeder | None = None,
     ) -> Film:
-        """Makes the torrent (naming the tracker) and seeds it from `self.seeder` (which a benchmark
-        changes between films); blocking: hashing a 30 MB film takes a fraction of a second."""
+        """Makes the torrent (naming the tracker) and seeds it from `seeder`, else `self.seeder` (which
+        a benchmark changes between films); blocking: hashing a 30 MB film takes a fraction of a second."""
         torrent_file = self.folder / f"{name}.torrent"
         info_hash = make_torrent(
             content,
@@ -168,8 +178,9 @@ class SourceSwarm:
             trackers=(self.announce_url,),
             web_seeds=web_seeds,
         )
-        self.seeder.add(torrent_file, content.parent)
-        return Film(name, info_hash, torrent_file, content)
+        seeder = seeder or self.seeder
+        seeder.add(torrent_file, content.parent)
+        return Film(name, info_hash, torrent_file, content, seeder)
 
     def publish_yts(
         self,
@@ -179,10 +190,12 @@ class SourceSwarm:
         *,
         torrent_url: bool = True,
         piece_size: int = PIECE_SIZE,
+        seeder: Seeder | None = None,
     ) -> Film:
         """A YTS film: its info hash (the magnet) and, unless `torrent_url` is false, its `.torrent` URL;
-        a small `piece_size` spreads a small film over many pieces."""
-        film = self._seed(content, f"yts-{movie_id}", piece_size=piece_size)
+        a small `piece_size` spreads a small film over many pieces; `seeder` seeds it instead of
+        `self.seeder`."""
+        film = self._seed(content, f"yts-{movie_id}", piece_size=piece_size, seeder=seeder)
         film.title = title
         movie = yts_movie(movie_id, title, info_hash=film.info_hash.upper())
         [torrent] = movie["torrents"]
@@ -207,6 +220,16 @@ class SourceSwarm:
         self.upstreams.archive_meta[identifier] = archive_metadata(doc, btih=None)
         return film
 
+    def publish_archive_broken(
+        self, identifier: str, title: str, body: bytes | None, *, delay: float = 0.0
+    ) -> None:
+        """An Archive item whose `_archive.torrent` answers 404 (`body` None) or `body` (an HTML page, a
+        truncated file), after `delay` seconds."""
+        self.broken_torrents[identifier] = (body, delay)
+        doc = archive_doc(identifier, title)
+        self.upstreams.archive_docs.append(doc)
+        self.upstreams.archive_meta[identifier] = archive_metadata(doc, btih=None)
+
     async def _yts_torrent(self, request: web.Request) -> web.StreamResponse:
         info_hash = request.match_info["info_hash"].upper()
         return await self._torrent_file(info_hash, self.torrents.get(info_hash))
@@ -214,6 +237,13 @@ class SourceSwarm:
     async def _archive_file(self, request: web.Request) -> web.StreamResponse:
         """The item's `_archive.torrent`, or one of its files (what a web seed asks for, by range)."""
         identifier, name = request.match_info["identifier"], request.match_info["name"]
+        if identifier in self.broken_torrents:
+            body, delay = self.broken_torrents[identifier]
+            self.torrent_hits[identifier] = self.torrent_hits.get(identifier, 0) + 1
+            await asyncio.sleep(delay)
+            if body is None:
+                raise web.HTTPNotFound()
+            return web.Response(body=body, content_type="text/html")
         film = self.archive.get(identifier)
         if film is None:
             raise web.HTTPNotFound()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
@@ -140,8 +140,13 @@ async def torrent_janitor(app: web.Application) -> AsyncIterator[None]:
     async def removed(movie_id: int) -> None:
         await bus.publish("download:deleted", {"movie_id": movie_id})
 
+    def prune_images() -> Awaitable[object]:
+        return app[CATALOG].artwork.prune(settings.unwatched_days)
+
     task = asyncio.create_task(
-        janitor_loop(app[TORRENTS], app[POOL], settings.unwatched_days, settings.disk_quota_gb, removed),
+        janitor_loop(
+            app[TORRENTS], app[POOL], settings.unwatched_days, settings.disk_quota_gb, removed, prune_images
+        ),
         name="torrent-janitor",
     )
     yield

@@ -9,7 +9,9 @@ import hmac
 import io
 import logging
 import os
-from collections.abc import Awaitable, Callable
+import shutil
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -30,6 +32,12 @@ MAX_PIXELS = 40_000_000  # larger pictures are refused before they are decoded
 FETCH_TIMEOUT = 10.0
 REFUSED_TTL = 3600  # a picture that could not be had is not asked for again for this long
 QUALITY = 80
+# Pruning (by the janitor): pictures not served for `max_age` days go, then the least recently served
+# ones while the folder weighs more than MAX_STORED_BYTES (a cover in its 3 widths is ~50-100 KB). A
+# pruned picture is made again when next asked for: its address does not change.
+MAX_STORED_BYTES = 1024**3
+SERVED_MARK_EVERY = 86400.0  # a picture's folder is dated when served, at most once a day
+PREFETCH_AT_ONCE = 2  # pictures made ahead at the same time (each is one fetch and a resize)
 
 
 class ArtworkRefused(Exception):
@@ -94,10 +102,12 @@ class Artwork:
         # Pictures whose address is not a URL (the demo films' frames) come from here.
         self.read_local = read_local
         self._inflight: dict[str, asyncio.Future[None]] = {}
+        self._prefetching: set[asyncio.Task[None]] = set()
+        self._prefetch_slots = asyncio.Semaphore(PREFETCH_AT_ONCE)
 
     async def close(self) -> None:
         """Stops the pictures still being made (their requests are ending with the server)."""
-        tasks = list(self._inflight.values())
+        tasks = [*self._inflight.values(), *self._prefetching]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -127,21 +137,52 @@ class Artwork:
         Raises ArtworkRefused for an unknown address or a picture that could not be had."""
         if kind not in WIDTHS or width not in WIDTHS[kind] or len(signature) != 32:
             raise ArtworkRefused("unknown picture")
-        folder = self.root / signature[:2] / signature
-        target = folder / f"{width}.webp"
-        if await asyncio.to_thread(target.is_file):
-            return target
         if not hmac.compare_digest(signature, self.sign(kind, url)):
             raise ArtworkRefused("signature does not match")
+        target = self._folder(signature) / f"{width}.webp"
+        if await asyncio.to_thread(_served, target):
+            return target
+        await asyncio.shield(await self._making(kind, url, signature))
+        return target
+
+    def _folder(self, signature: str) -> Path:
+        return self.root / signature[:2] / signature
+
+    async def _making(self, kind: str, url: str, signature: str) -> asyncio.Future[None]:
+        """The task making this picture: the one under way, else a new one."""
         if await self.cache.get(f"artwork:refused:{signature}") is not None:
             raise ArtworkRefused("refused a moment ago")
         task = self._inflight.get(signature)
         if task is None:
-            task = asyncio.ensure_future(self._make(kind, url, signature, folder))
+            task = asyncio.ensure_future(self._make(kind, url, signature, self._folder(signature)))
             self._inflight[signature] = task
             task.add_done_callback(lambda _: self._inflight.pop(signature, None))
-        await asyncio.shield(task)
-        return target
+        return task
+
+    def prefetch(self, kind: str, urls: Iterable[str | None]) -> None:
+        """Makes these pictures ahead, in the background (`PREFETCH_AT_ONCE` at a time), so that the
+        browsers that ask for them next find them made (the first library page's covers)."""
+        for url in dict.fromkeys(u for u in urls if u):
+            task = asyncio.ensure_future(self._prefetch_one(kind, url))
+            self._prefetching.add(task)
+            task.add_done_callback(self._prefetching.discard)
+
+    async def _prefetch_one(self, kind: str, url: str) -> None:
+        signature = self.sign(kind, url)
+        largest = self._folder(signature) / f"{max(WIDTHS[kind])}.webp"
+        async with self._prefetch_slots:
+            if signature in self._inflight or await asyncio.to_thread(largest.is_file):
+                return
+            try:
+                await asyncio.shield(await self._making(kind, url, signature))
+            except ArtworkRefused:
+                pass  # logged and remembered by `_make`; the page keeps its placeholder
+
+    async def prune(self, max_age_days: float, max_bytes: int = MAX_STORED_BYTES) -> list[str]:
+        """Deletes the pictures not served for `max_age_days`, then the least recently served ones while
+        they weigh more than `max_bytes`; returns their signatures (in a worker thread)."""
+        busy = frozenset(self._inflight)
+        return await asyncio.to_thread(prune, self.root, max_age_days * 86400.0, max_bytes, busy)
 
     async def _make(self, kind: str, url: str, signature: str, folder: Path) -> None:
         try:
@@ -165,3 +206,44 @@ class Artwork:
         if fetched.status != 200:
             raise ArtworkRefused(f"answered {fetched.status}")
         return fetched.body
+
+
+def _served(target: Path) -> bool:
+    """Whether the picture file exists; if so its folder is dated now (at most once a day), which is
+    how pruning knows the pictures nobody asks for any more. Blocking."""
+    try:
+        folder_time = target.parent.stat().st_mtime
+        if not target.is_file():
+            return False
+        now = time.time()
+        if now - folder_time > SERVED_MARK_EVERY:
+            os.utime(target.parent, (now, now))
+    except OSError:
+        return False
+    return True
+
+
+def prune(root: Path, max_age_s: float, max_bytes: int, busy: frozenset[str] = frozenset()) -> list[str]:
+    """Deletes picture folders (every width of one picture) last served more than `max_age_s` seconds
+    ago, then the least recently served while all weigh more than `max_bytes`; never those in `busy`
+    (being made). Returns the signatures deleted. Blocking."""
+    folders = []
+    for folder in root.glob("??/*"):
+        try:
+            when = folder.stat().st_mtime
+            size = sum(f.stat().st_size for f in folder.iterdir())
+        except OSError:
+            continue
+        if folder.name not in busy:
+            folders.append((when, folder, size))
+    folders.sort(key=lambda entry: entry[0])
+    total = sum(size for _, _, size in folders)
+    oldest_kept = time.time() - max_age_s
+    removed = []
+    for when, folder, size in folders:
+        if when >= oldest_kept and total <= max_bytes:
+            break
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder.name)
+        total -= size
+    return removed

@@ -79,11 +79,22 @@ class Catalog:
         await self.artwork.close()
 
     def start(self) -> None:
-        """Starts the background work: storing the demo films as soon as their manifest appears."""
+        """Starts the background work: the covers of the library's first page are made ahead, and the
+        demo films stored as soon as their manifest appears."""
+        self._watchers.start(self.prefetch_first_page())
         demo = next((s for s in self.sources if isinstance(s, DemoSource)), None)
         if demo is not None:
             self.demo_pending = True
             self._watchers.start(self._follow_demo(demo))
+
+    async def prefetch_first_page(self) -> None:
+        """Makes the covers of the library's first page (no search, default order) ahead."""
+        try:
+            page = await search_page(self.pool, LibraryQuery(), None)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("covers not made ahead: %s", exc)
+            return
+        self.artwork.prefetch("cover", (m["cover_url"] for m in page.movies))
 
     async def _follow_demo(self, demo: DemoSource, interval: float = 1.0) -> None:
         # The demo seeder writes its manifest while the server starts; store the films when it does
@@ -99,6 +110,7 @@ class Catalog:
                         await store_records(self.pool, records)
                         self.generation += 1
                         self.demo_pending = False
+                        await self.prefetch_first_page()
                 except Exception:
                     log.exception("storing the demo films failed")
             await asyncio.sleep(interval)
@@ -128,6 +140,8 @@ class Catalog:
             page = Page(hot["movies"], hot["next"])
         else:
             page = await search_page(self.pool, query, after)
+            if after is None:  # its covers are asked for next: made while the page travels
+                self.artwork.prefetch("cover", (m["cover_url"] for m in page.movies))
             if page.next_cursor is None and after is not None and self.sources:
                 # The stored films run out while scrolling: ask the sources for their next page.
                 asked = await self._ask_pages(query, more=True)

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import shutil
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from hypertube.torrent.files import TorrentFile
 from hypertube.torrent.reader import TorrentReader
 from hypertube.torrent.resume import RESUME_EVERY, ResumeStore, save_changed
 from hypertube.torrent.session import AlertPump, close_session, session_settings
+from hypertube.torrent.work import BackgroundWork
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class Engine:
         self._adding: dict[int, asyncio.Task[Download]] = {}
         self._loops: list[asyncio.Task] = []
         # Work started from alerts and callbacks (rows, resume files, deletions): awaited on close.
-        self._background: set[asyncio.Task] = set()
+        self._work = BackgroundWork()
         self._alerts: AlertPump | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -81,7 +82,7 @@ class Engine:
         loop = asyncio.get_running_loop()
         await self.resume.prepare()
         self.session = lt.session(session_settings(self.port, self.dht))  # type: ignore[call-overload]
-        handlers = alert_handlers(self.downloads, self.resume, self.pool, self._spawn)
+        handlers = alert_handlers(self.downloads, self.resume, self.pool, self._work.spawn)
         self._alerts = AlertPump(self.session, loop, handlers)
         self.port = self.session.listen_port()
         await self._restore()
@@ -103,7 +104,7 @@ class Engine:
         started = time.monotonic()
         await self.resume.save_all(self.downloads.values(), limit=CLOSE_SAVE_S)
         await self._save_rows()
-        await self._settle_background()
+        await self._work.settle(CLOSE_WAIT_S)
         saved = time.monotonic()
         session, alerts = self.session, self._alerts
         if session is not None and alerts is not None:
@@ -122,35 +123,6 @@ class Engine:
         """Fails every read waiting for a piece (the server is stopping); the downloads stay."""
         for dl in self.downloads.values():
             dl.fail(PeersTimeout("The server is stopping."))
-
-    def _spawn(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
-        """Runs `work` in the background, kept until it ends so that `close` can wait for it."""
-        task = asyncio.ensure_future(work)
-        task.set_name(name)
-        self._background.add(task)
-        task.add_done_callback(self._background_done)
-        return task
-
-    def _background_done(self, task: asyncio.Task) -> None:
-        self._background.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        # A film that cannot be added is the caller's answer (a reader waits on the task), not a fault.
-        if exc is not None and not isinstance(exc, TorrentError):
-            log.error("%s failed", task.get_name(), exc_info=exc)
-
-    async def _settle_background(self) -> None:
-        """Waits (bounded) for the background work, including what it starts meanwhile, then
-        cancels what is left."""
-        loop = asyncio.get_running_loop()
-        end = loop.time() + CLOSE_WAIT_S
-        while self._background and loop.time() < end:
-            await asyncio.wait(set(self._background), timeout=end - loop.time())
-        late = set(self._background)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
 
     # --- adding torrents ----------------------------------------------------------------------
     async def _restore(self) -> None:
@@ -191,7 +163,7 @@ class Engine:
         return dl
 
     def _adding_for(self, movie_id: int, *, warm: bool) -> asyncio.Task[Download]:
-        pending = self._spawn(self._add_for_movie(movie_id, warm=warm), f"torrent-add-{movie_id}")
+        pending = self._work.spawn(self._add_for_movie(movie_id, warm=warm), f"torrent-add-{movie_id}")
         self._adding[movie_id] = pending
         pending.add_done_callback(lambda _: self._adding.pop(movie_id, None))
         return pending
@@ -233,7 +205,9 @@ class Engine:
             return
         self._drop(dl, "The download was dropped.")
         # Its folder is empty (nothing was downloaded): removed in a thread.
-        self._spawn(asyncio.to_thread(_delete_paths, [dl.save_path], self.download_dir), "torrent-delete")
+        self._work.spawn(
+            asyncio.to_thread(_delete_paths, [dl.save_path], self.download_dir), "torrent-delete"
+        )
 
     def _drop(self, dl: Download, reason: str) -> None:
         """Takes a download out of the session and the engine's maps; its waiting reads fail."""
@@ -288,7 +262,7 @@ class Engine:
         await asyncio.to_thread(save_path.mkdir, parents=True, exist_ok=True)
         dl = self._add_params(params, info_hash, movie_id, origin.source, warm=warm)
         if origin.late is not None:
-            self._spawn(sources.join_late(dl.handle, origin.late), f"torrent-file-{movie_id}")
+            self._work.spawn(sources.join_late(dl.handle, origin.late), f"torrent-file-{movie_id}")
         return dl
 
     # --- readers ------------------------------------------------------------------------------

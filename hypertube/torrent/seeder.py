@@ -78,6 +78,9 @@ class Seeder:
             # 2 MiB/s instead of 0.125 s. A fixed buffer lets it send at the cap from the start.
             "send_buffer_watermark": 2 * 1024 * 1024,
             "send_buffer_low_watermark": 512 * 1024,
+            # No "stopped" announce when the seeder stops: `stop` runs on the caller's thread, often the
+            # event loop that serves the test tracker, which could then not answer until it timed out.
+            "stop_tracker_timeout": 0,
         }
         self.session = lt.session(pack)  # type: ignore[call-overload]
         if self.upload_rate:

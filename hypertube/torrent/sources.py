@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 
 MAX_TORRENT_FILE = 8 * 1024 * 1024  # a .torrent larger than this is refused
 UNREACHABLE = "The film's .torrent file could not be fetched."
-# With a magnet to go on, the .torrent file is waited for this long; later, its trackers and web seeds
-# still join the download, but its metadata comes from the peers.
+# With a magnet to go on, the .torrent file is waited for this long; later, its metadata, trackers and
+# web seeds still join the running download.
 TORRENT_FILE_WAIT = 2.0
 
 
@@ -109,7 +109,9 @@ def _usable(fetch: asyncio.Future[Any], params: Any) -> Any | None:
 
 
 async def join_late(handle: lt.torrent_handle, fetch: asyncio.Task[Any]) -> None:
-    """Adds a `.torrent` file that came after its magnet was added: its trackers and web seeds."""
+    """Adds a `.torrent` file that came after its magnet was added: its info dictionary, unless the
+    peers sent it first (libtorrent checks it against the info hash and says so with a
+    `metadata_received_alert`, as for metadata from peers), then its trackers and web seeds."""
     try:
         torrent_file = await fetch
     except TorrentError as exc:
@@ -117,6 +119,8 @@ async def join_late(handle: lt.torrent_handle, fetch: asyncio.Task[Any]) -> None
         return
     if not handle.is_valid() or str(torrent_file.ti.info_hashes().v1) != str(handle.info_hashes().v1):
         return
+    if not handle.status().has_metadata:
+        handle.set_metadata(bytes(torrent_file.ti.info_section()))
     for url in torrent_file.trackers:
         handle.add_tracker({"url": url})
     for url in torrent_file.url_seeds:

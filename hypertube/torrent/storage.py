@@ -129,8 +129,10 @@ async def janitor_loop(
     unwatched_days: int,
     quota_gb: float,
     on_removed: Callable[[int], Awaitable[None]] | None = None,
+    prune_images: Callable[[], Awaitable[object]] | None = None,
 ) -> None:
-    """Sweeps every SWEEP_EVERY seconds, and also as soon as the downloads have grown past the quota."""
+    """Sweeps every SWEEP_EVERY seconds, and also as soon as the downloads have grown past the quota;
+    with each regular sweep, `prune_images` (this node's picture cache) too."""
     quota = int(quota_gb * 1024**3)
     loop = asyncio.get_running_loop()
     next_sweep = loop.time() + FIRST_SWEEP_AFTER
@@ -156,3 +158,8 @@ async def janitor_loop(
             await sweep_alone(pool, run)
         except Exception:
             log.exception("the download janitor failed; trying again later")
+        if due and prune_images is not None:
+            try:
+                await prune_images()
+            except Exception:
+                log.exception("pruning the pictures failed; trying again later")

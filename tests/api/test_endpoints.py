@@ -436,34 +436,39 @@ async def test_movie_subtitles_come_from_the_media_area_once_the_film_is_known(t
 
 
 async def test_unplayed_films_list_the_subtitles_found_without_opening_them(
-    aiohttp_client, make_app, api_spec, api_token, make_user, db, fake_opensubtitles, make_seeder,
-    add_film, generated_films, tmp_path,
+    aiohttp_client, make_app, api_spec, api_token, make_user, fake_opensubtitles, source_films,
+    generated_films, tmp_path,
 ):  # fmt: skip
     import shutil
 
     from hypertube.keys import TORRENTS
+    from tests.conftest import login_as
     from tests.fixtures.api import Api
+    from tests.fixtures.catalog import yts_movie
     from tests.fixtures.torrent import wait_until
 
-    client = await aiohttp_client(make_app(**fake_opensubtitles.settings()))
-    me = Api(client, api_spec).as_(await api_token(client, await make_user("carol")))
+    client = await aiohttp_client(make_app(**source_films.settings(**fake_opensubtitles.settings())))
+    carol = await make_user("carol")
+    login_as(client, carol)  # to search the library as a user does
+    me = Api(client, api_spec).as_(await api_token(client, carol))
     engine = client.app[TORRENTS]
     # OpenSubtitles knows the film by its IMDb id: asked without touching the film itself.
-    online = await add_film(title="Online")
-    await db.execute("UPDATE movies SET imdb_id = 'tt0012345' WHERE id = $1", online)
+    source_films.swarm.upstreams.yts_movies.append(yts_movie(990, "Online", imdb="tt0012345"))
+    online = await source_films.find(client, "Online")
     assert (await me.get(f"/api/v1/movies/{online}")).data["subtitles"] == ["en", "fr"]
     assert fake_opensubtitles.seen == [("search", {"imdb_id": "12345", "languages": "en,fr"})]
     # A torrent whose metadata is here (its page was opened) lists its subtitle files, and nothing
-    # of it is downloaded for that.
+    # of it is downloaded for that (a magnet: a `.torrent` would want its first piece until a peer).
     folder = tmp_path / "Film with subtitles"
     folder.mkdir()
     shutil.copy(generated_films["mp4"], folder / "film.mp4")
     (folder / "film.de.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHallo\n")
-    seeded = make_seeder().seed(folder)
-    shipped = await add_film(magnet=seeded.magnet, title="Shipped")
+    seeded = source_films.publish(folder, "Shipped", torrent_url=False)
+    shipped = await source_films.find(client, "Shipped")
     assert engine.known_files(shipped) is None  # nothing known: nothing listed, nothing started
     engine.warm(shipped)
     await wait_until(lambda: engine.known_files(shipped) is not None, 10)
-    assert (await me.get(f"/api/v1/movies/{shipped}")).data["subtitles"] == ["de"]
+    # The torrent's German file, besides what OpenSubtitles knows by the film's IMDb id.
+    assert (await me.get(f"/api/v1/movies/{shipped}")).data["subtitles"] == ["de", "en", "fr"]
     dl = engine.downloads[seeded.info_hash]
     assert dl.warm and not any(dl.has(p) for p in range(dl.num_pieces))

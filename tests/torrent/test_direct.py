@@ -1,35 +1,24 @@
-"""Direct play over a real loopback swarm: byte ranges match the source file byte for byte."""
+"""Direct play over a real loopback swarm: byte ranges match the source file byte for byte. The film
+is published by the fake YTS, found by a library search, its peer found through its tracker."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 
-from tests.conftest import login_as
 
-
-async def _client_for(aiohttp_client, make_app, make_user, **overrides):
-    client = await aiohttp_client(make_app(**overrides))
-    user = await make_user()
-    login_as(client, user)
-    return client, user
-
-
-async def _seeded_mp4(aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films):
-    """The MP4 test film seeded on loopback and in the library: its bytes, id and a signed-in client."""
+async def _seeded_mp4(source_films, generated_films, upload_rate: int = 0):
+    """The MP4 test film published and seeded on loopback: its bytes, id and a signed-in client."""
     source = generated_films["mp4"]
-    seeded = make_seeder().seed(source)
-    movie_id = await add_film(magnet=seeded.magnet, info_hash=seeded.info_hash)
-    client, user = await _client_for(aiohttp_client, make_app, make_user)
-    return source.read_bytes(), movie_id, client, user
+    film = source_films.publish(source, upload_rate=upload_rate)
+    client = await source_films.client()
+    movie_id = await source_films.find(client, film.title)
+    return source.read_bytes(), movie_id, client, film
 
 
-async def test_byte_ranges_match_source(
-    aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films, db
-):
-    data, movie_id, client, user = await _seeded_mp4(
-        aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films
-    )
+async def test_byte_ranges_match_source(source_films, generated_films, db):
+    data, movie_id, client, _ = await _seeded_mp4(source_films, generated_films)
+    user = client.user
     size = len(data)
 
     resp = await client.get(f"/stream/{movie_id}/file", headers={"Range": "bytes=0-99"})
@@ -83,35 +72,27 @@ async def test_byte_ranges_match_source(
     )
 
 
-async def test_client_disconnect_frees_the_reader(
-    aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films
-):
+async def test_client_disconnect_frees_the_reader(source_films, generated_films):
     from hypertube.keys import TORRENTS
     from tests.fixtures.torrent import wait_until
 
-    source = generated_films["mp4"]
-    seeded = make_seeder(upload_rate=96 * 1024).seed(source)
-    movie_id = await add_film(magnet=seeded.magnet)
-    client, _ = await _client_for(aiohttp_client, make_app, make_user)
+    data, movie_id, client, film = await _seeded_mp4(source_films, generated_films, 96 * 1024)
     engine = client.app[TORRENTS]
     resp = await client.get(f"/stream/{movie_id}/file")
     assert resp.status == 200
     first = await resp.content.readany()
-    assert first == source.read_bytes()[: len(first)]
+    assert first == data[: len(first)]
     assert engine.open_readers(movie_id) == 1
     resp.close()  # the browser navigates away mid-film
     await wait_until(lambda: engine.open_readers(movie_id) == 0, 10)
-    assert not engine.downloads[seeded.info_hash]._deadlines
+    assert not engine.downloads[film.info_hash]._deadlines
 
 
-async def test_finished_film_is_sent_from_its_file(
-    aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films, db
-):
+async def test_finished_film_is_sent_from_its_file(source_films, generated_films, db):
     from hypertube.keys import TORRENTS
 
-    data, movie_id, client, user = await _seeded_mp4(
-        aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films
-    )
+    data, movie_id, client, _ = await _seeded_mp4(source_films, generated_films)
+    user = client.user
     size = len(data)
     engine = client.app[TORRENTS]
     url = f"/stream/{movie_id}/file"

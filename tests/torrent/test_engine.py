@@ -1,29 +1,32 @@
-"""The engine on a real loopback swarm: partial reads, peers that vanish, restarts, corrupt data."""
+"""The engine on a real loopback swarm: partial reads, peers that vanish, restarts, corrupt data.
+
+Each film is published by the fake YTS and found by a library search; its peers come from the tracker
+its `.torrent` names (`source_films`): nothing is written into the database by hand, no peer hints."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 
-import asyncpg
 import pytest
-from aiohttp import web
 
 from hypertube.keys import TORRENTS
-from hypertube.torrent import Engine, PeersTimeout
-from tests.conftest import login_as
+from hypertube.torrent import PeersTimeout
 from tests.fixtures.torrent import wait_until
 
 
-async def test_read_at_70_percent_does_not_wait_for_the_whole_file(
-    aiohttp_client, make_app, make_seeder, add_film, generated_films
-):
+async def _played(source_films, source, *, upload_rate: int = 0, piece_size: int = 16 * 1024):
+    """The film published, seeded, found: (engine, movie id, published film, client)."""
+    film = source_films.publish(source, upload_rate=upload_rate, piece_size=piece_size)
+    client = await source_films.client()
+    movie_id = await source_films.find(client, film.title)
+    return client.app[TORRENTS], movie_id, film, client
+
+
+async def test_read_at_70_percent_does_not_wait_for_the_whole_file(source_films, generated_films):
     source = generated_films["mp4"]
     data = source.read_bytes()
-    seeded = make_seeder(upload_rate=256 * 1024).seed(source)
-    movie_id = await add_film(magnet=seeded.magnet)
-    client = await aiohttp_client(make_app())
-    engine = client.app[TORRENTS]
+    engine, movie_id, _, _ = await _played(source_films, source, upload_rate=256 * 1024)
     async with await engine.open_reader(movie_id) as reader:
         assert reader.size == len(data) and reader.name == source.name
         offset = int(len(data) * 0.7)
@@ -37,14 +40,8 @@ async def test_read_at_70_percent_does_not_wait_for_the_whole_file(
         assert await reader.read(len(data), 100) == b""
 
 
-async def test_several_readers_share_one_download_and_release_it(
-    aiohttp_client, make_app, make_seeder, add_film, generated_films
-):
-    source = generated_films["mp4"]
-    seeded = make_seeder().seed(source)
-    movie_id = await add_film(magnet=seeded.magnet)
-    client = await aiohttp_client(make_app())
-    engine = client.app[TORRENTS]
+async def test_several_readers_share_one_download_and_release_it(source_films, generated_films):
+    engine, movie_id, _, _ = await _played(source_films, generated_films["mp4"])
     first, second = await asyncio.gather(engine.open_reader(movie_id), engine.open_reader(movie_id))
     assert first.download is second.download and len(engine.downloads) == 1
     assert engine.open_readers(movie_id) == 2
@@ -54,15 +51,12 @@ async def test_several_readers_share_one_download_and_release_it(
     assert not first.download._deadlines
 
 
-async def test_sync_reader_for_pyav_threads(aiohttp_client, make_app, make_seeder, add_film, generated_films):
+async def test_sync_reader_for_pyav_threads(source_films, generated_films):
     import av
 
-    source = generated_films["mp4"]
-    seeded = make_seeder().seed(source)
-    movie_id = await add_film(magnet=seeded.magnet)
-    client = await aiohttp_client(make_app())
+    engine, movie_id, _, _ = await _played(source_films, generated_films["mp4"])
     loop = asyncio.get_running_loop()
-    async with await client.app[TORRENTS].open_reader(movie_id) as reader:
+    async with await engine.open_reader(movie_id) as reader:
 
         def probe():
             with reader.open_sync(loop) as raw, av.open(raw) as container:
@@ -79,14 +73,13 @@ async def test_sync_reader_for_pyav_threads(aiohttp_client, make_app, make_seede
     assert 3.5 < duration < 4.5 and "video" in kinds and "audio" in kinds
 
 
-async def test_seeder_drop_and_return(aiohttp_client, make_app, make_seeder, add_film, generated_films):
+async def test_seeder_drop_and_return(source_films, generated_films):
+    """The seeder vanishes, then comes back on the same port: it announces itself to the tracker again,
+    and the engine, which keeps asking the tracker while it has no peer, finds it."""
     source = generated_films["mp4"]
     data = source.read_bytes()
-    seeder = make_seeder(upload_rate=128 * 1024)
-    seeded = seeder.seed(source)
-    movie_id = await add_film(magnet=seeded.magnet)
-    client = await aiohttp_client(make_app())
-    engine = client.app[TORRENTS]
+    engine, movie_id, film, _ = await _played(source_films, source, upload_rate=128 * 1024)
+    seeder = film.seeder
     async with await engine.open_reader(movie_id) as reader:
         assert await reader.read(0, 1000) == data[:1000]
         seeder.stop()
@@ -101,17 +94,10 @@ async def test_seeder_drop_and_return(aiohttp_client, make_app, make_seeder, add
         assert (await engine.download_status(movie_id))["state"] in ("downloading", "finished")
 
 
-async def test_read_times_out_clearly_without_peers(
-    aiohttp_client, make_app, make_seeder, add_film, generated_films
-):
-    source = generated_films["mp4"]
-    seeder = make_seeder(upload_rate=64 * 1024)
-    seeded = seeder.seed(source)
-    movie_id = await add_film(magnet=seeded.magnet)
-    client = await aiohttp_client(make_app())
-    engine = client.app[TORRENTS]
+async def test_read_times_out_clearly_without_peers(source_films, generated_films):
+    engine, movie_id, film, _ = await _played(source_films, generated_films["mp4"], upload_rate=64 * 1024)
     async with await engine.open_reader(movie_id) as reader:
-        seeder.stop()
+        film.seeder.stop()
         engine.read_timeout = 1.0
         try:
             await reader.read(reader.size - 5000, 5000)
@@ -121,75 +107,59 @@ async def test_read_times_out_clearly_without_peers(
             raise AssertionError("expected a timeout")
 
 
-async def test_restart_resumes_from_resume_data(
-    tmp_path, aiohttp_client, make_app, make_seeder, add_film, generated_films, db
-):
+async def test_restart_resumes_from_resume_data(source_films, generated_films, db):
     source = generated_films["mp4"]
     data = source.read_bytes()
-    seeder = make_seeder(upload_rate=512 * 1024)
-    seeded = seeder.seed(source)
-    movie_id = await add_film(magnet=seeded.magnet)
-    client = await aiohttp_client(make_app())
-    engine = client.app[TORRENTS]
+    engine, movie_id, film, client = await _played(source_films, source, upload_rate=512 * 1024)
     async with await engine.open_reader(movie_id) as reader:
         assert await reader.read(0, 300_000) == data[:300_000]
     before = (await engine.download_status(movie_id))["progress"]
     assert 0 < before < 1
     await client.close()
-    seeder.stop()  # what the new engine has comes from disk and its resume data
+    film.seeder.stop()  # what the new engine has comes from disk and its resume data
     assert (await db.fetchval("SELECT progress FROM downloads WHERE movie_id = $1", movie_id)) > 0
 
-    client = await aiohttp_client(make_app())
-    engine = client.app[TORRENTS]
-    assert seeded.info_hash in engine.downloads
-    dl = engine.downloads[seeded.info_hash]
+    engine = (await source_films.client()).app[TORRENTS]
+    assert film.info_hash in engine.downloads
+    dl = engine.downloads[film.info_hash]
     await wait_until(lambda: dl.status()["progress"] >= before, 10)
     engine.read_timeout = 3
     async with await engine.open_reader(movie_id) as reader:
         assert await reader.read(0, 300_000) == data[:300_000]
 
 
-async def test_corrupt_and_truncated_data_is_downloaded_again(
-    aiohttp_client, make_app, make_seeder, add_film, generated_films, settings
-):
+async def test_corrupt_and_truncated_data_is_downloaded_again(source_films, generated_films, settings):
     source = generated_films["mp4"]
     data = source.read_bytes()
-    seeded = make_seeder().seed(source)
-    movie_id = await add_film(magnet=seeded.magnet)
+    film = source_films.publish(source)
     broken = bytearray(data[: len(data) * 2 // 3])
     broken[1000:5000] = os.urandom(4000)
-    target = settings.download_dir / seeded.info_hash / source.name
+    target = settings.download_dir / film.info_hash / source.name
     target.parent.mkdir(parents=True)
     target.write_bytes(bytes(broken))
-    client = await aiohttp_client(make_app())
+    client = await source_films.client()
+    movie_id = await source_films.find(client, film.title)
     async with await client.app[TORRENTS].open_reader(movie_id) as reader:
         assert await reader.read(0, len(data)) == data
 
 
-async def test_one_read_longer_than_the_readahead_window(
-    aiohttp_client, make_app, make_seeder, add_film, generated_films
-):
+async def test_one_read_longer_than_the_readahead_window(source_films, generated_films):
     source = generated_films["mp4"]
     data = source.read_bytes()
-    seeded = make_seeder(upload_rate=4 * 1024 * 1024).seed(source, piece_size=16 * 1024)
-    movie_id = await add_film(magnet=seeded.magnet)
-    client = await aiohttp_client(make_app())
-    async with await client.app[TORRENTS].open_reader(movie_id) as reader:
+    engine, movie_id, _, _ = await _played(source_films, source, upload_rate=4 * 1024 * 1024)
+    async with await engine.open_reader(movie_id) as reader:
         assert reader.readahead_pieces * 16 * 1024 < len(data)  # the read outgrows the window
         assert await reader.read(0, len(data)) == data
 
 
 @pytest.fixture
-def capped_reader(aiohttp_client, make_app, make_seeder, add_film, generated_films):
+def capped_reader(source_films, generated_films):
     """A reader of the test film from a seeder capped at 512 KiB/s (pieces arrive one by one), and
     the film's bytes."""
 
     async def open_one(background_after: float = 60.0):
         source = generated_films["mp4"]
-        seeded = make_seeder(upload_rate=512 * 1024).seed(source)
-        movie_id = await add_film(magnet=seeded.magnet)
-        client = await aiohttp_client(make_app())
-        engine = client.app[TORRENTS]
+        engine, movie_id, _, _ = await _played(source_films, source, upload_rate=512 * 1024)
         engine.background_after = background_after  # by default none while a test looks at what came
         return await engine.open_reader(movie_id), source.read_bytes()
 
@@ -227,19 +197,17 @@ async def test_a_probe_like_jump_fetches_no_readahead(capped_reader):
 
 
 async def test_opening_a_film_page_prepares_its_torrent_without_downloading(
-    aiohttp_client, make_app, make_seeder, add_film, generated_films, make_user, db
+    source_films, generated_films, db
 ):
+    # Magnets only: a torrent added with its `.torrent` wants its first piece until it meets a peer.
     source = generated_films["mp4"]
     data = source.read_bytes()
-    seeder = make_seeder()
-    first = seeder.seed(source)
-    second = seeder.seed(source, piece_size=32 * 1024)
-    third = seeder.seed(source, piece_size=64 * 1024)
-    movies = [
-        await add_film(magnet=s.magnet, title=f"Film {i}") for i, s in enumerate((first, second, third))
-    ]
-    client = await aiohttp_client(make_app())
-    login_as(client, await make_user())
+    first, second, third = (
+        source_films.publish(source, f"Film {i}", piece_size=size, torrent_url=False)
+        for i, size in enumerate((16 * 1024, 32 * 1024, 64 * 1024))
+    )
+    client = await source_films.client()
+    movies = [await source_films.find(client, f.title) for f in (first, second, third)]
     engine = client.app[TORRENTS]
     engine.max_warm = 2
 
@@ -269,8 +237,8 @@ async def test_opening_a_film_page_prepares_its_torrent_without_downloading(
     engine.max_warm = 1
     assert (await client.get(f"/movies/{movies[0]}")).status == 200  # played: stays
     engine.warm(movies[0])
-    fourth = seeder.seed(source, piece_size=128 * 1024)
-    fourth_movie = await add_film(magnet=fourth.magnet, title="Film 4")
+    fourth = source_films.publish(source, "Film 4", piece_size=128 * 1024, torrent_url=False)
+    fourth_movie = await source_films.find(client, "Film 4")
     assert (await client.get(f"/movies/{fourth_movie}")).status == 200
     await wait_until(lambda: fourth.info_hash in engine.downloads, 5)
     assert second.info_hash not in engine.downloads and third.info_hash not in engine.downloads
@@ -302,28 +270,20 @@ async def test_the_rest_downloads_once_the_reader_has_paused(capped_reader, db):
     assert await db.fetchval("SELECT completed_at FROM downloads") is not None
 
 
-async def test_closing_the_engine_ends_its_background_work(aiohttp_server, database_url, add_film, tmp_path):
+async def test_closing_the_engine_ends_its_background_work(source_films, source_swarm):
     # A film prepared ahead whose .torrent file never comes: its task is still running at close.
-    asked = asyncio.Event()
-
-    async def never(request):
-        asked.set()
-        await asyncio.sleep(60)
-        return web.Response()
-
-    site = web.Application()
-    site.router.add_get("/never.torrent", never)
-    server = await aiohttp_server(site)
-    movie_id = await add_film(torrent_url=str(server.make_url("/never.torrent")))
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
-    try:
-        engine = Engine(tmp_path / "downloads", pool, dht=False, fetch_allowed_hosts=frozenset({"127.0.0.1"}))
-        await engine.start()
-        engine.warm(movie_id)
-        await asyncio.wait_for(asked.wait(), 10)
-        tasks = [t for t in asyncio.all_tasks() if (t.get_name() or "").startswith("torrent-")]
-        assert any(t.get_name() == f"torrent-add-{movie_id}" for t in tasks)
-        await asyncio.wait_for(engine.close(), 20)
-        assert all(t.done() for t in tasks), [t for t in tasks if not t.done()]
-    finally:
-        await pool.close()
+    source_swarm.publish_archive_broken("never_1926", "Never Film", None, delay=60)
+    client = await source_films.client()
+    movie_id = await source_films.find(client, "Never Film")
+    engine = client.app[TORRENTS]
+    engine.warm(movie_id)
+    await wait_until(lambda: source_swarm.torrent_hits.get("never_1926"), 10)
+    # The engine's own tasks (the janitor is the app's, stopped with it).
+    tasks = [
+        t
+        for t in asyncio.all_tasks()
+        if t.get_name().startswith("torrent-") and t.get_name() != "torrent-janitor"
+    ]
+    assert any(t.get_name() == f"torrent-add-{movie_id}" for t in tasks)
+    await asyncio.wait_for(engine.close(), 20)
+    assert all(t.done() for t in tasks), [t for t in tasks if not t.done()]

@@ -4,39 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-from aiohttp import web
-
 from hypertube.keys import TORRENTS
+from hypertube.torrent.errors import BadTorrent
 from hypertube.torrent.files import TorrentFile, pick_main_file
 from tests.conftest import login_as
-
-
-@pytest.fixture
-async def fake_tracker_site(aiohttp_server):
-    """A web server that serves .torrent URLs: one missing, one not a torrent, one too slow."""
-
-    async def missing(request):
-        raise web.HTTPNotFound()
-
-    async def html(request):
-        return web.Response(text="<html>not a torrent</html>", content_type="text/html")
-
-    async def slow(request):
-        await asyncio.sleep(5)
-        return web.Response(body=b"d4:infod4:name1:xee")
-
-    app = web.Application()
-    app.router.add_get("/missing.torrent", missing)
-    app.router.add_get("/page.torrent", html)
-    app.router.add_get("/slow.torrent", slow)
-    return await aiohttp_server(app)
-
-
-async def _signed_in(aiohttp_client, make_app, make_user):
-    client = await aiohttp_client(make_app())
-    login_as(client, await make_user())
-    return client
+from tests.fixtures.catalog import yts_movie
 
 
 async def _error(client, movie_id, status):
@@ -46,54 +18,66 @@ async def _error(client, movie_id, status):
     return (await resp.json())["error"]
 
 
-async def test_bad_sources_give_clear_errors(
-    aiohttp_client, make_app, make_user, add_film, fake_tracker_site, make_seeder, tmp_path, db
-):
-    client = await _signed_in(aiohttp_client, make_app, make_user)
-    engine = client.app[TORRENTS]
-    engine.metadata_timeout = 1.5
-    engine.fetch_timeout = 1.0
-
-    bad = await add_film(magnet="magnet:?xt=urn:btih:not-a-hash&dn=<script>alert(1)</script>")
-    err = await _error(client, bad, 422)
-    assert err["code"] == "bad_torrent" and "magnet" in err["message"]
-
-    dead = await add_film(torrent_url=str(fake_tracker_site.make_url("/missing.torrent")))
-    err = await _error(client, dead, 502)
-    assert err["code"] == "torrent_unreachable" and "404" in err["message"]
-
-    refused = await add_film(torrent_url="http://127.0.0.1:9/nothing.torrent")
-    assert (await _error(client, refused, 502))["code"] == "torrent_unreachable"
-
-    slow = await add_film(torrent_url=str(fake_tracker_site.make_url("/slow.torrent")))
-    assert (await _error(client, slow, 502))["code"] == "torrent_unreachable"
-
-    page = await add_film(torrent_url=str(fake_tracker_site.make_url("/page.torrent")))
-    assert (await _error(client, page, 422))["code"] == "bad_torrent"
-
-    nobody = await add_film(magnet="magnet:?xt=urn:btih:" + "ab" * 20 + "&x.pe=127.0.0.1:9")
-    err = await _error(client, nobody, 504)
-    assert err["code"] == "metadata_timeout"
-
-    no_torrent = await db.fetchval("INSERT INTO movies (title) VALUES ('Bare') RETURNING id")
-    assert (await _error(client, no_torrent, 404))["code"] == "no_torrent"
-    for junk in ("999999", "abc", "1%27%20OR%201=1", "99999999999999999999999"):
-        resp = await client.get(f"/stream/{junk}/file")
-        assert resp.status == 404 and (await resp.json())["error"]["code"] in ("not_found", "no_torrent")
-
+async def test_bad_sources_give_clear_errors(source_films, source_swarm, make_seeder, tmp_path):
+    """What the sources point to is broken: each film answers its error at once, as JSON."""
+    source_swarm.publish_archive_broken("missing_1926", "Missing Torrent", None)
+    source_swarm.publish_archive_broken("page_1926", "Page Torrent", b"<html>not a torrent</html>")
+    source_swarm.publish_archive_broken("slow_1926", "Slow Torrent", b"d4:infod4:name1:xee", delay=3)
+    # A hash nobody seeds, given as a magnet alone: the tracker knows no peer.
+    source_swarm.upstreams.yts_movies.append(yts_movie(901, "Nobody Seeds", info_hash="AB" * 20))
+    source_swarm.upstreams.yts_movies.append(yts_movie(902, "No Copy", torrents=False))
     folder = tmp_path / "Not A Film"
     folder.mkdir()
     (folder / "readme.txt").write_text("no video here\n" * 2000)
     (folder / "cover.jpg").write_bytes(b"\xff\xd8" + b"0" * 40_000)
-    seeded = make_seeder().seed(folder)
-    no_video = await add_film(magnet=seeded.magnet)
-    err = await _error(client, no_video, 422)
-    assert err["code"] == "no_video"
+    source_films.publish(folder, "Not A Film")
+    client = await source_films.client()
+    engine = client.app[TORRENTS]
+    engine.metadata_timeout = 1.5
+    engine.fetch_timeout = 1.0
+
+    dead = await source_films.find(client, "Missing Torrent")
+    err = await _error(client, dead, 502)
+    assert err["code"] == "torrent_unreachable" and "404" in err["message"]
+    slow = await source_films.find(client, "Slow Torrent")
+    assert (await _error(client, slow, 502))["code"] == "torrent_unreachable"
+    page = await source_films.find(client, "Page Torrent")
+    assert (await _error(client, page, 422))["code"] == "bad_torrent"
+    nobody = await source_films.find(client, "Nobody Seeds")
+    assert (await _error(client, nobody, 504))["code"] == "metadata_timeout"
+    no_copy = await source_films.find(client, "No Copy")
+    assert (await _error(client, no_copy, 404))["code"] == "no_torrent"
+    no_video = await source_films.find(client, "Not A Film")
+    assert (await _error(client, no_video, 422))["code"] == "no_video"
+    for junk in ("999999", "abc", "1%27%20OR%201=1", "99999999999999999999999"):
+        resp = await client.get(f"/stream/{junk}/file")
+        assert resp.status == 404 and (await resp.json())["error"]["code"] in ("not_found", "no_torrent")
+
+
+async def test_links_no_source_gives_are_refused_before_any_download(tmp_path):
+    """Magnets and `.torrent` URLs the catalog would never store (a source's answer is checked first)
+    are still refused by the engine with a clear error: an unparsable magnet, a URL that is not HTTP."""
+    from hypertube.netfetch import FetchPolicy
+    from hypertube.torrent.sources import origin_of
+
+    policy = FetchPolicy(1024, timeout=1.0)
+    for magnet, url in (
+        ("magnet:?xt=urn:btih:not-a-hash&dn=<script>alert(1)</script>", None),
+        (None, "file:///etc/passwd"),
+        (None, None),
+    ):
+        try:
+            await origin_of(magnet, url, policy)
+        except BadTorrent as exc:
+            assert "not valid" in exc.message
+        else:
+            raise AssertionError(f"{magnet or url} was accepted")
 
 
 async def test_a_bad_magnet_falls_back_to_the_films_next_torrent(
     aiohttp_client, make_app, make_user, add_film, make_seeder, generated_films, db
 ):
+    # No source gives an unparsable magnet (the catalog checks hashes), so these rows are the test's.
     seeded = make_seeder().seed(generated_films["mp4"])
     movie_id = await add_film(magnet="magnet:?xt=urn:btih:broken", seeders=50)
     await db.execute(
@@ -101,7 +85,8 @@ async def test_a_bad_magnet_falls_back_to_the_films_next_torrent(
         movie_id,
         seeded.magnet,
     )
-    client = await _signed_in(aiohttp_client, make_app, make_user)
+    client = await aiohttp_client(make_app())
+    login_as(client, await make_user())
     resp = await client.get(f"/stream/{movie_id}/file", headers={"Range": "bytes=0-9"})
     assert resp.status == 206 and await resp.read() == generated_films["mp4"].read_bytes()[:10]
 
@@ -125,18 +110,16 @@ def test_main_file_is_the_largest_video_and_never_a_sample():
     assert pick_main_file([TorrentFile(0, "Samples of Life (1990).mp4", 10, "video")]).index == 0
 
 
-async def test_main_file_and_subtitles_in_a_folder_torrent(
-    aiohttp_client, make_app, make_seeder, add_film, generated_films, tmp_path
-):
+async def test_main_file_and_subtitles_in_a_folder_torrent(source_films, generated_films, tmp_path):
     folder = tmp_path / "Film (2020)"
     (folder / "Sample").mkdir(parents=True)
     film = folder / "film.mp4"
     film.write_bytes(generated_films["mp4"].read_bytes())
     (folder / "Sample" / "sample.mkv").write_bytes(b"\x1a\x45\xdf\xa3" + bytes(film.stat().st_size + 1000))
     (folder / "film.en.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHello\n")
-    seeded = make_seeder().seed(folder)
-    movie_id = await add_film(magnet=seeded.magnet)
-    client = await aiohttp_client(make_app())
+    source_films.publish(folder, "Film With Extras")
+    client = await source_films.client()
+    movie_id = await source_films.find(client, "Film With Extras")
     engine = client.app[TORRENTS]
     async with await engine.open_reader(movie_id) as reader:
         assert reader.name == "film.mp4" and reader.size == film.stat().st_size

@@ -12,6 +12,7 @@ from bench.swarm import library_cards
 from hypertube.keys import TORRENTS
 from hypertube.torrent.sources import TORRENT_FILE_WAIT
 from tests.conftest import login_as
+from tests.fixtures.torrent import wait_until
 
 
 async def _signed_in(aiohttp_client, make_app, make_user, swarm, source: str, *, own_tracker: bool = False):
@@ -106,3 +107,24 @@ async def test_a_late_torrent_file_lends_its_tracker_to_the_magnet(
     dl = client.app[TORRENTS].downloads[published.info_hash]
     assert dl.source.startswith("magnet:")
     assert source_swarm.announce_url in [t["url"] for t in dl.handle.trackers()]
+
+
+async def test_a_late_torrent_file_gives_the_magnet_its_metadata(
+    aiohttp_client, make_app, make_user, source_swarm, generated_films
+):
+    """No peer at all while the `.torrent` file is on its way: the magnet's metadata can only come from
+    the file, which arrives after the engine stopped waiting for it."""
+    film = generated_films["mp4"]
+    source_swarm.torrent_delay = TORRENT_FILE_WAIT + 0.5
+    published = source_swarm.publish_yts(9, "Late Metadata", film)
+    source_swarm.seeder.stop()
+    client = await _signed_in(aiohttp_client, make_app, make_user, source_swarm, "yts")
+    movie_id = await _found(client, "Late Metadata")
+    engine = client.app[TORRENTS]
+    assert (await client.get(f"/movies/{movie_id}")).status == 200  # the page prepares the torrent
+    await wait_until(lambda: engine.known_files(movie_id) is not None, 15)
+    dl = engine.downloads[published.info_hash]
+    assert dl.source.startswith("magnet:") and dl.handle.status().num_peers == 0
+    assert [f.size for f in engine.known_files(movie_id) or []] == [film.stat().st_size]
+    source_swarm.seeder.start()  # back: found through the file's tracker
+    await _plays(client, movie_id, film.read_bytes())

@@ -1,4 +1,7 @@
-"""The janitor deletes films nobody watched for a while, never one being streamed, and keeps the quota."""
+"""The janitor deletes films nobody watched for a while, never one being streamed, and keeps the quota.
+
+Every download is a film a user played: published by the fake YTS, found by a library search, streamed
+from its tracker's seeder; only the clock is moved (when it was last watched)."""
 
 from __future__ import annotations
 
@@ -8,88 +11,89 @@ from functools import partial
 from hypertube.keys import TORRENTS
 from hypertube.torrent.storage import sweep, sweep_alone
 
+SIZES = iter(range(14, 30))  # piece sizes as powers of two: each publication is its own torrent
 
-async def _fake_download(db, settings, movie_id: int, info_hash: str, size: int, days_ago: int) -> None:
-    folder = settings.download_dir / info_hash
-    folder.mkdir(parents=True)
-    (folder / "film.mkv").write_bytes(b"\x01" * size)
+
+async def _watched(source_films, client, db, film_path, title: str, days_ago: int):
+    """Publishes a film, plays it whole over `/stream`, and moves its last viewing `days_ago` days back;
+    returns (movie id, info hash)."""
+    film = source_films.publish(film_path, title, piece_size=1 << next(SIZES))
+    movie_id = await source_films.find(client, title)
+    resp = await client.get(f"/stream/{movie_id}/file")
+    assert resp.status == 200 and await resp.read() == film_path.read_bytes()
+    await _age(db, movie_id, days_ago)
+    return movie_id, film.info_hash
+
+
+async def _age(db, movie_id: int, days_ago: int, *, watched_days_ago: int | None = None) -> None:
     await db.execute(
-        """INSERT INTO downloads (info_hash, movie_id, save_path, progress, state, last_watched_at)
-           VALUES ($1, $2, $3, 1, 'finished', now() - make_interval(days => $4))""",
-        info_hash,
+        "UPDATE downloads SET last_watched_at = now() - make_interval(days => $2) WHERE movie_id = $1",
         movie_id,
-        str(folder),
         days_ago,
     )
-
-
-async def test_janitor_deletes_only_what_it_should(
-    aiohttp_client, make_app, make_user, make_seeder, add_film, generated_films, db, settings
-):
-    client = await aiohttp_client(make_app())
-    engine = client.app[TORRENTS]
-    user = await make_user()
-    old = await add_film(title="Old")
-    recent = await add_film(title="Recent")
-    old_but_rewatched = await add_film(title="Rewatched")
-    await _fake_download(db, settings, old, "a" * 40, 10_000, 45)
-    await _fake_download(db, settings, recent, "b" * 40, 10_000, 3)
-    await _fake_download(db, settings, old_but_rewatched, "c" * 40, 10_000, 60)
     await db.execute(
-        "INSERT INTO watches (user_id, movie_id, watched_at) VALUES ($1, $2, now() - interval '2 days')",
-        user.id,
-        old_but_rewatched,
+        "UPDATE watches SET watched_at = now() - make_interval(days => $2) WHERE movie_id = $1",
+        movie_id,
+        days_ago if watched_days_ago is None else watched_days_ago,
     )
+
+
+async def test_janitor_deletes_only_what_it_should(source_films, generated_films, db, settings):
+    film = generated_films["mp4"]
+    client = await source_films.client()
+    engine = client.app[TORRENTS]
+    _, old = await _watched(source_films, client, db, film, "Old", 45)
+    _, recent = await _watched(source_films, client, db, film, "Recent", 3)
+    rewatched_id, rewatched = await _watched(source_films, client, db, film, "Rewatched", 60)
+    # Its download is old, but someone watched it two days ago.
+    await _age(db, rewatched_id, 60, watched_days_ago=2)
     outside = settings.data_dir / "precious.txt"
     outside.write_text("keep me")
 
     # a film being streamed right now, last watched long ago
-    seeded = make_seeder().seed(generated_films["mp4"])
-    streaming = await add_film(magnet=seeded.magnet, title="Streaming")
+    streamed = source_films.publish(film, "Streaming", piece_size=1 << next(SIZES))
+    streaming = await source_films.find(client, "Streaming")
     reader = await engine.open_reader(streaming)
-    await db.execute(
-        "UPDATE downloads SET last_watched_at = now() - interval '90 days' WHERE movie_id = $1", streaming
-    )
+    await _age(db, streaming, 90)
 
     removed = await sweep(engine, engine.pool, unwatched_days=30)
-    assert removed == ["a" * 40]
-    assert not (settings.download_dir / ("a" * 40)).exists()
-    assert (settings.download_dir / ("b" * 40)).exists() and (settings.download_dir / ("c" * 40)).exists()
+    assert removed == [old]
+    assert not (settings.download_dir / old).exists() and old not in engine.downloads
+    assert (settings.download_dir / recent).exists() and (settings.download_dir / rewatched).exists()
     assert await db.fetchval("SELECT count(*) FROM downloads") == 3
     assert outside.read_text() == "keep me"
-    assert seeded.info_hash in engine.downloads
+    assert streamed.info_hash in engine.downloads
 
     reader.close()
     removed = await sweep(engine, engine.pool, unwatched_days=30)
-    assert removed == [seeded.info_hash]
-    assert seeded.info_hash not in engine.downloads
-    assert not (settings.download_dir / seeded.info_hash).exists()
+    assert removed == [streamed.info_hash]
+    assert streamed.info_hash not in engine.downloads
+    assert not (settings.download_dir / streamed.info_hash).exists()
 
 
-async def test_quota_evicts_oldest_watched_first(aiohttp_client, make_app, add_film, db, settings):
-    client = await aiohttp_client(make_app())
+async def test_quota_evicts_oldest_watched_first(source_films, generated_films, db):
+    film = generated_films["mp4"]
+    client = await source_films.client()
     engine = client.app[TORRENTS]
-    films = [await add_film(title=f"F{i}") for i in range(4)]
-    for i, (movie_id, days) in enumerate(zip(films, (10, 2, 20, 5), strict=True)):
-        await _fake_download(db, settings, movie_id, str(i) * 40, 100_000, days)
-    removed = await sweep(engine, engine.pool, unwatched_days=30, quota_bytes=250_000)
-    assert removed == ["2" * 40, "0" * 40]
-    assert sorted(r["info_hash"] for r in await db.fetch("SELECT info_hash FROM downloads")) == [
-        "1" * 40,
-        "3" * 40,
+    hashes = [
+        (await _watched(source_films, client, db, film, f"F{i}", days))[1]
+        for i, days in enumerate((10, 2, 20, 5))
     ]
+    size = film.stat().st_size
+    removed = await sweep(engine, engine.pool, unwatched_days=30, quota_bytes=int(size * 2.5))
+    assert removed == [hashes[2], hashes[0]]
+    left = sorted(r["info_hash"] for r in await db.fetch("SELECT info_hash FROM downloads"))
+    assert left == sorted([hashes[1], hashes[3]])
 
 
-async def test_deleting_a_download_drops_its_converted_segments(
-    aiohttp_client, make_app, add_film, db, settings
-):
+async def test_deleting_a_download_drops_its_converted_segments(source_films, generated_films, db):
     from hypertube.keys import EVENTS, MEDIA
 
-    client = await aiohttp_client(make_app())
+    film = generated_films["mp4"]
+    client = await source_films.client()
     engine = client.app[TORRENTS]
-    old, kept = await add_film(title="Old"), await add_film(title="Kept")
-    await _fake_download(db, settings, old, "d" * 40, 1_000, 40)
-    await _fake_download(db, settings, kept, "e" * 40, 1_000, 1)
+    old, _ = await _watched(source_films, client, db, film, "Old", 40)
+    kept, _ = await _watched(source_films, client, db, film, "Kept", 1)
     media = client.app[MEDIA]
     for movie_id in (old, kept):
         media.movie_dir(movie_id).mkdir(parents=True, exist_ok=True)
@@ -98,17 +102,17 @@ async def test_deleting_a_download_drops_its_converted_segments(
     async def removed(movie_id: int) -> None:
         await client.app[EVENTS].publish("download:deleted", {"movie_id": movie_id})
 
-    assert await sweep(engine, engine.pool, unwatched_days=30, on_removed=removed) == ["d" * 40]
+    assert len(await sweep(engine, engine.pool, unwatched_days=30, on_removed=removed)) == 1
     assert not media.movie_dir(old).exists()
     assert (media.movie_dir(kept) / "0.ts").read_bytes() == b"segment"
 
 
-async def test_two_nodes_never_sweep_at_once(aiohttp_client, make_app, add_film, db, settings):
-    one = (await aiohttp_client(make_app(node_id="one"))).app[TORRENTS]
-    two = (await aiohttp_client(make_app(node_id="two"))).app[TORRENTS]
+async def test_two_nodes_never_sweep_at_once(source_films, generated_films, db):
+    node_one = await source_films.client(node_id="one")
+    one = node_one.app[TORRENTS]
+    two = (await source_films.client(node_id="two")).app[TORRENTS]
     assert one.pool is not two.pool
-    old = await add_film(title="Old")
-    await _fake_download(db, settings, old, "f" * 40, 1_000, 40)
+    _, old = await _watched(source_films, node_one, db, generated_films["mp4"], "Old", 40)
     sweeping, finish = asyncio.Event(), asyncio.Event()
 
     async def slow_removal(movie_id: int) -> None:
@@ -122,6 +126,6 @@ async def test_two_nodes_never_sweep_at_once(aiohttp_client, make_app, add_film,
     # the other node finds the first one sweeping and leaves this round to it
     assert await sweep_alone(two.pool, partial(sweep, two, two.pool, unwatched_days=30)) is None
     finish.set()
-    assert await first == ["f" * 40]
+    assert await first == [old]
     # once the first sweep is over, the lock is free for the next round on either node
     assert await sweep_alone(two.pool, partial(sweep, two, two.pool, unwatched_days=30)) == []
