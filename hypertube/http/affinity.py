@@ -55,8 +55,8 @@ def pin_plan(value, node_id: str):
     return value
 
 
-def _pinned_response(request: web.Request, response: web.StreamResponse, node_id: str) -> None:
-    """Rewrites, in place, the URLs a plan or playlist hands out so that they name this node."""
+def _pin_response(response: web.StreamResponse, node_id: str, *, plan: bool) -> None:
+    """Rewrites, in place, the URLs a play plan (`plan`) or a playlist hands out to name `node_id`."""
     if not isinstance(response, web.Response) or response.status != 200 or not response.body:
         return
     body = response.body
@@ -64,7 +64,7 @@ def _pinned_response(request: web.Request, response: web.StreamResponse, node_id
         return
     if response.content_type == PLAYLIST:
         response.body = pin_playlist(body.decode(), node_id).encode()
-    elif response.content_type == "application/json" and STREAM_PATH.match(request.path).group(2) is None:  # type: ignore[union-attr]
+    elif plan and response.content_type == "application/json":
         response.body = orjson.dumps(pin_plan(orjson.loads(body), node_id))
 
 
@@ -86,7 +86,7 @@ async def film_affinity(request: web.Request, handler) -> web.StreamResponse:
         log.info("serving film %s pinned to %s, which the proxy did not reach", found.group(1), holder.id)
     response = await handler(request)
     if placement.shared:
-        _pinned_response(request, response, holder.id)
+        _pin_response(response, holder.id, plan=found.group(2) is None)
     return response
 
 
