@@ -15,6 +15,7 @@ const OWN_EVENT_MS = 2000;
 // Playback-rate nudging for small drifts of a playing video.
 const NUDGE_FROM = 0.25;
 const NUDGE_RATE = 0.08;
+const PENDING_MS = 5000;
 
 const now = () => performance.now();
 
@@ -30,7 +31,8 @@ export class GroupSync {
     this.receivedAt = 0;
     this.known = false; // the join reply came: a null group is a party nobody has started
     this.synced = false; // in step once: from then on the viewer's play, pause and seek are sent
-    this.pending = false; // an action was sent and its answer has not come
+    this.pending = 0; // actions sent whose answer has not come (the video is left alone meanwhile)
+    this.pendingSince = 0;
     this.expecting = {}; // event name -> until when the script's own change should cause it
     this.readyKey = null;
     this.pokedKey = null;
@@ -45,7 +47,7 @@ export class GroupSync {
     this.group = null;
     this.known = known;
     this.synced = false;
-    this.pending = false;
+    this.pending = 0;
     this.readyKey = null;
     this.pokedKey = null;
   }
@@ -91,11 +93,19 @@ export class GroupSync {
     return Object.values(this.expecting).some((until) => now() < until);
   }
 
+  /** Whether an action's answer is awaited (an answer lost with the connection stops counting after 5 s). */
+  waiting() {
+    return this.pending > 0 && now() - this.pendingSince < PENDING_MS;
+  }
+
   send(event, position, isAction = true) {
-    if (isAction) this.pending = true;
+    if (isAction) {
+      this.pending = this.waiting() ? this.pending + 1 : 1;
+      this.pendingSince = now();
+    }
     const payload = { movie_id: this.movieId, position: Math.round(Math.max(0, position) * 1000) / 1000 };
     this.emit(event, payload, (reply) => {
-      if (isAction) this.pending = false;
+      if (isAction) this.pending = Math.max(0, this.pending - 1);
       if (reply?.ok && reply.state) this.receive(reply.state);
     });
   }
@@ -114,7 +124,7 @@ export class GroupSync {
   // --- what the viewer does ------------------------------------------------------------------------
 
   canAct(event) {
-    return !this.own(event) && this.known && !this.pending;
+    return !this.own(event) && this.known;
   }
 
   onPlay() {
@@ -134,7 +144,9 @@ export class GroupSync {
   onSeeked() {
     const v = this.video;
     if (this.seekStarted) this.seekCost = Math.min(2, Math.max(0.1, (now() - this.seekStarted) / 1000));
-    if (this.canAct("seeked") && this.synced && this.group && this.group.state !== "idle") {
+    // The script's own seek, unless the viewer seeked elsewhere meanwhile (one event for both).
+    const mine = this.own("seeked") && Math.abs(v.currentTime - this.seekTarget) < 1;
+    if (!mine && this.known && this.synced && this.group && this.group.state !== "idle") {
       if (Math.abs(v.currentTime - this.expected()) > IN_STEP_SECONDS) this.send("party:seek", v.currentTime);
     }
     this.tick();
@@ -156,6 +168,7 @@ export class GroupSync {
 
   seekTo(t) {
     this.expect("seeked");
+    this.seekTarget = t;
     try {
       this.video.currentTime = t;
     } catch (e) {
@@ -176,7 +189,7 @@ export class GroupSync {
 
   tick() {
     const v = this.video;
-    if (!v || !this.known || this.pending || v.seeking) return;
+    if (!v || !this.known || this.waiting() || v.seeking) return;
     const g = this.group;
     if (!g || g.state === "idle") {
       // A party nobody has started: a film already playing here starts it.

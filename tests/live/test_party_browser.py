@@ -98,16 +98,19 @@ async def test_a_joiner_starts_with_the_group_in_one_click_and_both_follow_pause
     host_user = await server.create_user("party_host")
     guest_user = await server.create_user("party_guest")
 
-    # The host finds the film by searching the library, starts a party and the film.
+    # The host finds the film by searching the library, starts it, then a party: the group starts
+    # where the host is.
     host = await open_page(base_url=server.url)
     await sign_in(host, server, host_user)
     await host.goto(f"/?q={TITLE.split()[0]}")
     await host.locator(".movie-card", has_text=TITLE).get_by_role("link").click()
     await expect(host.locator("[data-live-status]")).to_have_attribute("data-state", "ok")
+    await host.locator("[data-start]").click()
+    await _until(host, f"!{VIDEO}.paused && {VIDEO}.currentTime > 3", seconds=20)
     await host.get_by_role("button", name="Watch together").click()
     link = (await host.locator("[data-party-link]").input_value()).removeprefix(server.url)
-    await host.locator("[data-start]").click()
-    await _until(host, f"!{VIDEO}.paused && {VIDEO}.currentTime > 4", seconds=20)
+    await expect(host.locator("[data-live-panel]")).to_have_attribute("data-party-state", "playing")
+    assert float(await host.locator("[data-live-panel]").get_attribute("data-party-position")) > 3
     # Any backward move of the host's video from now on is counted.
     await host.evaluate(
         f"""(() => {{ const v = {VIDEO}; window.backJumps = []; let last = v.currentTime;
