@@ -108,6 +108,8 @@ class Player {
     // Keys that reach the page itself (nothing focused) belong to a started player: Space must not scroll.
     document.addEventListener("keydown", (e) => {
       if (!this.started || (document.activeElement && document.activeElement !== document.body)) return;
+      const box = this.root.getBoundingClientRect();
+      if (box.bottom <= 0 || box.top >= window.innerHeight) return; // the player scrolled away: the page's keys
       this.onKey(e);
       if (e.defaultPrevented) this.root.focus({ preventScroll: true });
     });
@@ -300,10 +302,9 @@ class Player {
         const status = await fetchJSON(`/stream/${this.movieId}/status`);
         const needed = neededBytes(status, this.plan ? this.duration() : null, this.video);
         this.statusText = describeStatus(status, needed, this.t);
-        if (this.waiting || !this.plan) {
-          this.view.update(this.statusText || (this.plan ? this.t.tBuffering : this.t.tPreparing));
-        }
-        if (status.progress >= 1) return this.stopStatus();
+        this.view.update(this.statusText || (this.plan ? this.t.tBuffering : this.t.tPreparing));
+        // Asked again when the player waits for data (setWaiting), not while the film plays.
+        if (status.progress >= 1 || this.view.kind !== "busy") return this.stopStatus();
       } catch (err) {
         // The next tick retries; the player keeps whatever it has buffered.
       }
@@ -315,6 +316,7 @@ class Player {
   stopStatus() {
     clearTimeout(this.statusTimer);
     this.statusTimer = null;
+    this.statusText = "";
   }
 
   savePosition(force = false) {

@@ -86,6 +86,20 @@ async def _box(page, selector: str) -> dict:
     )
 
 
+# What this area draws on the film page: the header's Play and the player (the rest of the page is the
+# page checks' business, tests/browser/test_pages_browser.py).
+PLAYER_PARTS = {"include": [["[data-watch]"], ["[data-player]"]]}
+
+
+async def _serious_axe_failures(page, context: str | dict = PLAYER_PARTS) -> list[str]:
+    results = await Axe().run(page, context=context)
+    return [
+        f"{v['id']}: {[(n['target'], n.get('failureSummary', '')[:200]) for n in v['nodes']][:4]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 async def _focus_in_player(page) -> bool:
     return await page.evaluate(
         "() => document.querySelector('[data-player]').contains(document.activeElement)"
@@ -106,6 +120,7 @@ async def test_header_play_by_keyboard_fills_the_window_keeps_the_keys_and_goes_
     assert (await page.text_content("[data-watch]")).strip() == "Play"
     assert (await _box(page, "[data-player]"))["top"] > play["bottom"]
     assert await page.evaluate(STATES) == ["[data-start]"]
+    assert await _serious_axe_failures(page) == []
 
     await page.focus("[data-watch]")
     await page.keyboard.press("Enter")
@@ -116,6 +131,7 @@ async def test_header_play_by_keyboard_fills_the_window_keeps_the_keys_and_goes_
     assert abs(player["top"] - header["bottom"]) <= 1 and abs(player["bottom"] - HEIGHT) <= 1, player
     assert await _focus_in_player(page)
     assert await page.evaluate(STATES) == []
+    assert await _serious_axe_failures(page, "[data-player]") == []
     # Controls lie over the video, and hide after a few idle seconds of playback.
     controls = await _box(page, "[data-controls]")
     video = await _box(page, "[data-player] video")
@@ -164,9 +180,10 @@ async def test_mouse_start_keeps_the_keys_and_the_header_offers_to_resume(
 ):
     swarm.publish_yts(2, "Harbour", long_film.parent)
     user = await live_server.create_user(language="fr")
-    page = await open_page(width=WIDTH, height=HEIGHT, locale="fr-FR")
+    page = await open_page(width=WIDTH, height=HEIGHT, locale="fr-FR", color_scheme="dark")
     await _open_film(page, live_server, user, "Harbour")
     assert (await page.text_content("[data-watch]")).strip() == "Lecture"
+    assert await _serious_axe_failures(page) == []
 
     await page.click("[data-watch]")  # the mouse this time
     await _until(page, f"() => {VIDEO}.currentTime > 0.5")
@@ -242,9 +259,7 @@ async def test_an_error_says_why_and_offers_to_try_again(open_page, live_server,
         assert (await page.text_content("[data-error]")).strip() == "This torrent holds no video file."
         assert await _focus_in_player(page)
         # Readable on the video in both themes (axe's contrast rules among the rest).
-        results = await Axe().run(page, context="[data-player]")
-        serious = [v["id"] for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-        assert serious == [], (scheme, serious)
+        assert await _serious_axe_failures(page, "[data-player]") == [], scheme
         await page.click("[data-retry]")
         await _until(page, "() => !document.querySelector('[data-error-box]').hidden")
         assert await page.evaluate(STATES) == ["[data-error-box]"]
