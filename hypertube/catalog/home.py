@@ -44,9 +44,7 @@ class HomeRow:
     genre: str | None = None
 
 
-async def home_rows(
-    pool: asyncpg.Pool, size: int = ROW_SIZE, genre_rows: int = GENRE_ROWS
-) -> list[HomeRow]:
+async def home_rows(pool: asyncpg.Pool, size: int = ROW_SIZE, genre_rows: int = GENRE_ROWS) -> list[HomeRow]:
     """The popular row (absent when there is no film), then up to `genre_rows` genre rows."""
     found = await pool.fetch(_ROWS_SQL, size, genre_rows, GENRE_ROW_MIN)
     rows = []

@@ -57,8 +57,12 @@ class LibraryQuery:
     def is_home(self) -> bool:
         """Browsing everything in the usual order: the library's home, with its rows."""
         f = self.filters
-        return not self.q and not f.genre and f.year_min is None and f.year_max is None and (
-            f.rating_min is None and f.sort == self.default_sort and f.order == NATURAL_ORDER[f.sort]
+        return (
+            not self.q
+            and not f.genre
+            and f.year_min is None
+            and f.year_max is None
+            and (f.rating_min is None and f.sort == self.default_sort and f.order == NATURAL_ORDER[f.sort])
         )
 
     def params(self) -> dict[str, str]:
@@ -124,7 +128,9 @@ def parse_query(args: Any) -> LibraryQuery:
     sort = (get("sort") or "").lower()
     if sort and sort not in SORTS:
         problems.append(
-            _("Unknown sort order; best matches first.") if q else _("Unknown sort order; most popular first.")
+            _("Unknown sort order; best matches first.")
+            if q
+            else _("Unknown sort order; most popular first.")
         )
         sort = ""
     if sort == "relevance" and not q:

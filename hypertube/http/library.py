@@ -74,17 +74,21 @@ def _sort_options(query: LibraryQuery) -> dict[str, Any]:
     ]
     natural = NATURAL_ORDER[f.sort]
     other = "asc" if natural == "desc" else "desc"
-    asc, desc = ORDER_LABELS[f.sort]
+    labels = dict(zip(("asc", "desc"), (_(label) for label in ORDER_LABELS[f.sort]), strict=True))
     return {
         "sort_options": sorts,
         "sort_value": "" if f.sort == query.default_sort else f.sort,
-        "order_options": [("", _(desc if natural == "desc" else asc)), (other, _(desc if other == "desc" else asc))],
+        "order_options": [("", labels[natural]), (other, labels[other])],
         "order_value": "" if f.order == natural else f.order,
         # For the script: each sort's labels and natural direction, and what the empty sort means.
         "order_labels": {
-            key: {"natural": NATURAL_ORDER[key], "asc": _(a), "desc": _(d)} for key, (a, d) in ORDER_LABELS.items()
+            key: {"natural": NATURAL_ORDER[key], "asc": _(a), "desc": _(d)}
+            for key, (a, d) in ORDER_LABELS.items()
         },
-        "default_sort_labels": {"search": _(SORT_LABELS["relevance"]), "browse": _(SORT_LABELS["popularity"])},
+        "default_sort_labels": {
+            "search": _(SORT_LABELS["relevance"]),
+            "browse": _(SORT_LABELS["popularity"]),
+        },
     }
 
 
@@ -166,6 +170,7 @@ async def _movie_page(
     if request.method == "GET":
         unavailable = await catalog.ensure_details(movie)
         movie = await catalog.movie(movie_id) or movie
+    movie = {**movie, "genres": [genre_label(name) for name in movie.get("genres") or []]}
     pool = request.app[POOL]
     torrents = await catalog.torrents(movie_id)
     if torrents and request.method == "GET":

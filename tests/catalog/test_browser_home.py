@@ -48,7 +48,9 @@ async def _saved(pool, user_id: int, movie_id: int, at_least: float, finished: b
     """Waits for the player's last position request to land (it is sent without waiting for it)."""
     for _ in range(100):
         row = await pool.fetchrow(
-            "SELECT position_s, finished_at FROM watches WHERE user_id = $1 AND movie_id = $2", user_id, movie_id
+            "SELECT position_s, finished_at FROM watches WHERE user_id = $1 AND movie_id = $2",
+            user_id,
+            movie_id,
         )
         if row and row["position_s"] >= at_least and (row["finished_at"] is not None) == finished:
             return
