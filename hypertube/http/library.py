@@ -132,7 +132,9 @@ async def library(request: web.Request) -> web.StreamResponse:
         "page_title": _("Search: %(q)s", q=query.q) if query.q else _("Library"),
         "demo_pending": demo_pending and not result.page.movies and not query.q,
         # The home's rows come before the first page of films only.
-        "sections": [] if request.query.get("after") else await home_sections(request, query),
+        "sections": []
+        if request.query.get("after")
+        else await home_sections(request, query, browsing=result.page.next_cursor is not None),
         "recommendations": [] if request.query.get("after") else await home_recommendations(request, query),
         "artwork": request.app[CATALOG].artwork,  # the recommendation rows' cards
         "genre_names": lambda names: ", ".join(genre_label(name) for name in names),

@@ -75,9 +75,11 @@ async def _shared_rows(request: web.Request) -> list[HomeRow]:
     return rows
 
 
-async def home_sections(request: web.Request, query: LibraryQuery) -> list[dict[str, Any]]:
+async def home_sections(request: web.Request, query: LibraryQuery, *, browsing: bool) -> list[dict[str, Any]]:
     """The rows shown above the films on the library home (none when searching or filtering): each a
-    dict with `kind` ("continue", "popular", "genre"), `title`, `link` (or None) and the cards `html`."""
+    dict with `kind` ("continue", "popular", "genre"), `title`, `link` (or None) and the cards `html`.
+    The popular and genre rows only when `browsing` (more films than the first page shows: a library
+    that fits on one page needs no other way through it)."""
     if not query.is_home:
         return []
     user = require_user(request)
@@ -94,7 +96,7 @@ async def home_sections(request: web.Request, query: LibraryQuery) -> list[dict[
                 "html": Markup(mark_cards(html, {card["id"]: seen for card, seen in started})),
             }
         )
-    for row in await _shared_rows(request):
+    for row in await _shared_rows(request) if browsing else []:
         if row.kind == "popular":
             title, link = _("Popular now"), None
         else:

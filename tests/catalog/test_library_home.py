@@ -123,28 +123,37 @@ async def test_genres_are_one_list_whatever_the_sources_call_them(signed_in, ups
 
 
 async def test_the_home_has_popular_and_genre_rows_and_results_have_none(signed_in, upstreams):
+    # More films than a page: the home offers rows. Comedies and westerns: too few thrillers for a row.
     upstreams.yts_movies = [
-        yts_movie(i, f"Film {i:02d}", seeds=i, genres=("Comedy",) if i <= 5 else ("Western",))
-        for i in range(1, 9)
+        yts_movie(
+            i,
+            f"Film {i:02d}",
+            seeds=i,
+            genres=("Comedy",) if i <= 5 else ("Western",) if i < 28 else ("Thriller",),
+        )
+        for i in range(1, 31)
     ]
     client = await signed_in(sources=("yts",))
     html = await (await client.get("/")).text()
     rows = re.findall(r'<section class="home-row" data-row="(\w+)"', html)
-    assert rows == ["popular", "genre"]  # three westerns are too few for a row
+    assert rows == ["popular", "genre", "genre"]
     popular = html.split('data-row="popular"')[1].split("</section>")[0]
-    assert re.findall(r'movie-card-title">([^<]+)<', popular)[:3] == ["Film 08", "Film 07", "Film 06"]
-    genre = html.split('data-row="genre"')[1].split("</section>")[0]
-    assert ">Comedy</h2>" in genre and 'href="/?genre=Comedy"' in genre
-    assert re.findall(r'movie-card-title">([^<]+)<', genre) == [
-        "Film 05",
-        "Film 04",
-        "Film 03",
-        "Film 02",
-        "Film 01",
-    ]
+    assert re.findall(r'movie-card-title">([^<]+)<', popular)[:3] == ["Film 30", "Film 29", "Film 28"]
+    western, comedy = html.split('data-row="genre"')[1:]
+    assert ">Western</h2>" in western and 'href="/?genre=Western"' in western
+    assert ">Comedy</h2>" in comedy and 'href="/?genre=Comedy"' in comedy
+    comedies = re.findall(r'movie-card-title">([^<]+)<', comedy.split("</section>")[0])
+    assert comedies == ["Film 05", "Film 04", "Film 03", "Film 02", "Film 01"]
     for params in ({"q": "film"}, {"genre": "Comedy"}, {"sort": "name"}, {"year_min": "1990"}):
         html = await (await client.get("/", params=params)).text()
         assert "data-row=" not in html, params
+
+
+async def test_a_library_that_fits_one_page_has_no_popular_rows(signed_in, upstreams):
+    upstreams.yts_movies = [yts_movie(i, f"Film {i:02d}", genres=("Comedy",)) for i in range(1, 9)]
+    client = await signed_in(sources=("yts",))
+    html = await (await client.get("/")).text()
+    assert "data-row=" not in html and len(titles(html)) == 8
 
 
 async def test_continue_watching_lists_films_in_progress_latest_first(signed_in, upstreams, db):
