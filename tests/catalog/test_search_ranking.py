@@ -86,7 +86,7 @@ async def test_search_results_sorted_by_name_go_from_a_to_z(pool):
         ({"sort": "relevance"}, "popularity", "desc"),  # nothing to match without a search
     ],
 )
-def test_each_sort_has_its_natural_order(params, sort, order):
+async def test_each_sort_has_its_natural_order(params, sort, order):
     query = parse_query(params)
     assert (query.filters.sort, query.filters.order) == (sort, order)
     # The shared address leaves out what goes without saying.
