@@ -98,7 +98,9 @@ function instantFilters(form, results) {
     const labels = orderLabels[sort];
     if (!labels) return;
     const other = labels.natural === "asc" ? "desc" : "asc";
+    const kept = orderBox.value === other ? other : "";
     orderBox.replaceChildren(new Option(labels[labels.natural], ""), new Option(labels[other], other));
+    orderBox.value = kept;
     const emptySort = sortBox.querySelector("option[value='']");
     if (emptySort) emptySort.textContent = q ? sortDefaults.search : sortDefaults.browse;
   };
@@ -179,7 +181,7 @@ function instantFilters(form, results) {
   });
   form.addEventListener("input", (event) => {
     const field = event.target;
-    if (field.name === "q") relabelOrder();
+    if (field.name === "q" && !sortBox.value) relabelOrder(); // the default sort follows: best match or popularity
     if (field.type === "search" || field.type === "number") {
       clearTimeout(typingTimer);
       const push = field.type === "number";
