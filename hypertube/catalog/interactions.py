@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncpg
 
-# A film played this far counts as watched: past it there are mostly the last scene and the credits.
-FINISHED_SHARE = 0.8
+# A film played this far counts as watched (finished): past it there are mostly the last scene and the
+# credits.
+FINISHED_SHARE = 0.9
 
 
 async def record_interaction(

@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from hypertube.catalog.genres import known_name
 from hypertube.catalog.records import SearchFilters
 from hypertube.i18n import N_
 from hypertube.i18n import gettext as _
@@ -22,6 +23,9 @@ SORTS = ("name", "year", "rating", "popularity", "relevance")
 WORD_SIMILARITY = 0.4
 # Below this many full-text matches, titles spelt nearly like the query are searched as well.
 FUZZY_BELOW = 30
+
+# Each sort's natural direction: names A to Z, the newest, best rated, most popular and best matching first.
+NATURAL_ORDER = {"name": "asc", "year": "desc", "rating": "desc", "popularity": "desc", "relevance": "desc"}
 
 SORT_KEYS = {
     "name": "lower(m.title)",
@@ -44,10 +48,33 @@ class LibraryQuery:
             [self.q.lower(), f.genre, f.year_min, f.year_max, f.rating_min, f.sort, f.order]
         ).decode()
 
-    def params(self) -> dict[str, str]:
-        """The canonical query string (what a shared URL needs)."""
+    @property
+    def default_sort(self) -> str:
+        """Best match when searching, most popular first when browsing."""
+        return default_sort(self.q)
+
+    @property
+    def is_home(self) -> bool:
+        """Browsing everything in the usual order: the library's home, with its rows."""
         f = self.filters
-        out = {"q": self.q, "genre": f.genre or "", "sort": f.sort, "order": f.order}
+        return (
+            not self.q
+            and not f.genre
+            and f.year_min is None
+            and f.year_max is None
+            and (f.rating_min is None and f.sort == self.default_sort and f.order == NATURAL_ORDER[f.sort])
+        )
+
+    def params(self) -> dict[str, str]:
+        """The canonical query string (what a shared URL needs): the default sort and each sort's natural
+        order are left out, so that choosing another sort never carries an order meant for the last one."""
+        f = self.filters
+        out = {
+            "q": self.q,
+            "genre": f.genre or "",
+            "sort": "" if f.sort == self.default_sort else f.sort,
+            "order": "" if f.order == NATURAL_ORDER[f.sort] else f.order,
+        }
         if f.year_min is not None:
             out["year_min"] = str(f.year_min)
         if f.year_max is not None:
@@ -91,7 +118,7 @@ def parse_query(args: Any) -> LibraryQuery:
     if len(q) > MAX_QUERY:
         q = q[:MAX_QUERY]
         problems.append(_("The search was shortened to %(max)s characters.", max=MAX_QUERY))
-    genre = " ".join((get("genre") or "").replace("\x00", "").split())[:60] or None
+    genre = known_name(" ".join((get("genre") or "").replace("\x00", "").split())[:60] or None)
     year_min = _number(get("year_min"), int, 1870, 2100, _("From year"), problems)
     year_max = _number(get("year_max"), int, 1870, 2100, _("To year"), problems)
     if year_min is not None and year_max is not None and year_min > year_max:
@@ -101,19 +128,23 @@ def parse_query(args: Any) -> LibraryQuery:
     sort = (get("sort") or "").lower()
     if sort and sort not in SORTS:
         problems.append(
-            _("Unknown sort order; sorted by name instead.")
+            _("Unknown sort order; best matches first.")
             if q
             else _("Unknown sort order; most popular first.")
         )
         sort = ""
     if sort == "relevance" and not q:
         sort = ""
-    sort = sort or ("name" if q else "popularity")
+    sort = sort or default_sort(q)
     order = (get("order") or "").lower()
     if order not in ("asc", "desc"):
-        order = "asc" if sort == "name" else "desc"
+        order = NATURAL_ORDER[sort]
     filters = SearchFilters(genre, year_min, year_max, rating_min, sort, order)
     return LibraryQuery(q, filters, tuple(problems))
+
+
+def default_sort(q: str) -> str:
+    return "relevance" if q else "popularity"
 
 
 def encode_cursor(key: Any, movie_id: int) -> str:
@@ -183,7 +214,7 @@ async def search_page(
             # The planner underrates the trigram index; reading every title costs far more.
             await conn.execute("SET enable_seqscan = off")
         rows = await conn.fetch(sql, *args)
-    movies = [_card(r) for r in rows[:limit]]
+    movies = [film_card(r) for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -224,7 +255,8 @@ def _page_sql(
                 f" + word_similarity({q}, lower(m.title)) + similarity({q}, lower(m.title)))::float8"
             )
     if f.genre:
-        where.append(f"m.genres @> ARRAY[{arg(f.genre)}]::text[]")
+        # The sources' other words for it ("Science Fiction" for "Sci-Fi") name the same genre.
+        where.append(f"m.genres && canonical_genres(ARRAY[{arg(f.genre)}]::text[])")
     if f.year_min is not None:
         where.append(f"m.year >= {arg(f.year_min)}")
     if f.year_max is not None:
@@ -233,11 +265,19 @@ def _page_sql(
         where.append(f"m.rating >= {arg(f.rating_min)}")
     key = SORT_KEYS[f.sort]
     direction = "ASC" if f.order == "asc" else "DESC"
+    # Films of equal rank in the order they were stored: those a source sends while the reader scrolls
+    # come after the cursor, not before it (where the reader would never see them).
+    id_direction = ("DESC" if direction == "ASC" else "ASC") if f.sort == "relevance" else direction
     outer_where = ""
     if after is not None:
         op = ">" if f.order == "asc" else "<"
         cast = "text" if f.sort == "name" else "float8"
-        outer_where = f"WHERE (sort_key, id) {op} ({arg(after[0])}::{cast}, {arg(after[1])}::bigint)"
+        key_arg, id_arg = f"{arg(after[0])}::{cast}", f"{arg(after[1])}::bigint"
+        if id_direction == direction:
+            outer_where = f"WHERE (sort_key, id) {op} ({key_arg}, {id_arg})"
+        else:
+            id_op = "<" if op == ">" else ">"
+            outer_where = f"WHERE (sort_key {op} {key_arg} OR (sort_key = {key_arg} AND id {id_op} {id_arg}))"
     sort_key = rank if f.sort == "relevance" else key
     inner = f"""SELECT {CARD_COLUMNS}, {sort_key} AS sort_key
                 FROM movies m WHERE {" AND ".join(where)}"""
@@ -248,7 +288,7 @@ def _page_sql(
         else f"SELECT * FROM ({inner}) hits"
     )
     sql = f"""{source} {outer_where}
-        ORDER BY sort_key {direction}, id {direction}
+        ORDER BY sort_key {direction}, id {id_direction}
         LIMIT {arg(limit + 1)}"""
     return sql
 
@@ -271,7 +311,7 @@ async def _few_word_matches(conn: asyncpg.Connection, q: str) -> bool:
     return found < FUZZY_BELOW
 
 
-def _card(row: Any) -> dict[str, Any]:
+def film_card(row: Any) -> dict[str, Any]:
     return {
         "id": row["id"],
         "title": row["title"],
@@ -303,8 +343,9 @@ async def local_count(pool: asyncpg.Pool, query: LibraryQuery, cap: int) -> int:
 
 
 async def known_genres(pool: asyncpg.Pool) -> list[str]:
+    """The stored films' genres, the most common first."""
     rows = await pool.fetch(
         """SELECT g, count(*) AS n FROM movies, unnest(genres) AS g
            GROUP BY g ORDER BY n DESC, g LIMIT 40"""
     )
-    return sorted(r["g"] for r in rows)
+    return [r["g"] for r in rows]

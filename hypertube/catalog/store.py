@@ -71,7 +71,7 @@ async def _save_movie(conn: asyncpg.Connection, r: FilmRecord, movie_id: int | N
         movie_id = await conn.fetchval(
             """INSERT INTO movies (title, year, rating, runtime, genres, summary, director, producer,
                    cast_members, cover_url, backdrop_url, language, popularity, imdb_id)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+               VALUES ($1, $2, $3, $4, canonical_genres($5::text[]), $6, $7, $8, $9, $10, $11, $12, $13, $14)
                ON CONFLICT (imdb_id) DO UPDATE SET updated_at = now()
                RETURNING id""",
             *values,
@@ -94,7 +94,7 @@ async def _save_movie(conn: asyncpg.Connection, r: FilmRecord, movie_id: int | N
             """UPDATE movies SET
                    year = coalesce(year, $2), rating = coalesce($3, rating),
                    runtime = coalesce(runtime, $4),
-                   genres = CASE WHEN cardinality(genres) = 0 THEN $5 ELSE genres END,
+                   genres = CASE WHEN cardinality(genres) = 0 THEN canonical_genres($5::text[]) ELSE genres END,
                    summary = coalesce(summary, $6), director = coalesce(director, $7),
                    producer = coalesce(producer, $8),
                    cast_members = CASE WHEN cast_members = '[]'::jsonb THEN $9 ELSE cast_members END,
@@ -250,7 +250,7 @@ async def store_details(
                    producer = coalesce(producer, $4), cast_members = $5,
                    cover_url = coalesce(cover_url, $6), backdrop_url = coalesce(backdrop_url, $7),
                    rating = coalesce(rating, $8), runtime = coalesce(runtime, $9),
-                   genres = CASE WHEN cardinality(genres) = 0 THEN $10 ELSE genres END
+                   genres = CASE WHEN cardinality(genres) = 0 THEN canonical_genres($10::text[]) ELSE genres END
                WHERE id = $1""",
             movie_id,
             extra.summary,

@@ -1,4 +1,4 @@
-"""The recommendation rows shown above the library when browsing without a search or filters."""
+"""The recommendation rows shown on the library home (browsing everything, no search or filters)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from hypertube.keys import POOL
 
 
 async def home_recommendations(request: web.Request, query: LibraryQuery) -> list[Row]:
-    f = query.filters
-    if query.q or f.genre or f.year_min is not None or f.year_max is not None or f.rating_min is not None:
+    if not query.is_home:
         return []
     return await recommendation_rows(request.app[POOL], require_user(request).id)

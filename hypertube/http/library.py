@@ -9,12 +9,13 @@ from aiohttp import web
 from markupsafe import Markup
 
 from hypertube.catalog import comments, watch
+from hypertube.catalog.genres import genre_choices, genre_label
 from hypertube.catalog.search import (
+    NATURAL_ORDER,
     BadCursor,
     LibraryQuery,
     decode_cursor,
     initial,
-    known_genres,
     parse_query,
 )
 from hypertube.catalog.service import LibraryResult
@@ -23,23 +24,27 @@ from hypertube.http import artwork
 from hypertube.http.auth import login_required, require_user
 from hypertube.http.errors import ApiError
 from hypertube.http.home_recommendations import home_recommendations
+from hypertube.http.library_home import home_sections, marked
 from hypertube.http.routing import id_route, path_id
 from hypertube.i18n import N_, current_language
 from hypertube.i18n import gettext as _
 from hypertube.keys import CACHE, CATALOG, EVENTS, POOL
 
 SORT_LABELS = {
+    "relevance": N_("Best match"),
+    "popularity": N_("Popularity"),
     "name": N_("Name"),
     "year": N_("Year"),
     "rating": N_("Rating"),
-    "popularity": N_("Popularity"),
-    "relevance": N_("Best match"),
 }
-GENRES = (
-    "Action", "Adventure", "Animation", "Biography", "Comedy", "Crime", "Documentary", "Drama", "Family",
-    "Fantasy", "History", "Horror", "Music", "Musical", "Mystery", "Romance", "Sci-Fi", "Sport",
-    "Thriller", "War", "Western",
-)  # fmt: skip
+# Each sort's two directions, (ascending, descending), as people say them.
+ORDER_LABELS = {
+    "name": (N_("A to Z"), N_("Z to A")),
+    "year": (N_("Oldest first"), N_("Newest first")),
+    "rating": (N_("Lowest rated first"), N_("Highest rated first")),
+    "popularity": (N_("Least popular first"), N_("Most popular first")),
+    "relevance": (N_("Weakest match first"), N_("Best match first")),
+}
 
 
 CARDS_TTL = 20
@@ -57,13 +62,34 @@ async def _cards(request: web.Request, query: LibraryQuery, result: LibraryResul
         context = {"movies": movies, "artwork": catalog.artwork}
         html = aiohttp_jinja2.render_string("library/_cards.html", request, context)
         await cache.set(key, html, CARDS_TTL)
-    user = require_user(request)
-    for movie_id in await watch.watched_ids(request.app[POOL], user.id, [m["id"] for m in movies]):
-        html = html.replace(
-            f'<li class="movie-card" data-movie-id="{movie_id}"',
-            f'<li class="movie-card is-watched" data-movie-id="{movie_id}"',
-        )
-    return html
+    return await marked(request, html)
+
+
+def _sort_options(query: LibraryQuery) -> dict[str, Any]:
+    """The sort and order menus. The default sort and each sort's natural order are the empty value, so
+    a form sent without scripts never carries the order meant for another sort."""
+    f = query.filters
+    sorts = [("", _(SORT_LABELS[query.default_sort]))] + [
+        (key, _(label)) for key, label in SORT_LABELS.items() if key not in ("relevance", query.default_sort)
+    ]
+    natural = NATURAL_ORDER[f.sort]
+    other = "asc" if natural == "desc" else "desc"
+    labels = dict(zip(("asc", "desc"), (_(label) for label in ORDER_LABELS[f.sort]), strict=True))
+    return {
+        "sort_options": sorts,
+        "sort_value": "" if f.sort == query.default_sort else f.sort,
+        "order_options": [("", labels[natural]), (other, labels[other])],
+        "order_value": "" if f.order == natural else f.order,
+        # For the script: each sort's labels and natural direction, and what the empty sort means.
+        "order_labels": {
+            key: {"natural": NATURAL_ORDER[key], "asc": _(a), "desc": _(d)}
+            for key, (a, d) in ORDER_LABELS.items()
+        },
+        "default_sort_labels": {
+            "search": _(SORT_LABELS["relevance"]),
+            "browse": _(SORT_LABELS["popularity"]),
+        },
+    }
 
 
 def _next_url(query: LibraryQuery, cursor: str | None) -> str | None:
@@ -92,7 +118,6 @@ async def library(request: web.Request) -> web.StreamResponse:
     # Read before the query: demo films stored while it runs must not leave a page with neither.
     demo_pending = request.app[CATALOG].demo_pending
     result, cards = await _results(request, query)
-    genres = sorted(set(GENRES) | set(await _genres(request)))
     context = {
         "query": query,
         "filters": query.filters,
@@ -102,23 +127,19 @@ async def library(request: web.Request) -> web.StreamResponse:
         "unavailable": result.unavailable,
         "searching": result.searching,
         "problems": query.problems,
-        "genres": genres,
-        "sort_labels": SORT_LABELS,
+        "genres": genre_choices(),
+        **_sort_options(query),
         "page_title": _("Search: %(q)s", q=query.q) if query.q else _("Library"),
         "demo_pending": demo_pending and not result.page.movies and not query.q,
-        "recommendations": await home_recommendations(request, query),
+        # The home's rows come before the first page of films only.
+        "sections": []
+        if request.query.get("after")
+        else await home_sections(request, query, browsing=result.page.next_cursor is not None),
+        "recommendations": [] if request.query.get("after") else await home_recommendations(request, query),
         "artwork": request.app[CATALOG].artwork,  # the recommendation rows' cards
+        "genre_names": lambda names: ", ".join(genre_label(name) for name in names),
     }
     return aiohttp_jinja2.render_template("library.html", request, context)
-
-
-async def _genres(request: web.Request) -> list[str]:
-    cache = request.app[CACHE]
-    found = await cache.get("catalog:genres")
-    if found is None:
-        found = await known_genres(request.app[POOL])
-        await cache.set("catalog:genres", found, 300)
-    return list(found)
 
 
 @login_required
@@ -151,6 +172,7 @@ async def _movie_page(
     if request.method == "GET":
         unavailable = await catalog.ensure_details(movie)
         movie = await catalog.movie(movie_id) or movie
+    movie = {**movie, "genres": [genre_label(name) for name in movie.get("genres") or []]}
     pool = request.app[POOL]
     torrents = await catalog.torrents(movie_id)
     if torrents and request.method == "GET":

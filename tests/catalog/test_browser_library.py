@@ -40,27 +40,29 @@ async def library(open_page, live_server):
 
 
 async def card_titles(page) -> list[str]:
-    return await page.locator(".movie-card-title").all_inner_texts()
+    return await page.locator("[data-movie-grid] .movie-card-title").all_inner_texts()
 
 
 async def test_scrolling_loads_every_film_once_then_stops(library):
     page = library
     await page.goto("/")
-    assert await page.locator(".movie-card").count() == 24
+    assert await page.locator("[data-movie-grid] .movie-card").count() == 24
     assert await page.locator("a:has-text('More films')").count() == 0  # no visible next-page link
     for _ in range(10):
         if await page.locator("[data-end]").is_visible():
             break
-        await page.locator(".movie-card").last.scroll_into_view_if_needed()
+        await page.locator("[data-movie-grid] .movie-card").last.scroll_into_view_if_needed()
         await page.mouse.wheel(0, 5000)
         await page.wait_for_timeout(300)
     await page.locator("[data-end]").wait_for(state="visible")
-    ids = await page.locator(".movie-card").evaluate_all("cards => cards.map(c => c.dataset.movieId)")
+    ids = await page.locator("[data-movie-grid] .movie-card").evaluate_all(
+        "cards => cards.map(c => c.dataset.movieId)"
+    )
     assert len(ids) == FILMS + 1 == len(set(ids))
     assert await page.locator("[data-results-status]").inner_text() == f"{FILMS + 1} films shown"
     await page.mouse.wheel(0, 5000)
     await page.wait_for_timeout(300)
-    assert await page.locator(".movie-card").count() == FILMS + 1
+    assert await page.locator("[data-movie-grid] .movie-card").count() == FILMS + 1
 
 
 async def test_search_with_a_typo_finds_the_film(library):
@@ -72,29 +74,44 @@ async def test_search_with_a_typo_finds_the_film(library):
     assert (await card_titles(page))[0] == "The General"
 
 
-async def test_filters_and_sort_are_in_the_url(library):
+async def test_filters_apply_at_once_and_the_address_follows(library):
     page = library
     await page.goto("/")
+    # Set on the page that was loaded: still there at the end means nothing reloaded it.
+    await page.evaluate("() => { document.documentElement.dataset.firstLoad = 'yes'; }")
+    assert not await page.is_visible(".library-filters [data-apply]")  # nothing to submit
     await page.select_option("#lib-genre", "Comedy")
+    await page.wait_for_url(re.compile(r"/\?genre=Comedy$"))
     await page.fill("#lib-year-min", "1960")
+    await page.wait_for_url(re.compile(r"year_min=1960"))
     await page.fill("#lib-year-max", "1975")
-    await page.select_option("#lib-sort", "year")
-    await page.select_option("#lib-order", "asc")
-    await page.click(".library-filters button[type=submit]")
-    await page.wait_for_url(re.compile(r"genre=Comedy"))
-    assert "year_min=1960" in page.url and "year_max=1975" in page.url and "sort=year" in page.url
-    titles = await card_titles(page)
+    await page.wait_for_url(re.compile(r"year_max=1975"))
     expected = [f"Film {i:02d}" for i in range(10, 26) if i % 3 == 0]
-    assert titles == expected
-    # The URL alone gives the same page (shareable).
-    shared = page.url
-    await page.goto("/")
-    await page.goto(shared)
-    assert await card_titles(page) == expected
-    await page.select_option("#lib-order", "desc")
-    await page.click(".library-filters button[type=submit]")
-    await page.wait_for_url(re.compile(r"order=desc"))
+    # Year: the newest first, no order in the address (it is the natural one).
+    await page.select_option("#lib-sort", "year")
+    await page.wait_for_url(re.compile(r"sort=year$"))
     assert await card_titles(page) == expected[::-1]
+    assert await page.locator("#lib-order option:checked").inner_text() == "Newest first"
+    await page.select_option("#lib-order", "asc")
+    await page.wait_for_url(re.compile(r"sort=year&order=asc$"))
+    assert await card_titles(page) == expected
+    # Another sort starts in its own natural order: names A to Z, never the order left from the last.
+    await page.select_option("#lib-sort", "name")
+    await page.wait_for_url(re.compile(r"sort=name$"))
+    assert await card_titles(page) == sorted(expected)
+    assert await page.locator("#lib-order option:checked").inner_text() == "A to Z"
+    assert await page.evaluate("() => document.documentElement.dataset.firstLoad") == "yes"
+    # The address alone gives the same page (shareable), and Back goes through the earlier choices.
+    shared = page.url
+    await page.goto(shared)
+    assert await card_titles(page) == sorted(expected)
+    await page.goto("/?genre=Comedy&year_min=1960&year_max=1975&sort=year&order=asc")
+    await page.select_option("#lib-sort", "rating")
+    await page.wait_for_url(re.compile(r"sort=rating$"))
+    await page.go_back()
+    await page.wait_for_url(re.compile(r"sort=year&order=asc$"))
+    assert await card_titles(page) == expected
+    assert await page.locator("#lib-sort").input_value() == "year"
 
 
 async def test_open_a_film_and_comment_on_it(library):

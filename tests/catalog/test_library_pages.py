@@ -8,11 +8,14 @@ import time
 import pytest
 
 from hypertube.keys import CATALOG
+from tests.conftest import csrf_for
 from tests.fixtures.catalog import archive_doc, archive_metadata, yts_movie
 
 
 def card_ids(html: str) -> list[int]:
-    return [int(x) for x in re.findall(r'data-movie-id="(\d+)"', html)]
+    """The films of the result grid (a page's home rows left out), or of a next page's cards."""
+    grid = html.split("data-movie-grid", 1)[-1]
+    return [int(x) for x in re.findall(r'data-movie-id="(\d+)"', grid)]
 
 
 async def test_library_requires_login(client):
@@ -204,24 +207,38 @@ async def test_broken_cursor_is_a_clear_400(signed_in):
 
 
 async def test_empty_state_and_watched_marks(signed_in, db, upstreams):
-    upstreams.yts_movies = [yts_movie(1, "Seen It"), yts_movie(2, "Not Yet")]
+    upstreams.yts_movies = [yts_movie(1, "Seen It"), yts_movie(2, "Not Yet"), yts_movie(3, "Half Way")]
     client = await signed_in(sources=("yts",))
     html = await (await client.get("/", params={"q": "zzzzqqq"})).text()
     assert "data-empty" in html and "No film matches" in html
     await client.get("/")
-    from hypertube.catalog.watch import mark_watched
-    from hypertube.keys import POOL
+    ids = dict(await db.fetch("SELECT title, id FROM movies"))
+    token = await csrf_for(client, "/")
 
-    seen = await db.fetchval("SELECT id FROM movies WHERE title = 'Seen It'")
-    await mark_watched(client.app[POOL], client.user.id, seen)
+    async def play_to(title: str, minutes: float) -> None:
+        """The player's own request (YTS says the films run 95 minutes)."""
+        resp = await client.post(
+            f"/stream/{ids[title]}/position", json={"position": minutes * 60}, headers={"X-CSRF-Token": token}
+        )
+        assert resp.status == 200, await resp.text()
+
+    # A few seconds, then most of a film but not 90 %: in progress, not watched.
+    await play_to("Seen It", 0.1)
+    await play_to("Half Way", 40)
+    await play_to("Seen It", 85)
     html = await (await client.get("/", params={"sort": "name"})).text()
-    card = re.search(rf'<li class="movie-card([^"]*)" data-movie-id="{seen}"', html)
-    assert card and "is-watched" in card.group(1)
-    other = re.search(
-        r'<li class="movie-card([^"]*)" data-movie-id="(\d+)"',
-        html.split(card.group(0))[0] + html.split(card.group(0))[1],
-    )
-    assert other and "is-watched" not in other.group(1)
+    assert "is-watched" not in html
+    await play_to("Seen It", 86)  # past 90 % of 95 minutes
+    html = await (await client.get("/", params={"sort": "name"})).text()
+
+    def card(title: str) -> str:
+        found = re.search(rf'<li class="movie-card([^"]*)" data-movie-id="{ids[title]}".*?</li>', html, re.S)
+        assert found, title
+        return found.group(0)
+
+    assert "is-watched" in card("Seen It") and "data-watch-progress" not in card("Seen It")
+    assert "is-started" in card("Half Way") and 'value="42"' in card("Half Way")  # 40 of 95 minutes
+    assert "is-watched" not in card("Not Yet") and "is-started" not in card("Not Yet")
     assert 'loading="lazy"' in html or "movie-cover-placeholder" in html
 
 

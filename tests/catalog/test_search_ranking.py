@@ -58,13 +58,40 @@ async def test_whole_words_rank_all_parts_of_a_series(pool):
     assert found[0] == "The Godfather Part II"
 
 
-async def test_search_results_are_sorted_by_name_by_default(pool):
-    query = parse_query({"q": "silent river"})
+async def test_search_results_are_best_match_first_by_default(pool):
+    query = parse_query({"q": "the matrix"})
+    assert query.filters.sort == "relevance" and query.filters.order == "desc"
+    assert (await titles(pool, q="the matrix"))[0] == "The Matrix"
+
+
+async def test_search_results_sorted_by_name_go_from_a_to_z(pool):
+    query = parse_query({"q": "silent river", "sort": "name"})
     assert query.filters.sort == "name" and query.filters.order == "asc"
     page = await search_page(pool, query, limit=50)
     names = [m["title"].lower() for m in page.movies]
     assert len(names) >= 5 and names == sorted(names)
     assert all("silent" in n or "river" in n for n in names)
+
+
+@pytest.mark.parametrize(
+    "params, sort, order",
+    [
+        ({"sort": "name"}, "name", "asc"),
+        ({"sort": "year"}, "year", "desc"),
+        ({"sort": "rating"}, "rating", "desc"),
+        ({"sort": "popularity"}, "popularity", "desc"),
+        ({}, "popularity", "desc"),
+        ({"q": "x"}, "relevance", "desc"),
+        ({"q": "x", "sort": "name", "order": "desc"}, "name", "desc"),
+        ({"sort": "relevance"}, "popularity", "desc"),  # nothing to match without a search
+    ],
+)
+async def test_each_sort_has_its_natural_order(params, sort, order):
+    query = parse_query(params)
+    assert (query.filters.sort, query.filters.order) == (sort, order)
+    # The shared address leaves out what goes without saying.
+    assert "order" not in query.params() or params.get("order")
+    assert query.params().get("sort") == (None if sort in ("relevance", "popularity") else sort)
 
 
 async def test_unrelated_words_find_nothing(pool):
