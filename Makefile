@@ -18,13 +18,14 @@ $(STAMP): setup.cfg pyproject.toml
 
 static: static/vendor/.built
 
-static/vendor/.built: package.json
+static/vendor/.built: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	mkdir -p static/vendor
 	cp node_modules/socket.io-client/dist/socket.io.esm.min.js static/vendor/socket.io.esm.min.js
 	cp node_modules/hls.js/dist/hls.mjs static/vendor/hls.mjs
 	mkdir -p static/vendor/swagger-ui
 	cp node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/swagger-ui-bundle.js static/vendor/swagger-ui/
+	cp node_modules/swagger-themes/themes/dark.css static/vendor/swagger-ui/swagger-ui-dark.css
 	touch static/vendor/.built
 
 scanners: $(SCANNERS)/.installed
