@@ -45,7 +45,7 @@ browser:
 	  else echo "chromium missing: install Debian's chromium package" >&2; fi; fi
 
 lint: setup
-	$(BIN)/ruff check hypertube tests bench
+	$(BIN)/ruff check hypertube tests bench scripts
 	$(BIN)/mypy
 
 test: setup browser scanners lint

@@ -131,7 +131,9 @@ async def run(url: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        context = await browser.new_context(base_url=url, locale="en-US", viewport={"width": 1280, "height": 800})
+        context = await browser.new_context(
+            base_url=url, locale="en-US", viewport={"width": 1280, "height": 800}
+        )
         page = await context.new_page()
         total = 0
         for name, path in PUBLIC_PAGES.items():
