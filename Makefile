@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # wapiti (the web scanner the security tests run) pins its own aiohttp and cryptography: own venv.
 SCANNERS := .venv-scanners
 
-.PHONY: setup run test lint bench static clean browser messages cluster cluster-stop scanners
+.PHONY: setup run test lint bench static clean browser messages cluster cluster-stop scanners screens
 
 setup: $(STAMP) static
 
@@ -63,6 +63,11 @@ cluster: setup
 
 cluster-stop:
 	$(BIN)/python -m hypertube.cluster.local stop
+
+# Screenshots of every page, dark and light, 1280 and 360 px wide, into docs/screens/ (WebP), taken from a
+# demo server it starts (data in var/screens). `SCREENS_ARGS="--url http://127.0.0.1:8000"` uses a running one.
+screens: setup browser
+	$(BIN)/python scripts/screens.py $(SCREENS_ARGS)
 
 # Translations: extract every marked string, then merge it into each catalog (translate the new empty
 # msgstr entries in locales/*/LC_MESSAGES/messages.po; the app reads .po files directly, nothing to compile).
