@@ -45,8 +45,8 @@ PUBLIC_PAGES = {
     "forgot": "/password/forgot",
 }
 QUALITY = 50
-# Wide shots are stored at half size: enough to see the page, and the folder stays small.
-SCALE = {1280: 0.5, 360: 1.0}
+# Wide shots are stored at three quarters of their size: readable, and the folder stays small.
+SCALE = {1280: 0.75, 360: 1.0}
 
 
 def free_port() -> int:
