@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # wapiti (the web scanner the security tests run) pins its own aiohttp and cryptography: own venv.
 SCANNERS := .venv-scanners
 
-.PHONY: setup run test lint bench static clean browser messages cluster cluster-stop scanners
+.PHONY: setup run test lint bench static clean browser messages cluster cluster-stop scanners screens
 
 setup: $(STAMP) static
 
@@ -18,13 +18,14 @@ $(STAMP): setup.cfg pyproject.toml
 
 static: static/vendor/.built
 
-static/vendor/.built: package.json
+static/vendor/.built: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	mkdir -p static/vendor
 	cp node_modules/socket.io-client/dist/socket.io.esm.min.js static/vendor/socket.io.esm.min.js
 	cp node_modules/hls.js/dist/hls.mjs static/vendor/hls.mjs
 	mkdir -p static/vendor/swagger-ui
 	cp node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/swagger-ui-bundle.js static/vendor/swagger-ui/
+	cp node_modules/swagger-themes/themes/dark.css static/vendor/swagger-ui/swagger-ui-dark.css
 	touch static/vendor/.built
 
 scanners: $(SCANNERS)/.installed
@@ -44,7 +45,7 @@ browser:
 	  else echo "chromium missing: install Debian's chromium package" >&2; fi; fi
 
 lint: setup
-	$(BIN)/ruff check hypertube tests bench
+	$(BIN)/ruff check hypertube tests bench scripts
 	$(BIN)/mypy
 
 test: setup browser scanners lint
@@ -62,6 +63,11 @@ cluster: setup
 
 cluster-stop:
 	$(BIN)/python -m hypertube.cluster.local stop
+
+# Screenshots of every page, dark and light, 1280 and 360 px wide, into docs/screens/ (WebP), taken from a
+# demo server it starts (data in var/screens). `SCREENS_ARGS="--url http://127.0.0.1:8000"` uses a running one.
+screens: setup browser
+	$(BIN)/python scripts/screens.py $(SCREENS_ARGS)
 
 # Translations: extract every marked string, then merge it into each catalog (translate the new empty
 # msgstr entries in locales/*/LC_MESSAGES/messages.po; the app reads .po files directly, nothing to compile).

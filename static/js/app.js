@@ -52,6 +52,30 @@ for (const select of document.querySelectorAll("select[data-autosubmit]")) {
 }
 for (const el of document.querySelectorAll("[data-hide-with-js]")) el.hidden = true;
 
+// <button data-copy="element-id" data-copied="Copied."> copies that element's text to the clipboard.
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+  // Plain http on another host has no Clipboard API: the older way, from a selected off-screen field.
+  const area = Object.assign(document.createElement("textarea"), { value: text, readOnly: true });
+  area.className = "visually-hidden";
+  document.body.append(area);
+  area.select();
+  const done = document.execCommand("copy");
+  area.remove();
+  if (!done) throw new Error("copy refused");
+}
+document.addEventListener("click", async (event) => {
+  const button = event.target instanceof Element ? event.target.closest("button[data-copy]") : null;
+  const source = button && document.getElementById(button.dataset.copy);
+  if (!source) return;
+  try {
+    await copyText(source.textContent.trim());
+    toast(button.dataset.copied || "✓", "success");
+  } catch (e) {
+    window.getSelection()?.selectAllChildren(source); // at least selected, ready for Ctrl-C
+  }
+});
+
 // ------------------------------------------------------------------------------------------------ toasts
 
 // Escape closes the toast that has the focus.

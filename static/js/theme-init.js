@@ -11,5 +11,8 @@
     if (!new RegExp("(?:^|;\\s*)theme=" + saved + "(?:;|$)").test(document.cookie)) {
       document.cookie = "theme=" + saved + "; path=/; max-age=31536000; samesite=lax";
     }
+    // Pages with a separate dark stylesheet (Swagger UI's) switch it on or off with the theme.
+    var sheet = document.querySelector("link[data-dark-stylesheet]");
+    if (sheet) sheet.media = saved === "dark" ? "all" : "not all";
   }
 })();

@@ -31,7 +31,9 @@ async def test_create_shows_the_secret_once_and_stores_only_its_hash(client, mak
     user = await make_user()
     login_as(client, user)
     resp = await _create(client, "My <script>app</script>")
-    assert resp.status == 201
+    # Post/Redirect/Get: the POST answers 303 to the page, which shows the secret (not in its URL).
+    assert [r.status for r in resp.history] == [303] and resp.status == 200
+    assert str(resp.url).endswith("/settings/api-clients")
     html = await resp.text()
     assert resp.headers["Cache-Control"] == "no-store"
     assert "<script>app" not in html and "My &lt;script&gt;app&lt;/script&gt;" in html
@@ -49,6 +51,15 @@ async def test_create_shows_the_secret_once_and_stores_only_its_hash(client, mak
         headers={"Authorization": basic_auth(cid, secret)},
     )
     assert token.status == 200
+
+
+async def test_reloading_after_a_create_makes_no_second_client(client, make_user, db):
+    login_as(client, await make_user())
+    await _create(client, "once")
+    for _ in range(2):  # the browser's reload repeats the GET it was redirected to, not the POST
+        html = await (await client.get("/settings/api-clients")).text()
+        assert "data-client-secret" not in html and html.count('class="card api-client') == 1
+    assert await db.fetchval("SELECT count(*) FROM api_clients") == 1
 
 
 async def test_bad_names_are_refused_inline(client, make_user, db):

@@ -19,12 +19,14 @@ from hypertube.http.accounts.provider_signin import OAUTH_MESSAGES
 from hypertube.http.accounts.workers import outbox
 from hypertube.http.auth import open_session, require_user
 from hypertube.http.errors import ApiError
+from hypertube.http.flash import flash
 from hypertube.http.ratelimit import client_ip
 from hypertube.http.redirects import safe_next
 from hypertube.i18n import gettext as _
 from hypertube.keys import POOL, RATE_LIMITS, SETTINGS, USER
 
 LOGIN_FAILED = N_("Wrong username or password.")
+MAIL_SENT = N_("Welcome! We sent a link to %(email)s: open it to confirm your address.")
 
 
 async def register_page(request: web.Request) -> web.StreamResponse:
@@ -58,7 +60,10 @@ async def register(request: web.Request) -> web.StreamResponse:
         return render(request, "accounts/register.html", context, status=400)
     if sender := outbox(request.app):
         sender.wake()
-    raise web.HTTPSeeOther(safe_next(request.query.get("next")) or "/")
+    # Said the same way when the address already had an account (that owner got a mail instead).
+    done = web.HTTPSeeOther(safe_next(request.query.get("next")) or "/")
+    flash(done, _(MAIL_SENT, email=values["email"]), "success")
+    raise done
 
 
 async def _create_and_sign_in(request: web.Request, account: registration.NewAccount) -> None:

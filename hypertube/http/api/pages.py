@@ -6,9 +6,13 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from hypertube.accounts import api_clients
-from hypertube.http.auth import login_required, require_user
+from hypertube.http.auth import current_family, login_required, require_user
 from hypertube.i18n import gettext as _
 from hypertube.keys import CACHE, POOL
+
+# A new client's secret waits here, for this browser's session only, until the page after the POST
+# shows it once (never in a URL or a cookie); unread, it is gone after this many seconds.
+REVEAL_TTL = 120
 
 DOCS_CSP = "; ".join(
     [
@@ -40,9 +44,30 @@ async def _render(request: web.Request, *, status: int = 200, **context) -> web.
     return response
 
 
+async def _reveal_key(request: web.Request) -> str:
+    family = await current_family(request)
+    return f"api_client_reveal:{require_user(request).id}:{family or 'no-session'}"
+
+
+async def _take_reveal(request: web.Request) -> dict | None:
+    """The client created by this session's last POST with its secret, once; then it is forgotten."""
+    key = await _reveal_key(request)
+    cache = request.app[CACHE]
+    shown = await cache.get(key)
+    if shown is None:
+        return None
+    await cache.delete(key)
+    return shown if isinstance(shown, dict) else None
+
+
 @login_required
 async def clients_page(request: web.Request) -> web.Response:
-    return await _render(request)
+    shown = await _take_reveal(request)
+    if shown is None:
+        return await _render(request)
+    clients = await api_clients.list_clients(request.app[POOL], require_user(request).id)
+    new_client = next((c for c in clients if c.client_id == shown.get("client_id")), None)
+    return await _render(request, new_client=new_client, new_secret=new_client and shown.get("secret"))
 
 
 @login_required
@@ -56,7 +81,10 @@ async def create_client(request: web.Request) -> web.Response:
         return await _render(
             request, status=422, error=_(str(exc)), name=name if isinstance(name, str) else ""
         )
-    return await _render(request, status=201, new_client=client, new_secret=secret)
+    reveal = {"client_id": client.client_id, "secret": secret}
+    await request.app[CACHE].set(await _reveal_key(request), reveal, REVEAL_TTL)
+    # Post/Redirect/Get: reloading the page that shows the secret creates no second client.
+    raise web.HTTPSeeOther("/settings/api-clients")
 
 
 @login_required
