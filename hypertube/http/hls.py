@@ -20,7 +20,7 @@ from hypertube.http.errors import ApiError
 from hypertube.http.routing import id_route, path_id
 from hypertube.http.stream_errors import guard, movie_row
 from hypertube.i18n import gettext as _
-from hypertube.keys import MEDIA, POOL, RENDITIONS, TORRENTS
+from hypertube.keys import MEDIA, POOL, RENDITION_MAKER, RENDITIONS, TORRENTS
 from hypertube.media.convert import MediaInfo
 from hypertube.media.renditions import SOURCE, Rendition, master_playlist, renditions
 from hypertube.media.renditions import find as find_rendition
@@ -87,6 +87,7 @@ async def plan(request: web.Request) -> web.Response:
     chosen, audio_tracks = choices.audio_menu(info, base, user.language)
     url = f"{base}/file" if info.kind == "direct" else choices.playlist_url(base, info, chosen)
     subtitles, image_subtitles = await _subtitle_menus(request.app, movie_id, info, user.language)
+    status = await download_status(request.app, movie_id)
     body = {
         "kind": info.kind,
         "url": url,
@@ -110,8 +111,10 @@ async def plan(request: web.Request) -> web.Response:
         "audio_tracks": audio_tracks,
         "conversion": {"video": info.video_action, "audio": info.audio_action},
         "position": await last_position(request.app[POOL], user.id, movie_id),
-        "status": await download_status(request.app, movie_id),
+        "status": status,
     }
+    if status.get("state") == "finished" and not request.app[MEDIA].is_local(movie_id):
+        request.app[RENDITION_MAKER].request(movie_id)  # a whole film: its renditions are made once
     return web.Response(
         body=orjson.dumps(body), content_type="application/json", headers={"Cache-Control": "no-store"}
     )
@@ -121,6 +124,8 @@ async def status(request: web.Request) -> web.Response:
     require_user(request)
     movie_id = path_id(request, "movie_id")
     body = await download_status(request.app, movie_id)
+    # The renditions' transcodes of this film waiting for a free slot, and running (adaptive streaming).
+    body["converter"] = request.app[RENDITIONS].queue(movie_id)
     return web.Response(
         body=orjson.dumps(body, default=str),
         content_type="application/json",

@@ -6,7 +6,8 @@ import { RadioMenu } from "./player-menu.js";
 const AUTO = "-1";
 
 export class QualityMenu extends RadioMenu {
-  /** root: the player's element; texts: its data-t-* texts (tQualityAuto, tQualityAutoNow). */
+  /** root: the player's element; texts: its data-t-* texts (tQualityAuto, tQualityAutoNow,
+   * tConverterWaiting). */
   constructor(root, texts) {
     super(root.querySelector("[data-quality-menu]"), root.querySelector("[data-quality-button]"));
     this.texts = texts;
@@ -14,6 +15,12 @@ export class QualityMenu extends RadioMenu {
     this.label = root.querySelector("[data-quality-label]");
     this.hls = null;
     this.pinned = null; // the pinned rendition's name, kept when another playlist is loaded
+  }
+
+  /** The state to show while the video waits, from `/stream/{id}/status`: its `converter` says how
+   * many of the film's rendition segments wait for a free transcode slot ("" when none). */
+  describe(status) {
+    return this.hls && status?.converter?.waiting > 0 ? this.texts.tConverterWaiting : "";
   }
 
   /** Follows an hls.js player loading a master playlist. */

@@ -282,6 +282,8 @@ class Player {
 
   describe(status) {
     if (!status) return "";
+    const converter = this.quality.describe(status);
+    if (converter) return converter;
     if (status.progress >= 1 || status.state === "finished") return "";
     const moving = (status.rate || 0) > 0;
     if (!moving && (status.state === "waiting_for_peers" || status.peers === 0)) return this.t.tWaitingPeers;

@@ -130,3 +130,31 @@ async def test_renditions_carry_the_chosen_audio_track(client, db, make_user, tm
     assert await asyncio.to_thread(_pitch, french) > 900
     bad = await client.get(f"/stream/{movie_id}/hls/480p/0.ts?audio=7")
     assert bad.status == 404 and (await bad.json())["error"]["code"] == "not_found"
+
+
+async def test_transcodes_waiting_for_a_slot_are_shown_in_the_status(
+    aiohttp_client, make_app, db, make_user, full_hd
+):
+    """With one transcode slot, a second rendition segment asked at once waits; the film's status says
+    so (the player shows "Waiting for the converter…"), and both segments arrive."""
+    client = await aiohttp_client(make_app(max_transcodes=1))
+    movie_id = await db.fetchval("INSERT INTO movies (title) VALUES ('Full HD') RETURNING id")
+    client.server.app[MEDIA].register_file(movie_id, full_hd)
+    login_as(client, await make_user())
+    idle = await (await client.get(f"/stream/{movie_id}/status")).json()
+    assert idle["converter"] == {"waiting": 0, "running": 0, "slots": 1}
+    asked = [
+        asyncio.create_task(client.get(f"/stream/{movie_id}/hls/{name}/1.ts")) for name in ("480p", "720p")
+    ]
+    seen = []
+    for _ in range(300):
+        status = await (await client.get(f"/stream/{movie_id}/status")).json()
+        seen.append(status["converter"])
+        if status["converter"]["waiting"]:
+            break
+        await asyncio.sleep(0.02)
+    assert {"waiting": 1, "running": 1, "slots": 1} in seen, seen
+    for resp in await asyncio.gather(*asked):
+        assert resp.status == 200 and resp.headers["Content-Type"] == "video/mp2t"
+    done = await (await client.get(f"/stream/{movie_id}/status")).json()
+    assert done["converter"]["waiting"] == 0
