@@ -12,6 +12,9 @@ import pytest
 
 from hypertube.catalog.interactions import record_interaction
 from hypertube.catalog.recommendations import recommendation_rows
+from hypertube.catalog.records import FilmRecord
+from hypertube.catalog.store import store_records
+from hypertube.db import connect_pool
 from tests.conftest import csrf_for, login_as
 
 RUNTIME_MIN = 100
@@ -273,11 +276,9 @@ async def test_deleting_a_comment_undoes_its_interaction(client, make_user, film
     assert space[1] in {m["id"] for row in rows for m in row.movies}
 
 
-async def test_a_film_merge_keeps_what_its_viewers_did(client, make_user, film, pool):
+async def test_a_film_merge_keeps_what_its_viewers_did(client, make_user, film, pool, database_url):
     """The catalog folds a film stored twice into one when its IMDb id turns up: the viewers' marks move
     to the film kept, and the counts are what they would be had everybody watched that one."""
-    from hypertube.catalog.records import FilmRecord
-    from hypertube.catalog.store import store_records
 
     other = await film("Other", ["Horror"])
     archive = FilmRecord(
@@ -286,14 +287,22 @@ async def test_a_film_merge_keeps_what_its_viewers_did(client, make_user, film, 
     yts = FilmRecord(
         "yts", "77", "Night of the Living Dead", imdb_id="tt0063350", year=1968, runtime=RUNTIME_MIN
     )
-    old, kept = await store_records(pool, [archive, yts])
+    catalog = await connect_pool(database_url, min_size=1, max_size=2)  # with the app's type codecs
+    try:
+        old, kept = await store_records(catalog, [archive, yts])
+        await _watch_and_merge(client, make_user, pool, catalog, archive, old, kept, other)
+    finally:
+        await catalog.close()
+
+
+async def _watch_and_merge(client, make_user, pool, catalog, archive, old: int, kept: int, other: int):
     alice, bob, carol = await make_user(), await make_user(), await make_user()
     for user, films in ((alice, [old, other]), (bob, [old, kept, other]), (carol, [kept])):
         for movie_id in films:
             await _watch(client, user, movie_id, FINISHED_S)
     await _comment(client, pool, bob, old, "The first cut")
     archive.imdb_id = "tt0063350"
-    assert await store_records(pool, [archive]) == [kept]
+    assert await store_records(catalog, [archive]) == [kept]
 
     pairs, audience, marks = await _counts(pool)
     assert {(u, m, f, c) for u, m, f, c in marks if m == kept} == {

@@ -86,7 +86,7 @@ async def test_transcodes_beyond_the_limit_wait_their_turn(client, film):
     info = await app[MEDIA].info(film)
     small, medium = find(info, "480p"), find(info, "720p")
     assert small is not None and medium is not None
-    running = [asyncio.create_task(renditions.segment(film, info, r, 0)) for r in (small, medium)]
+    running = [asyncio.create_task(renditions.segment(film, info, r, 0, prefetch=0)) for r in (small, medium)]
     for _ in range(100):
         if renditions.waiting:
             break
@@ -156,5 +156,12 @@ async def test_transcodes_waiting_for_a_slot_are_shown_in_the_status(
     assert {"waiting": 1, "running": 1, "slots": 1} in seen, seen
     for resp in await asyncio.gather(*asked):
         assert resp.status == 200 and resp.headers["Content-Type"] == "video/mp2t"
-    done = await (await client.get(f"/stream/{movie_id}/status")).json()
-    assert done["converter"]["waiting"] == 0
+    # The next segment of each rendition is cut ahead, one after the other; then the converter is idle.
+    for _ in range(600):
+        done = (await (await client.get(f"/stream/{movie_id}/status")).json())["converter"]
+        if done == {"waiting": 0, "running": 0, "slots": 1}:
+            break
+        await asyncio.sleep(0.1)
+    assert done == {"waiting": 0, "running": 0, "slots": 1}
+    cached = client.server.app[MEDIA].movie_dir(movie_id)
+    assert (cached / "480p" / "2.ts").is_file() and (cached / "720p" / "2.ts").is_file()
