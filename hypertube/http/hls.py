@@ -94,7 +94,9 @@ async def plan(request: web.Request) -> web.Response:
         "urls": [url],
         # The renditions for adaptive streaming (hls.js), with the same audio track; `url` stays the
         # source's own playlist.
-        **({"master": choices.master_url(base, info, chosen)} if info.kind == "hls" else {}),
+        # A film that plays directly has them too when its video can be copied into segments: the
+        # player steps down to them when the file comes slower than the film plays.
+        **({"master": choices.master_url(base, info, chosen)} if info.segments else {}),
         "mime": choices.mime(info),
         "subtitles": subtitles,
         "image_subtitles": image_subtitles,
@@ -150,7 +152,7 @@ def _audio_query(info: MediaInfo, audio: int | None) -> str:
 
 async def _converted(request: web.Request, movie_id: int) -> MediaInfo:
     info = await guard(request.app[MEDIA].info(movie_id))
-    if info.kind != "hls":
+    if info.kind != "hls" and not info.segments:  # a direct film has playlists when it can step down
         raise ApiError(404, _("This film plays directly, without a playlist."), code="not_found")
     return info
 

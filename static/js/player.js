@@ -125,6 +125,10 @@ class Player {
     this.audio.load(plan.audio_tracks || []);
     const resume = plan.position > 5 && plan.position < plan.duration - 10 ? plan.position : 0;
     await this.load(plan, resume);
+    this.quality.followDirect(this.video, plan, () => {
+      this.plan = { ...this.plan, kind: "hls" }; // direct play steps down to the renditions
+      this.switchSource(plan.master.replace("/master.m3u8", "/index.m3u8"), plan.master);
+    });
     this.video.play().catch(() => {
       // Autoplay may be refused until the user interacts again; the play button stays available.
       this.renderPlay();

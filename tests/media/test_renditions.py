@@ -10,7 +10,7 @@ import re
 import av
 import pytest
 
-from hypertube.keys import MEDIA, RENDITIONS
+from hypertube.keys import MEDIA
 from hypertube.media.generate import generate_film
 from hypertube.media.generate_kinds import AudioSpec, Shape, generate_shaped
 from hypertube.media.renditions import RenditionSegments, find
@@ -96,14 +96,29 @@ async def test_transcodes_beyond_the_limit_wait_their_turn(client, film):
     assert renditions.waiting == 0 and all(p.exists() for p in paths)
 
 
-async def test_a_film_that_plays_directly_has_no_master_playlist(client, db, make_user, tmp_path):
-    mp4 = generate_film(tmp_path / "direct.mp4", duration_s=2)
+async def test_a_film_that_plays_directly_has_renditions_to_step_down_to(client, db, make_user, tmp_path):
+    """Direct play stays the plan; the master playlist lists the file's video copied into segments and
+    the smaller renditions, for the player to step down to when the file comes too slowly."""
+    mp4 = await asyncio.to_thread(
+        generate_film, tmp_path / "direct.mp4", duration_s=4, width=1280, height=720, fps=10
+    )
     movie_id = await db.fetchval("INSERT INTO movies (title) VALUES ('Direct') RETURNING id")
     client.server.app[MEDIA].register_file(movie_id, mp4)
     login_as(client, await make_user())
-    resp = await client.get(f"/stream/{movie_id}/hls/master.m3u8")
-    assert resp.status == 404
-    assert RENDITIONS in client.server.app
+    plan = await (await client.get(f"/stream/{movie_id}")).json()
+    assert plan["kind"] == "direct" and plan["url"] == f"/stream/{movie_id}/file"
+    assert plan["master"] == f"/stream/{movie_id}/hls/master.m3u8"
+    variants = _variants(await (await client.get(plan["master"])).text())
+    assert [(a["NAME"], a["RESOLUTION"]) for a, _ in variants] == [
+        ("source", "1280x720"),
+        ("480p", "854x480"),
+    ]
+    for (_attributes, uri), expected in zip(variants, ((1280, 720), (854, 480)), strict=True):
+        base = uri.rpartition("/")[0]
+        resp = await client.get(f"/stream/{movie_id}/hls/{base + '/' if base else ''}0.ts")
+        assert resp.status == 200, await resp.text()
+        width, height, frames = await asyncio.to_thread(_decoded_size, await resp.read())
+        assert (width, height) == expected and frames >= 10
 
 
 async def test_renditions_carry_the_chosen_audio_track(client, db, make_user, tmp_path):
