@@ -25,15 +25,15 @@ async def _measure(service: MediaService) -> list[dict[str, object]]:
     rows = []
     for rendition in renditions(info):
         t0 = time.perf_counter()
-        await cut.segment(MOVIE_ID, info, rendition, 0)
+        await cut.segment(MOVIE_ID, info, rendition, 0, prefetch=0)
         first = time.perf_counter() - t0
         t0 = time.perf_counter()
-        await cut.segment(MOVIE_ID, info, rendition, middle)
+        await cut.segment(MOVIE_ID, info, rendition, middle, prefetch=0)
         switch = time.perf_counter() - t0
         rest = [i for i in range(1, len(info.segments)) if i != middle]
         t0 = time.perf_counter()
         for index in rest:
-            await cut.segment(MOVIE_ID, info, rendition, index)
+            await cut.segment(MOVIE_ID, info, rendition, index, prefetch=0)
         elapsed = time.perf_counter() - t0
         covered = sum(info.segments[i][1] - info.segments[i][0] for i in rest)
         rows.append(

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from hypertube.accounts.mail import MailSender
     from hypertube.catalog.service import Catalog
     from hypertube.http.api.policy import Limits
+    from hypertube.media.premake import RenditionMaker
     from hypertube.media.renditions import RenditionSegments
     from hypertube.media.service import MediaService
     from hypertube.torrent.demo import DemoSwarm
@@ -49,6 +50,7 @@ TORRENTS: web.AppKey[Engine] = web.AppKey("torrents")
 DEMO: web.AppKey[DemoSwarm] = web.AppKey("torrent_demo")
 MEDIA: web.AppKey[MediaService] = web.AppKey("media")
 RENDITIONS: web.AppKey[RenditionSegments] = web.AppKey("renditions")
+RENDITION_MAKER: web.AppKey[RenditionMaker] = web.AppKey("rendition_maker")
 OPENSUBTITLES_FILES: web.AppKey[dict[Any, Any]] = web.AppKey("opensubtitles_files")
 LIVE: web.AppKey[LiveHub] = web.AppKey("live")
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio")

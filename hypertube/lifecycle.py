@@ -27,10 +27,12 @@ from hypertube.keys import (
     OPENSUBTITLES_FILES,
     POOL,
     RATE_LIMITS,
+    RENDITION_MAKER,
     RENDITIONS,
     SETTINGS,
     TORRENTS,
 )
+from hypertube.media.premake import RenditionMaker
 from hypertube.media.renditions import RenditionSegments
 from hypertube.media.service import MediaService
 from hypertube.torrent import DemoSwarm, Engine
@@ -186,16 +188,32 @@ async def media_service(app: web.Application) -> AsyncIterator[None]:
     service = MediaService(app[SETTINGS].data_dir / "hls", lambda: app.get(TORRENTS))
     app[MEDIA] = service
     app[RENDITIONS] = RenditionSegments(service, app[SETTINGS].max_transcodes)
+    maker = app[RENDITION_MAKER] = RenditionMaker(app[RENDITIONS], lambda m: finished_here(app, m))
     app[OPENSUBTITLES_FILES] = {}
 
     async def on_event(event: str, payload: dict, room: str | None) -> None:
         if event == "download:deleted":
+            maker.forget(int(payload["movie_id"]))
             await asyncio.to_thread(service.forget, int(payload["movie_id"]))
+        elif event == "download:progress" and payload.get("progress", 0) >= 1.0:
+            maker.request(int(payload["movie_id"]))  # the worker checks that the film is whole here
 
     app[EVENTS].subscribe(on_event)
+    worker = asyncio.create_task(maker.run(), name="media-renditions")
     yield
+    worker.cancel()
+    await asyncio.gather(worker, return_exceptions=True)
     app[EVENTS].unsubscribe(on_event)
     await service.close()
+
+
+async def finished_here(app: web.Application, movie_id: int) -> bool:
+    """Whether this node's torrent engine holds the film's whole file (films from disk: not pre-made)."""
+    engine = app.get(TORRENTS)
+    if engine is None or app[MEDIA].is_local(movie_id) or engine.known_files(movie_id) is None:
+        return False  # the torrent does not run on this node (another node's event)
+    status = await engine.download_status(movie_id)
+    return isinstance(status, dict) and status.get("state") == "finished"
 
 
 # Start order: each one may use what the ones before it opened; they close in reverse.

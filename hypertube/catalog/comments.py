@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from hypertube.accounts.models import author_fields, iso_utc
-from hypertube.catalog.interactions import record_interaction
+from hypertube.catalog.interactions import record_interaction, undo_comment
 from hypertube.events import EventBus, movie_room
 from hypertube.i18n import N_, gettext
 
@@ -150,6 +150,7 @@ async def delete_comment(
     if row["user_id"] != user_id:
         raise Forbidden(comment_id)
     await pool.execute("DELETE FROM comments WHERE id = $1 AND user_id = $2", comment_id, user_id)
+    await undo_comment(pool, user_id, row["movie_id"])  # its mark on the user's recommendations
     if events:
         await events.publish(
             "comment:delete",

@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from hypertube.catalog.interactions import merge_interactions
 from hypertube.catalog.records import FilmDetails, FilmRecord, TorrentRecord
 
 
@@ -217,6 +218,7 @@ async def merge_movies(conn: asyncpg.Connection, old: int, into: int) -> None:
         old,
         into,
     )
+    await merge_interactions(conn, old, into)  # what recommendations learnt from `old`
     await conn.execute("UPDATE movie_aliases SET movie_id = $2 WHERE movie_id = $1", old, into)
     await conn.execute("DELETE FROM movies WHERE id = $1", old)
     await conn.execute("INSERT INTO movie_aliases (old_id, movie_id) VALUES ($1, $2)", old, into)

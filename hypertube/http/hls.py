@@ -1,8 +1,9 @@
-"""Converted playback: the play plan, HLS playlists and on-demand segments, WebVTT subtitles, resume position."""
+"""Converted playback: the play plan, HLS playlists (the film's own, the master playlist and the
+renditions') and on-demand segments, the download status, resume position. Subtitles are in
+`stream_subtitles`, the error mapping in `stream_errors`."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from pathlib import Path
@@ -13,82 +14,25 @@ from aiohttp import web
 
 from hypertube.catalog.watch import last_position, mark_watched
 from hypertube.http import plan as choices
+from hypertube.http import stream_subtitles
 from hypertube.http.auth import require_user
 from hypertube.http.errors import ApiError
 from hypertube.http.routing import id_route, path_id
-from hypertube.i18n import LANGUAGE_NAMES
+from hypertube.http.stream_errors import guard, movie_row
 from hypertube.i18n import gettext as _
-from hypertube.keys import CACHE, HTTP, MEDIA, OPENSUBTITLES_FILES, POOL, RENDITIONS, SETTINGS, TORRENTS
-from hypertube.media.convert import MediaError, MediaInfo
-from hypertube.media.opensubtitles import OpenSubtitles
+from hypertube.keys import MEDIA, POOL, RENDITION_MAKER, RENDITIONS, TORRENTS
+from hypertube.media.convert import MediaInfo
 from hypertube.media.renditions import SOURCE, Rendition, master_playlist, renditions
 from hypertube.media.renditions import find as find_rendition
 from hypertube.media.segments import playlist as make_playlist
-from hypertube.media.service import NoFilm, SubtitleFile, WaitingForPeers, maybe_await
-from hypertube.media.subtitles import convert_to_vtt
+from hypertube.media.service import maybe_await
 
 log = logging.getLogger(__name__)
-
-SUBTITLE_LANGUAGES = ("en", *[code for code in LANGUAGE_NAMES if code != "en"])
 
 
 def _torrent_engine(app: web.Application) -> Any:
     """The process's torrent engine (absent only while the app is starting or stopping)."""
     return app.get(TORRENTS)
-
-
-async def _movie(request: web.Request, movie_id: int):
-    row = await request.app[POOL].fetchrow("SELECT id, imdb_id, title FROM movies WHERE id = $1", movie_id)
-    if row is None:
-        raise ApiError(404, _("This film does not exist."), code="not_found")
-    return row
-
-
-def _torrent_error(exc: BaseException | None) -> Any:
-    """The torrent engine's error behind `exc` (PyAV re-raises the reader's OSError, caused by it)."""
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(getattr(exc, "status", None), int) and isinstance(getattr(exc, "code", None), str):
-            return exc
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return None
-
-
-def _timed_out(exc: BaseException | None) -> bool:
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, TimeoutError):
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
-
-
-def _api_error(exc: Exception) -> ApiError:
-    torrent = _torrent_error(exc)
-    if torrent is not None:
-        status = torrent.status if 400 <= torrent.status < 600 else 502
-        return ApiError(status, str(getattr(torrent, "message", "") or torrent), code=torrent.code)
-    if isinstance(exc, NoFilm):
-        return ApiError(404, _("No torrent is available for this film yet."), code="no_torrent")
-    if isinstance(exc, WaitingForPeers) or _timed_out(exc):
-        return ApiError(
-            504, _("The film is not reachable right now: waiting for peers."), code="waiting_for_peers"
-        )
-    if isinstance(exc, MediaError):
-        return ApiError(422, _("This film cannot be played: %(why)s", why=str(exc)), code="unplayable")
-    log.warning("streaming failed: %r", exc)
-    return ApiError(502, _("The download of this film failed. Please try again later."), code="torrent_error")
-
-
-async def _guard(coro):
-    try:
-        return await coro
-    except ApiError:
-        raise
-    except Exception as exc:  # every failure of the engine or of PyAV becomes a clear JSON error
-        raise _api_error(exc) from exc
 
 
 async def download_status(app: web.Application, movie_id: int) -> dict[str, Any]:
@@ -106,80 +50,6 @@ async def download_status(app: web.Application, movie_id: int) -> dict[str, Any]
         if status is not None and hasattr(status, "__dict__"):
             return {k: v for k, v in vars(status).items() if not k.startswith("_")}
     return {"progress": 1.0, "peers": 0, "rate": 0, "ready": True, "state": "finished"}
-
-
-# --- subtitles -------------------------------------------------------------------------------------
-async def _opensubtitles_files(app: web.Application, movie_id: int) -> dict[str, int]:
-    settings = app[SETTINGS]
-    if not settings.opensubtitles_key:
-        return {}
-    known = app[OPENSUBTITLES_FILES]
-    if movie_id in known:
-        return known[movie_id]
-    imdb_id = await app[POOL].fetchval("SELECT imdb_id FROM movies WHERE id = $1", movie_id)
-    files: dict[str, int] = {}
-    if imdb_id:
-        client = OpenSubtitles(app[HTTP], settings.opensubtitles_url, settings.opensubtitles_key, app[CACHE])
-        try:
-            files = await client.search(imdb_id, list(SUBTITLE_LANGUAGES))
-        except Exception as exc:  # an unreachable or busy service only means fewer subtitles for now
-            log.info("OpenSubtitles search failed: %r", exc)
-            return {}  # not kept: the film is asked about again once the service answers
-    known[movie_id] = files
-    return files
-
-
-async def _local_sources(app: web.Application, movie_id: int) -> tuple[set[str], dict[str, SubtitleFile]]:
-    """Languages of the tracks inside the container, and the subtitle files shipped with the film."""
-    media = app[MEDIA]
-    embedded: set[str] = set()
-    sidecars: dict[str, SubtitleFile] = {}
-    try:
-        sidecars = await media.sidecar_subtitles(movie_id)
-        info = await media.info(movie_id)
-        embedded = {t.language for t in info.subtitles}
-    except Exception as exc:  # no film (yet): no local subtitles
-        log.debug("no local subtitles for %s: %r", movie_id, exc)
-    return embedded, sidecars
-
-
-async def available_subtitles(app: web.Application, movie_id: int) -> list[str]:
-    """Languages (ISO 639-1) that `/stream/{movie_id}/subtitles/{lang}.vtt` can serve."""
-    embedded, sidecars = await _local_sources(app, movie_id)
-    online = await _opensubtitles_files(app, movie_id)
-    empty = await app[MEDIA].empty_subtitles(movie_id)  # converted already, to no cue at all
-    return sorted((embedded | set(sidecars) | set(online)) - empty)
-
-
-async def known_subtitles(app: web.Application, movie_id: int) -> list[str]:
-    """Languages found without opening the film: OpenSubtitles' (when configured) and the subtitle
-    files of a torrent whose metadata is already here. Starts no download."""
-    sidecars = await app[MEDIA].sidecar_subtitles(movie_id, start=False)
-    online = await _opensubtitles_files(app, movie_id)
-    return sorted(set(sidecars) | set(online))
-
-
-async def _build_vtt(app: web.Application, movie_id: int, lang: str) -> str | None:
-    media = app[MEDIA]
-    embedded, sidecars = await _local_sources(app, movie_id)
-    if lang in sidecars:
-        return await media.load_subtitle_file(movie_id, sidecars[lang])
-    if lang in embedded:
-        return await media.embedded_vtt(movie_id, lang)
-    files = await _opensubtitles_files(app, movie_id)
-    if lang in files:
-        settings = app[SETTINGS]
-        client = OpenSubtitles(
-            app[HTTP], settings.opensubtitles_url, settings.opensubtitles_key or "", app[CACHE]
-        )
-        try:
-            data = await client.download(files[lang])
-        except Exception as exc:
-            log.info("OpenSubtitles download failed: %r", exc)
-            return None
-        if data:
-            return await asyncio.to_thread(convert_to_vtt, data, "")
-    return None
 
 
 # --- handlers --------------------------------------------------------------------------------------
@@ -200,7 +70,7 @@ async def _subtitle_menus(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Text subtitles the player can show (never one known to be empty), and image ones it cannot."""
     base = f"/stream/{movie_id}"
-    languages = await available_subtitles(app, movie_id)
+    languages = await stream_subtitles.available_subtitles(app, movie_id)
     text = [
         {"lang": lang, "label": choices.label(lang), "url": f"{base}/subtitles/{lang}.vtt"}
         for lang in choices.menu_order(languages, user_language)
@@ -211,19 +81,22 @@ async def _subtitle_menus(
 async def plan(request: web.Request) -> web.Response:
     user = require_user(request)
     movie_id = path_id(request, "movie_id")
-    await _movie(request, movie_id)
-    info = await _guard(request.app[MEDIA].info(movie_id))
+    await movie_row(request, movie_id)
+    info = await guard(request.app[MEDIA].info(movie_id))
     base = f"/stream/{movie_id}"
     chosen, audio_tracks = choices.audio_menu(info, base, user.language)
     url = f"{base}/file" if info.kind == "direct" else choices.playlist_url(base, info, chosen)
     subtitles, image_subtitles = await _subtitle_menus(request.app, movie_id, info, user.language)
+    status = await download_status(request.app, movie_id)
     body = {
         "kind": info.kind,
         "url": url,
         "urls": [url],
         # The renditions for adaptive streaming (hls.js), with the same audio track; `url` stays the
         # source's own playlist.
-        **({"master": choices.master_url(base, info, chosen)} if info.kind == "hls" else {}),
+        # A film that plays directly has them too when its video can be copied into segments: the
+        # player steps down to them when the file comes slower than the film plays.
+        **({"master": choices.master_url(base, info, chosen)} if info.segments else {}),
         "mime": choices.mime(info),
         "subtitles": subtitles,
         "image_subtitles": image_subtitles,
@@ -240,8 +113,10 @@ async def plan(request: web.Request) -> web.Response:
         "audio_tracks": audio_tracks,
         "conversion": {"video": info.video_action, "audio": info.audio_action},
         "position": await last_position(request.app[POOL], user.id, movie_id),
-        "status": await download_status(request.app, movie_id),
+        "status": status,
     }
+    if status.get("state") == "finished" and not request.app[MEDIA].is_local(movie_id):
+        request.app[RENDITION_MAKER].request(movie_id)  # a whole film: its renditions are made once
     return web.Response(
         body=orjson.dumps(body), content_type="application/json", headers={"Cache-Control": "no-store"}
     )
@@ -251,6 +126,8 @@ async def status(request: web.Request) -> web.Response:
     require_user(request)
     movie_id = path_id(request, "movie_id")
     body = await download_status(request.app, movie_id)
+    # The renditions' transcodes of this film waiting for a free slot, and running (adaptive streaming).
+    body["converter"] = request.app[RENDITIONS].queue(movie_id)
     return web.Response(
         body=orjson.dumps(body, default=str),
         content_type="application/json",
@@ -274,8 +151,8 @@ def _audio_query(info: MediaInfo, audio: int | None) -> str:
 
 
 async def _converted(request: web.Request, movie_id: int) -> MediaInfo:
-    info = await _guard(request.app[MEDIA].info(movie_id))
-    if info.kind != "hls":
+    info = await guard(request.app[MEDIA].info(movie_id))
+    if info.kind != "hls" and not info.segments:  # a direct film has playlists when it can step down
         raise ApiError(404, _("This film plays directly, without a playlist."), code="not_found")
     return info
 
@@ -330,7 +207,7 @@ async def segment(request: web.Request) -> web.StreamResponse:
         cut = request.app[MEDIA].segment(movie_id, index, audio=audio)
     else:
         cut = request.app[RENDITIONS].segment(movie_id, info, rendition, index, audio=audio)
-    path = await _guard(cut)
+    path = await guard(cut)
     engine = _torrent_engine(request.app)
     if engine is not None:
         engine.audience.segment_requested(movie_id)  # a player between two segments is still watching
@@ -349,25 +226,6 @@ async def master(request: web.Request) -> web.Response:
     return _playlist_response(master_playlist(info, urls))
 
 
-async def subtitle(request: web.Request) -> web.Response:
-    require_user(request)
-    movie_id = path_id(request, "movie_id")
-    lang = request.match_info["lang"].lower()
-    if len(lang) != 2 or not lang.isalpha() or not lang.isascii():
-        raise ApiError(404, _("No subtitles in this language."), code="not_found")
-    await _movie(request, movie_id)
-    media = request.app[MEDIA]
-    text = await _guard(media.cached_vtt(movie_id, lang, lambda: _build_vtt(request.app, movie_id, lang)))
-    if text is None or "-->" not in text:  # a track that converts to no cue is not offered either
-        raise ApiError(404, _("No subtitles in this language."), code="not_found")
-    return web.Response(
-        text=text,
-        content_type="text/vtt",
-        charset="utf-8",
-        headers={"Cache-Control": "private, max-age=86400"},
-    )
-
-
 async def save_position(request: web.Request) -> web.Response:
     """Remembers where the user stopped (and marks the film watched)."""
     user = require_user(request)
@@ -383,7 +241,7 @@ async def save_position(request: web.Request) -> web.Response:
         )
     if not 0 <= position <= 1_000_000:
         raise ApiError(422, _("The position is out of range."), code="validation_error", field="position")
-    await _movie(request, movie_id)
+    await movie_row(request, movie_id)
     duration = request.app[MEDIA].known_duration(movie_id)
     await mark_watched(request.app[POOL], user.id, movie_id, float(position), duration)
     return web.Response(body=orjson.dumps({"position": float(position)}), content_type="application/json")
@@ -403,4 +261,4 @@ def setup(app: web.Application) -> None:
     r.add_get(
         id_route(r"/stream/{movie_id}/hls/{rendition:[0-9]{3,4}p}/{index:[0-9]+}.ts", "movie_id"), segment
     )
-    r.add_get(id_route("/stream/{movie_id}/subtitles/{lang}.vtt", "movie_id"), subtitle)
+    r.add_get(id_route("/stream/{movie_id}/subtitles/{lang}.vtt", "movie_id"), stream_subtitles.subtitle)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import av
@@ -29,7 +29,7 @@ BROWSER_AUDIO = {"aac", "mp3", "opus", "vorbis"}
 DIRECT_CONTAINERS = {"mp4", "webm"}  # format names PyAV reports: "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"
 HLS_AUDIO_COPY = {"aac"}  # anything else becomes AAC (AC3, E-AC3, DTS, MP3, Opus, Vorbis, …)
 HLS_VIDEO_COPY = {"h264"}
-PROBE_VERSION = 2  # bumped when MediaInfo changes, so that probes cached on disk are made again
+PROBE_VERSION = 3  # bumped when MediaInfo changes, so that probes cached on disk are made again
 
 
 class MediaError(Exception):
@@ -174,6 +174,22 @@ def _timeline(info: MediaInfo, container: Any, video: Any, header: float | None,
     info.origin = found.points[0][0]
 
 
+def _direct_timeline(
+    info: MediaInfo, container: Any, video: Any, header: float | None, size: int | None
+) -> None:
+    """Segments for a film that plays directly, so that it can step down to a smaller rendition (adaptive
+    streaming, the video copied into MPEG-TS); the direct play's own duration is kept. A file whose
+    index cannot be read simply has none."""
+    planned = replace(info)
+    try:
+        _timeline(planned, container, video, header, size)
+    except (MediaError, av.FFmpegError):
+        return
+    if planned.missing_from is None:
+        info.segments, info.spans, info.gaps = planned.segments, planned.spans, planned.gaps
+        info.origin, info.indexed = planned.origin, planned.indexed
+
+
 def probe(source: Opener) -> MediaInfo:
     """Reads the container's headers and index (not the whole film) and decides how to play it."""
     target = source()
@@ -213,6 +229,8 @@ def probe(source: Opener) -> MediaInfo:
             _timeline(info, container, video, header, size)
         elif not header:
             raise MediaError("the video file has no duration: it may be truncated.")
+        elif vcodec in HLS_VIDEO_COPY:
+            _direct_timeline(info, container, video, header, size)
         return info
     finally:
         container.close()

@@ -113,18 +113,25 @@ class Upright:
         return self.graph.pull()
 
 
+def x264_options(max_bitrate: int | None = None) -> dict[str, str]:
+    """X264_OPTIONS, with the video's bitrate capped at `max_bitrate` bits/s when given (x264's VBV with
+    half a second of buffer, so that a 4 s segment stays within about 1.1× the cap)."""
+    options = dict(X264_OPTIONS)
+    if max_bitrate:
+        kbits = max(64, max_bitrate // 1000)
+        options["x264-params"] += f":vbv-maxrate={kbits}:vbv-bufsize={kbits // 2}"
+    return options
+
+
 class VideoTranscodeLane:
     """Decodes from the keyframe at or before the start and encodes the frames inside the segment as
-    8-bit 4:2:0 H.264, upright and with square pixels at the film's display size."""
+    8-bit 4:2:0 H.264, upright and with square pixels at the film's display size (at most
+    `max_bitrate` bits/s when given)."""
 
-    def __init__(self, out: Any, vin: Any, info: MediaInfo, window: Window):
+    def __init__(self, out: Any, vin: Any, info: MediaInfo, window: Window, max_bitrate: int | None = None):
         self.out, self.vin, self.window = out, vin, window
         rate = vin.average_rate or vin.guessed_rate or Fraction(25)
-        self.encoder = out.add_stream(
-            "libx264",
-            rate=rate,
-            options=dict(X264_OPTIONS),
-        )
+        self.encoder = out.add_stream("libx264", rate=rate, options=x264_options(max_bitrate))
         self.encoder.width = info.width - info.width % 2
         self.encoder.height = info.height - info.height % 2
         self.encoder.pix_fmt = "yuv420p"
@@ -233,9 +240,12 @@ class AudioTranscodeLane(AudioLane):
         self.out.mux(self.encoder.encode(None))
 
 
-def make_segment(source: Opener, info: MediaInfo, index: int, audio: int | None = None) -> bytes:
+def make_segment(
+    source: Opener, info: MediaInfo, index: int, audio: int | None = None, *, max_bitrate: int | None = None
+) -> bytes:
     """One MPEG-TS segment: the packets (or re-encoded frames) from segment `index`'s start to its end,
-    with the audio track whose stream index is `audio` (None: the file's default track)."""
+    with the audio track whose stream index is `audio` (None: the file's default track); a transcoded
+    video stays under `max_bitrate` bits/s when given."""
     if not 0 <= index < len(info.segments):
         raise IndexError(index)
     t0, t1 = info.segments[index]
@@ -247,7 +257,7 @@ def make_segment(source: Opener, info: MediaInfo, index: int, audio: int | None 
     try:
         out = av.open(buf, "w", format="mpegts", options={"avoid_negative_ts": "disabled"})
         try:
-            _cut(container, out, info, window, audio)
+            _cut(container, out, info, window, audio, max_bitrate)
         finally:
             out.close()
     except av.FFmpegError as exc:
@@ -257,7 +267,9 @@ def make_segment(source: Opener, info: MediaInfo, index: int, audio: int | None 
     return buf.getvalue()
 
 
-def _cut(container: Any, out: Any, info: MediaInfo, window: Window, audio: int | None) -> None:
+def _cut(
+    container: Any, out: Any, info: MediaInfo, window: Window, audio: int | None, max_bitrate: int | None
+) -> None:
     vin = container.streams.video[0]
     track = info.audio_track(audio)
     ain = container.streams[track.index] if track is not None else None
@@ -265,7 +277,7 @@ def _cut(container: Any, out: Any, info: MediaInfo, window: Window, audio: int |
     if info.video_action == "copy":
         video = VideoCopyLane(out, vin, window)
     else:
-        video = VideoTranscodeLane(out, vin, info, window)
+        video = VideoTranscodeLane(out, vin, info, window, max_bitrate)
     lanes: dict[int, VideoCopyLane | VideoTranscodeLane | AudioLane] = {vin.index: video}
     if ain is not None:
         copy = audio_action(track) == "copy"

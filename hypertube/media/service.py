@@ -126,6 +126,15 @@ class MediaService:
                 reader.close()  # wakes a read that waits for pieces, so the thread ends
                 raise WaitingForPeers("The film's data did not arrive in time: waiting for peers.") from exc
 
+    def background(self, job: Awaitable[Any]) -> None:
+        """Runs `job` in the background: kept, logged and cancelled when the service closes."""
+        self._background.start(job)
+
+    async def once(self, key: tuple[int, Any], make: Callable[[], Awaitable[Any]]) -> Any:
+        """Runs `make()` once for concurrent callers asking for the same `key` (movie id, what); it
+        runs on when its callers go away."""
+        return await self._once(key, make)
+
     async def _once(self, key: tuple[int, Any], make: Callable[[], Awaitable[Any]]) -> Any:
         """Runs `make` once for concurrent callers asking for the same thing."""
         fut = self._jobs.get(key)

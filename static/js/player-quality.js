@@ -4,9 +4,12 @@ import { fillPlaceholders } from "./util.js";
 import { RadioMenu } from "./player-menu.js";
 
 const AUTO = "-1";
+// Direct play that waits this long for data while playing steps down to the renditions.
+const STALL_MS = 1500;
 
 export class QualityMenu extends RadioMenu {
-  /** root: the player's element; texts: its data-t-* texts (tQualityAuto, tQualityAutoNow). */
+  /** root: the player's element; texts: its data-t-* texts (tQualityAuto, tQualityAutoNow,
+   * tConverterWaiting). */
   constructor(root, texts) {
     super(root.querySelector("[data-quality-menu]"), root.querySelector("[data-quality-button]"));
     this.texts = texts;
@@ -14,6 +17,41 @@ export class QualityMenu extends RadioMenu {
     this.label = root.querySelector("[data-quality-label]");
     this.hls = null;
     this.pinned = null; // the pinned rendition's name, kept when another playlist is loaded
+    this.steppedDown = false; // direct play moved to the renditions
+  }
+
+  /** The state to show while the video waits, from `/stream/{id}/status`: its `converter` says how
+   * many of the film's rendition segments wait for a free transcode slot ("" when none). */
+  describe(status) {
+    return this.hls && status?.converter?.waiting > 0 ? this.texts.tConverterWaiting : "";
+  }
+
+  /** Direct play stepping down: when a film that plays directly has renditions (`plan.master`) and
+   * the playing video waits for data longer than STALL_MS (the file comes slower than the film plays),
+   * `stepDown()` is called once to play the renditions from the current time, starting on the one below
+   * the source; hls.js then moves up again when the bandwidth allows. */
+  followDirect(video, plan, stepDown) {
+    if (plan.kind !== "direct" || !plan.master) return;
+    let played = false;
+    let timer = null;
+    const clear = () => {
+      clearTimeout(timer);
+      timer = null;
+    };
+    video.addEventListener("playing", () => {
+      played = true;
+      clear();
+    });
+    for (const name of ["seeking", "pause", "canplay", "emptied"]) video.addEventListener(name, clear);
+    video.addEventListener("waiting", () => {
+      if (!played || timer || video.seeking || this.hls || this.steppedDown) return;
+      timer = setTimeout(() => {
+        timer = null;
+        if (this.hls || video.paused || this.steppedDown) return;
+        this.steppedDown = true;
+        stepDown();
+      }, STALL_MS);
+    });
   }
 
   /** Follows an hls.js player loading a master playlist. */
@@ -26,12 +64,25 @@ export class QualityMenu extends RadioMenu {
       if (pinned >= 0) {
         hls.startLevel = pinned;
         hls.loadLevel = pinned;
+      } else if (this.steppedDown) {
+        hls.startLevel = this.below(source);
       } else if (source >= 0) {
         hls.startLevel = source;
       }
       this.render();
     });
     hls.on(Hls.Events.LEVEL_SWITCHED, () => this.renderLabel());
+  }
+
+  /** The largest rendition smaller than level `source` (the smallest there is when none is). */
+  below(source) {
+    const levels = this.hls.levels;
+    const height = source >= 0 ? levels[source].height : Infinity;
+    let best = -1;
+    levels.forEach((level, i) => {
+      if (level.height < height && (best < 0 || level.height > levels[best].height)) best = i;
+    });
+    return best >= 0 ? best : source;
   }
 
   name(level) {

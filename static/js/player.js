@@ -172,6 +172,10 @@ class Player {
     this.audio.load(plan.audio_tracks || []);
     const resume = this.groupStart() ?? (plan.position > 5 && plan.position < plan.duration - 10 ? plan.position : 0);
     await this.load(plan, resume);
+    this.quality.followDirect(this.video, plan, () => {
+      this.plan = { ...this.plan, kind: "hls" }; // direct play steps down to the renditions
+      this.switchSource(plan.master.replace("/master.m3u8", "/index.m3u8"), plan.master);
+    });
     this.video.play().catch(() => {
       // Autoplay may be refused until the user interacts again; the play button stays available.
       this.renderPlay();
@@ -301,10 +305,12 @@ class Player {
       try {
         const status = await fetchJSON(`/stream/${this.movieId}/status`);
         const needed = neededBytes(status, this.plan ? this.duration() : null, this.video);
-        this.statusText = describeStatus(status, needed, this.t);
+        // A segment waiting for a converter slot says so before the download's figures.
+        const converter = this.quality.describe(status);
+        this.statusText = converter || describeStatus(status, needed, this.t);
         this.view.update(this.statusText || (this.plan ? this.t.tBuffering : this.t.tPreparing));
         // Asked again when the player waits for data (setWaiting), not while the film plays.
-        if (status.progress >= 1 || this.view.kind !== "busy") return this.stopStatus();
+        if ((status.progress >= 1 && !converter) || this.view.kind !== "busy") return this.stopStatus();
       } catch (err) {
         // The next tick retries; the player keeps whatever it has buffered.
       }

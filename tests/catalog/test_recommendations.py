@@ -12,6 +12,9 @@ import pytest
 
 from hypertube.catalog.interactions import record_interaction
 from hypertube.catalog.recommendations import recommendation_rows
+from hypertube.catalog.records import FilmRecord
+from hypertube.catalog.store import store_records
+from hypertube.db import connect_pool
 from tests.conftest import csrf_for, login_as
 
 RUNTIME_MIN = 100
@@ -204,3 +207,106 @@ async def test_the_library_home_shows_the_rows(client, make_user, film):
     assert f'data-movie-id="{space[1]}"' in html.split("data-recommendation-row")[1]
     searched = await (await client.get("/?q=space")).text()
     assert "data-recommendations" not in searched  # rows only on the home, not on results
+
+
+async def _comment(client, pool, user, movie_id: int, text: str) -> int:
+    """Posts a comment with the film page's form; returns its id."""
+    login_as(client, user)
+    token = await csrf_for(client, f"/movies/{movie_id}")
+    resp = await client.post(
+        f"/movies/{movie_id}/comments", data={"comment": text, "csrf_token": token}, allow_redirects=False
+    )
+    assert resp.status == 303, await resp.text()
+    return await pool.fetchval(
+        "SELECT max(id) FROM comments WHERE user_id = $1 AND movie_id = $2", user.id, movie_id
+    )
+
+
+async def _delete_comment(client, user, movie_id: int, comment_id: int) -> None:
+    login_as(client, user)
+    token = await csrf_for(client, f"/movies/{movie_id}")
+    resp = await client.post(
+        f"/movies/{movie_id}/comments/{comment_id}/delete", data={"csrf_token": token}, allow_redirects=False
+    )
+    assert resp.status == 303, await resp.text()
+
+
+async def _counts(pool) -> tuple[dict, dict, set]:
+    pairs = {
+        (r[0], r[1]): r[2] for r in await pool.fetch("SELECT movie_id, other_id, users FROM co_watch_counts")
+    }
+    audience = dict(await pool.fetch("SELECT movie_id, users FROM film_audience"))
+    marks = {
+        tuple(r)
+        for r in await pool.fetch("SELECT user_id, movie_id, finished, commented FROM film_interactions")
+    }
+    return pairs, audience, marks
+
+
+async def test_deleting_a_comment_undoes_its_interaction(client, make_user, film, pool):
+    space, _, _ = await _planted(film)
+    alice, bob = await make_user(), await make_user()
+    for user in (alice, bob):
+        await _watch(client, user, space[0], FINISHED_S)
+    alice_on_1 = await _comment(client, pool, alice, space[1], "Loved it")
+    await _comment(client, pool, bob, space[1], "Loved it too")
+    first = await _comment(client, pool, alice, space[2], "Twice")
+    await _comment(client, pool, alice, space[2], "Twice again")
+    on_finished = await _comment(client, pool, alice, space[0], "Seen it")
+    before = await _counts(pool)
+    assert before[0][(space[0], space[1])] == 2 and before[1][space[1]] == 2
+
+    await _delete_comment(client, alice, space[1], alice_on_1)
+    await _delete_comment(client, alice, space[2], first)  # another comment on that film is left
+    await _delete_comment(client, alice, space[0], on_finished)  # finished: the film still counts
+    pairs, audience, marks = await _counts(pool)
+    assert marks == {
+        (alice.id, space[0], True, False),
+        (alice.id, space[2], False, True),
+        (bob.id, space[0], True, False),
+        (bob.id, space[1], False, True),
+    }
+    assert pairs == {
+        (space[0], space[1]): 1, (space[1], space[0]): 1,  # bob's pair only
+        (space[0], space[2]): 1, (space[2], space[0]): 1,
+    }  # fmt: skip
+    assert audience == {space[0]: 2, space[1]: 1, space[2]: 1}
+    # Alice's rows are as if she had never commented on that film: it can be recommended to her again.
+    rows = await recommendation_rows(pool, alice.id)
+    assert space[1] in {m["id"] for row in rows for m in row.movies}
+
+
+async def test_a_film_merge_keeps_what_its_viewers_did(client, make_user, film, pool, database_url):
+    """The catalog folds a film stored twice into one when its IMDb id turns up: the viewers' marks move
+    to the film kept, and the counts are what they would be had everybody watched that one."""
+
+    other = await film("Other", ["Horror"])
+    archive = FilmRecord(
+        "archive", "notld", "Night of the Living Dead (1968)", year=1968, runtime=RUNTIME_MIN
+    )
+    yts = FilmRecord(
+        "yts", "77", "Night of the Living Dead", imdb_id="tt0063350", year=1968, runtime=RUNTIME_MIN
+    )
+    catalog = await connect_pool(database_url, min_size=1, max_size=2)  # with the app's type codecs
+    try:
+        old, kept = await store_records(catalog, [archive, yts])
+        await _watch_and_merge(client, make_user, pool, catalog, archive, old, kept, other)
+    finally:
+        await catalog.close()
+
+
+async def _watch_and_merge(client, make_user, pool, catalog, archive, old: int, kept: int, other: int):
+    alice, bob, carol = await make_user(), await make_user(), await make_user()
+    for user, films in ((alice, [old, other]), (bob, [old, kept, other]), (carol, [kept])):
+        for movie_id in films:
+            await _watch(client, user, movie_id, FINISHED_S)
+    await _comment(client, pool, bob, old, "The first cut")
+    archive.imdb_id = "tt0063350"
+    assert await store_records(catalog, [archive]) == [kept]
+
+    pairs, audience, marks = await _counts(pool)
+    assert {(u, m, f, c) for u, m, f, c in marks if m == kept} == {
+        (alice.id, kept, True, False), (bob.id, kept, True, True), (carol.id, kept, True, False),
+    }  # fmt: skip
+    assert audience == {kept: 3, other: 2}
+    assert pairs == {(kept, other): 2, (other, kept): 2}

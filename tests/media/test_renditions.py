@@ -10,7 +10,7 @@ import re
 import av
 import pytest
 
-from hypertube.keys import MEDIA, RENDITIONS
+from hypertube.keys import MEDIA
 from hypertube.media.generate import generate_film
 from hypertube.media.generate_kinds import AudioSpec, Shape, generate_shaped
 from hypertube.media.renditions import RenditionSegments, find
@@ -86,7 +86,7 @@ async def test_transcodes_beyond_the_limit_wait_their_turn(client, film):
     info = await app[MEDIA].info(film)
     small, medium = find(info, "480p"), find(info, "720p")
     assert small is not None and medium is not None
-    running = [asyncio.create_task(renditions.segment(film, info, r, 0)) for r in (small, medium)]
+    running = [asyncio.create_task(renditions.segment(film, info, r, 0, prefetch=0)) for r in (small, medium)]
     for _ in range(100):
         if renditions.waiting:
             break
@@ -96,14 +96,29 @@ async def test_transcodes_beyond_the_limit_wait_their_turn(client, film):
     assert renditions.waiting == 0 and all(p.exists() for p in paths)
 
 
-async def test_a_film_that_plays_directly_has_no_master_playlist(client, db, make_user, tmp_path):
-    mp4 = generate_film(tmp_path / "direct.mp4", duration_s=2)
+async def test_a_film_that_plays_directly_has_renditions_to_step_down_to(client, db, make_user, tmp_path):
+    """Direct play stays the plan; the master playlist lists the file's video copied into segments and
+    the smaller renditions, for the player to step down to when the file comes too slowly."""
+    mp4 = await asyncio.to_thread(
+        generate_film, tmp_path / "direct.mp4", duration_s=4, width=1280, height=720, fps=10
+    )
     movie_id = await db.fetchval("INSERT INTO movies (title) VALUES ('Direct') RETURNING id")
     client.server.app[MEDIA].register_file(movie_id, mp4)
     login_as(client, await make_user())
-    resp = await client.get(f"/stream/{movie_id}/hls/master.m3u8")
-    assert resp.status == 404
-    assert RENDITIONS in client.server.app
+    plan = await (await client.get(f"/stream/{movie_id}")).json()
+    assert plan["kind"] == "direct" and plan["url"] == f"/stream/{movie_id}/file"
+    assert plan["master"] == f"/stream/{movie_id}/hls/master.m3u8"
+    variants = _variants(await (await client.get(plan["master"])).text())
+    assert [(a["NAME"], a["RESOLUTION"]) for a, _ in variants] == [
+        ("source", "1280x720"),
+        ("480p", "854x480"),
+    ]
+    for (_attributes, uri), expected in zip(variants, ((1280, 720), (854, 480)), strict=True):
+        base = uri.rpartition("/")[0]
+        resp = await client.get(f"/stream/{movie_id}/hls/{base + '/' if base else ''}0.ts")
+        assert resp.status == 200, await resp.text()
+        width, height, frames = await asyncio.to_thread(_decoded_size, await resp.read())
+        assert (width, height) == expected and frames >= 10
 
 
 async def test_renditions_carry_the_chosen_audio_track(client, db, make_user, tmp_path):
@@ -130,3 +145,38 @@ async def test_renditions_carry_the_chosen_audio_track(client, db, make_user, tm
     assert await asyncio.to_thread(_pitch, french) > 900
     bad = await client.get(f"/stream/{movie_id}/hls/480p/0.ts?audio=7")
     assert bad.status == 404 and (await bad.json())["error"]["code"] == "not_found"
+
+
+async def test_transcodes_waiting_for_a_slot_are_shown_in_the_status(
+    aiohttp_client, make_app, db, make_user, full_hd
+):
+    """With one transcode slot, a second rendition segment asked at once waits; the film's status says
+    so (the player shows "Waiting for the converter…"), and both segments arrive."""
+    client = await aiohttp_client(make_app(max_transcodes=1))
+    movie_id = await db.fetchval("INSERT INTO movies (title) VALUES ('Full HD') RETURNING id")
+    client.server.app[MEDIA].register_file(movie_id, full_hd)
+    login_as(client, await make_user())
+    idle = await (await client.get(f"/stream/{movie_id}/status")).json()
+    assert idle["converter"] == {"waiting": 0, "running": 0, "slots": 1}
+    asked = [
+        asyncio.create_task(client.get(f"/stream/{movie_id}/hls/{name}/1.ts")) for name in ("480p", "720p")
+    ]
+    seen = []
+    for _ in range(300):
+        status = await (await client.get(f"/stream/{movie_id}/status")).json()
+        seen.append(status["converter"])
+        if status["converter"]["waiting"]:
+            break
+        await asyncio.sleep(0.02)
+    assert {"waiting": 1, "running": 1, "slots": 1} in seen, seen
+    for resp in await asyncio.gather(*asked):
+        assert resp.status == 200 and resp.headers["Content-Type"] == "video/mp2t"
+    # The next segment of each rendition is cut ahead, one after the other; then the converter is idle.
+    for _ in range(600):
+        done = (await (await client.get(f"/stream/{movie_id}/status")).json())["converter"]
+        if done == {"waiting": 0, "running": 0, "slots": 1}:
+            break
+        await asyncio.sleep(0.1)
+    assert done == {"waiting": 0, "running": 0, "slots": 1}
+    cached = client.server.app[MEDIA].movie_dir(movie_id)
+    assert (cached / "480p" / "2.ts").is_file() and (cached / "720p" / "2.ts").is_file()

@@ -8,7 +8,7 @@ import av
 import pytest
 
 from hypertube.catalog.watch import last_position
-from hypertube.http.hls import available_subtitles
+from hypertube.http.stream_subtitles import available_subtitles
 from hypertube.keys import MEDIA
 from hypertube.media.generate import sample_cues, srt_text
 from tests.conftest import csrf_for, login_as

@@ -12,7 +12,7 @@ from hypertube.http.api.core import API_PREFIX, Call, Operation, Param, Reply, l
 from hypertube.http.api.links import FIRST_ID, link
 from hypertube.http.api.schema import ID, obj, string
 from hypertube.http.errors import ApiError
-from hypertube.http.hls import available_subtitles, known_subtitles
+from hypertube.http.stream_subtitles import available_subtitles, known_subtitles
 from hypertube.keys import CACHE, MEDIA, POOL
 
 log = logging.getLogger(__name__)
