@@ -9,17 +9,22 @@ from hypertube.keys import TORRENTS
 from hypertube.torrent.storage import sweep, sweep_alone
 
 
-async def _fake_download(db, settings, movie_id: int, info_hash: str, size: int, days_ago: int) -> None:
+async def _fake_download(
+    db, settings, movie_id: int, info_hash: str, size: int, days_ago: int, node_id: str | None = None
+) -> None:
     folder = settings.download_dir / info_hash
     folder.mkdir(parents=True)
     (folder / "film.mkv").write_bytes(b"\x01" * size)
+    # the app's node id, made when it started
+    node_id = node_id or (settings.data_dir / "node_id").read_text().strip()
     await db.execute(
-        """INSERT INTO downloads (info_hash, movie_id, save_path, progress, state, last_watched_at)
-           VALUES ($1, $2, $3, 1, 'finished', now() - make_interval(days => $4))""",
+        """INSERT INTO downloads (info_hash, node_id, movie_id, save_path, progress, state, last_watched_at)
+           VALUES ($1, $5, $2, $3, 1, 'finished', now() - make_interval(days => $4))""",
         info_hash,
         movie_id,
         str(folder),
         days_ago,
+        node_id,
     )
 
 
@@ -103,12 +108,16 @@ async def test_deleting_a_download_drops_its_converted_segments(
     assert (media.movie_dir(kept) / "0.ts").read_bytes() == b"segment"
 
 
-async def test_two_nodes_never_sweep_at_once(aiohttp_client, make_app, add_film, db, settings):
+async def test_each_node_sweeps_its_own_downloads_once_at_a_time(
+    aiohttp_client, make_app, add_film, db, settings
+):
+    """Nodes sweep their own downloads side by side; two processes of one node (a restart overlapping
+    the old process) never sweep at once."""
     one = (await aiohttp_client(make_app(node_id="one"))).app[TORRENTS]
     two = (await aiohttp_client(make_app(node_id="two"))).app[TORRENTS]
     assert one.pool is not two.pool
     old = await add_film(title="Old")
-    await _fake_download(db, settings, old, "f" * 40, 1_000, 40)
+    await _fake_download(db, settings, old, "f" * 40, 1_000, 40, node_id="one")
     sweeping, finish = asyncio.Event(), asyncio.Event()
 
     async def slow_removal(movie_id: int) -> None:
@@ -116,12 +125,14 @@ async def test_two_nodes_never_sweep_at_once(aiohttp_client, make_app, add_film,
         await finish.wait()
 
     first = asyncio.create_task(
-        sweep_alone(one.pool, partial(sweep, one, one.pool, unwatched_days=30, on_removed=slow_removal))
+        sweep_alone(one.pool, partial(sweep, one, one.pool, unwatched_days=30, on_removed=slow_removal), "one")
     )
     await asyncio.wait_for(sweeping.wait(), 10)
-    # the other node finds the first one sweeping and leaves this round to it
-    assert await sweep_alone(two.pool, partial(sweep, two, two.pool, unwatched_days=30)) is None
+    # the other node sweeps its own downloads meanwhile (it has none), not node one's
+    assert await sweep_alone(two.pool, partial(sweep, two, two.pool, unwatched_days=30), "two") == []
+    # a second process of node one finds node one's downloads being swept and leaves this round
+    assert await sweep_alone(two.pool, partial(sweep, one, two.pool, unwatched_days=30), "one") is None
     finish.set()
     assert await first == ["f" * 40]
-    # once the first sweep is over, the lock is free for the next round on either node
-    assert await sweep_alone(two.pool, partial(sweep, two, two.pool, unwatched_days=30)) == []
+    # once the first sweep is over, node one's lock is free for its next round
+    assert await sweep_alone(two.pool, partial(sweep, one, two.pool, unwatched_days=30), "one") == []
