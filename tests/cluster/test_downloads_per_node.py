@@ -49,9 +49,9 @@ async def test_each_node_restores_and_sweeps_only_its_own_copy(
     folders = {n: root / n / "downloads" / info_hash for n in ("n1", "n2")}
     assert await _rows(db, info_hash) == {n: str(folder) for n, folder in folders.items()}
 
-    # Rows written before nodes had ids (what migration 021 leaves them as): a restarted node takes
-    # back those in its own folder only, and adds back its own copy, not the other node's.
-    await db.execute("UPDATE downloads SET node_id = ''")
+    # n1's row as written before nodes had ids (what migration 021 leaves it as): a restarted node
+    # takes back such rows in its own folder only, and adds back its own copy, not the other node's.
+    await db.execute("UPDATE downloads SET node_id = '' WHERE node_id = 'n1'")
     await two.close()
     two = await _node(aiohttp_client, make_app, source_swarm, user, root, "n2")
     assert await _rows(db, info_hash) == {"": str(folders["n1"]), "n2": str(folders["n2"])}
