@@ -118,6 +118,7 @@ async def torrent_engine(app: web.Application) -> AsyncIterator[None]:
         publish=publish,
         trackers=settings.torrent_trackers,
         fetch_allowed_hosts=frozenset(settings.fetch_allowed_hosts),
+        node_id=settings.node_id,
     )
     await engine.start()
     app[TORRENTS] = engine

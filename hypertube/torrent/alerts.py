@@ -54,7 +54,7 @@ def alert_handlers(
             dl.handle.save_resume_data(SAVE_FLUSHED)
             # Waits for the writes still queued, then says so with a cache_flushed_alert.
             dl.handle.flush_cache()
-            spawn(records.completed(pool, dl.info_hash), "torrent-completed")
+            spawn(records.completed(pool, dl), "torrent-completed")
 
     def flushed(dl: Download, alert: Any) -> None:
         if dl.finished.is_set():

@@ -51,6 +51,7 @@ class Download:
         self.movie_id = movie_id
         self.handle = handle
         self.save_path = save_path
+        self.node_id = ""  # the node whose `downloads` row this is (the engine's)
         self.hints: list[tuple[str, int]] = []
         self.metadata = asyncio.Event()
         self.finished = asyncio.Event()

@@ -48,8 +48,10 @@ class Engine:
         dht: bool = True,
         trackers: tuple[str, ...] = (),
         fetch_allowed_hosts: frozenset[str] = frozenset(),
+        node_id: str = "",
     ):
         self.download_dir = download_dir
+        self.node_id = node_id  # its rows of `downloads` are the ones it restores, updates and sweeps
         self.resume = ResumeStore(download_dir / ".resume")
         self.pool = pool
         # Hosts a film's .torrent URL may name on a non-public address (tests' fakes on loopback).
@@ -126,9 +128,10 @@ class Engine:
 
     # --- adding torrents ----------------------------------------------------------------------
     async def _restore(self) -> None:
-        """Adds back every download known to the database: from its resume data, or without any (killed
+        """Adds back every download this node recorded: from its resume data, or without any (killed
         before the first save) from its source, and libtorrent checks the files on disk."""
-        for row in await records.known(self.pool):
+        await records.adopt(self.pool, self.node_id, self.download_dir)
+        for row in await records.known(self.pool, self.node_id):
             source = row["source"] or ""
             params = await self.resume.read(row["info_hash"], Path(row["save_path"]))
             if params is None:
@@ -150,6 +153,7 @@ class Engine:
         dl = Download(self, info_hash, movie_id, handle, Path(params.save_path))
         dl.warm = warm
         dl.source = source
+        dl.node_id = self.node_id
         dl.hints = sources.peer_hints(source, self.local_peers)
         self.downloads[info_hash] = dl
         self._by_movie[movie_id] = info_hash
@@ -224,7 +228,7 @@ class Engine:
         )
 
     async def _add_for_movie(self, movie_id: int, *, warm: bool = False) -> Download:
-        rows = await sources.candidates(self.pool, movie_id)
+        rows = await sources.candidates(self.pool, movie_id, self.node_id)
         if not rows:
             raise NoTorrent("This film has no torrent to play.")
         error: TorrentError | None = None
@@ -308,7 +312,7 @@ class Engine:
         dl = self._running(movie_id)
         if dl is not None and dl.handle.is_valid():
             return dl.status()
-        return await records.last_status(self.pool, movie_id)
+        return await records.last_status(self.pool, movie_id, self.node_id)
 
     async def _status_loop(self) -> None:
         while True:
@@ -338,7 +342,7 @@ class Engine:
         if dl.readers and time.monotonic() - dl.last_touch >= 60:
             # A film being watched stays young for the janitor, however long the viewing lasts.
             dl.last_touch = time.monotonic()
-            await records.watched(self.pool, dl.info_hash)
+            await records.watched(self.pool, dl)
         if active and self.publish is not None:
             payload = {
                 "movie_id": dl.movie_id,
@@ -370,7 +374,7 @@ class Engine:
             if dl.readers:
                 return False
             self._drop(dl, "The download was removed.")
-        save_path = await records.forget(self.pool, info_hash)
+        save_path = await records.forget(self.pool, info_hash, self.node_id)
         paths = [self.resume.path(info_hash)]
         if save_path is not None:
             paths.append(Path(save_path))

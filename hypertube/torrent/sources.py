@@ -24,14 +24,15 @@ UNREACHABLE = "The film's .torrent file could not be fetched."
 TORRENT_FILE_WAIT = 2.0
 
 
-async def candidates(pool: asyncpg.Pool, movie_id: int) -> list[asyncpg.Record]:
-    """The film's torrents, best first: one already downloaded, then the most seeded."""
+async def candidates(pool: asyncpg.Pool, movie_id: int, node_id: str = "") -> list[asyncpg.Record]:
+    """The film's torrents, best first: one node `node_id` downloaded already, then the most seeded."""
     return await pool.fetch(
-        """SELECT t.id, t.info_hash, t.magnet, t.torrent_url
-           FROM torrents t LEFT JOIN downloads d ON d.info_hash = t.info_hash
+        """SELECT t.id, t.info_hash, t.magnet, t.torrent_url FROM torrents t
            WHERE t.movie_id = $1
-           ORDER BY (d.info_hash IS NOT NULL) DESC, t.seeders DESC, t.id""",
+           ORDER BY EXISTS (SELECT 1 FROM downloads d WHERE d.info_hash = t.info_hash AND d.node_id = $2) DESC,
+                    t.seeders DESC, t.id""",
         movie_id,
+        node_id,
     )
 
 

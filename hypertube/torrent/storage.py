@@ -1,8 +1,10 @@
-"""What stays on disk: the janitor deletes films nobody watched for a while and keeps under the quota."""
+"""What stays on disk: the janitor deletes films nobody watched for a while and keeps under the quota.
+Every node sweeps its own download folder and its own `downloads` rows."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -17,8 +19,9 @@ log = logging.getLogger(__name__)
 SWEEP_EVERY = 3600.0
 FIRST_SWEEP_AFTER = 60.0
 QUOTA_CHECK_EVERY = 2.0  # how often the downloads are weighed against the disk quota
-# The advisory lock key that keeps nodes sharing one database from sweeping at the same time
-# (the migrations hold a different key).
+# The advisory lock class that keeps two processes of one node (a restart overlapping the old
+# process) from sweeping its downloads at the same time; each node sweeps its own, in parallel with the
+# others (the migrations hold a different key).
 JANITOR_LOCK = 0x4854_4A41
 
 
@@ -36,17 +39,19 @@ def disk_usage(path: Path) -> int:
     return total
 
 
-async def _downloads_by_age(pool: asyncpg.Pool, unwatched_days: int) -> list[asyncpg.Record]:
-    """Every download with the last time anyone watched its film, oldest first, and whether that is
-    longer ago than `unwatched_days`."""
+async def _downloads_by_age(pool: asyncpg.Pool, unwatched_days: int, node_id: str) -> list[asyncpg.Record]:
+    """Every download of node `node_id` with the last time anyone watched its film (on any node),
+    oldest first, and whether that is longer ago than `unwatched_days`."""
     return await pool.fetch(
         """SELECT d.info_hash, d.movie_id, d.save_path,
                   greatest(d.last_watched_at, max(w.watched_at)) < now() - make_interval(days => $1)
                       AS expired
            FROM downloads d LEFT JOIN watches w ON w.movie_id = d.movie_id
-           GROUP BY d.info_hash
+           WHERE d.node_id = $2
+           GROUP BY d.info_hash, d.node_id
            ORDER BY greatest(d.last_watched_at, max(w.watched_at)), d.info_hash""",
         unwatched_days,
+        node_id,
     )
 
 
@@ -69,11 +74,11 @@ async def sweep(
     quota_bytes: int = 0,
     on_removed: Callable[[int], Awaitable[None]] | None = None,
 ) -> list[str]:
-    """Deletes films unwatched for `unwatched_days`, then the oldest-watched ones while the downloads
-    exceed `quota_bytes` (0: no quota). A film being watched is never deleted. Returns the
+    """Deletes this node's (`engine.node_id`) films unwatched for `unwatched_days`, then its
+    oldest-watched ones while its downloads exceed `quota_bytes` (0: no quota). A film being watched is never deleted. Returns the
     info hashes removed; `on_removed(movie_id)` lets other parts drop what they derived from a film."""
     removed: list[str] = []
-    rows = await _downloads_by_age(pool, unwatched_days)
+    rows = await _downloads_by_age(pool, unwatched_days, engine.node_id)
     expired = {r["info_hash"] for r in rows if r["expired"] and unwatched_days > 0}
     kept = []
     for row in rows:
@@ -109,18 +114,26 @@ async def sweep(
     return removed
 
 
-async def sweep_alone(pool: asyncpg.Pool, run: Callable[[], Awaitable[list[str]]]) -> list[str] | None:
-    """Runs `run` (a sweep) unless another node is sweeping right now; None then, that node covers
-    this round. The lock belongs to a connection held for the whole sweep, so a node that dies
-    mid-sweep lets go of it with its connection."""
+def _lock_key(node_id: str) -> int:
+    """The node's janitor lock: a signed 32-bit number from its id."""
+    return int.from_bytes(hashlib.blake2b(node_id.encode(), digest_size=4).digest(), "big", signed=True)
+
+
+async def sweep_alone(
+    pool: asyncpg.Pool, run: Callable[[], Awaitable[list[str]]], node_id: str = ""
+) -> list[str] | None:
+    """Runs `run` (a sweep of node `node_id`'s downloads) unless that node's downloads are being swept
+    right now (by another process with the same id); None then. The lock belongs to a connection held
+    for the whole sweep, so a process that dies mid-sweep lets go of it with its connection."""
+    key = (JANITOR_LOCK, _lock_key(node_id))
     async with pool.acquire() as conn:
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", JANITOR_LOCK):
-            log.info("another node is sweeping the downloads; skipping this round")
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", *key):
+            log.info("node %s's downloads are being swept already; skipping this round", node_id)
             return None
         try:
             return await run()
         finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", JANITOR_LOCK)
+            await conn.execute("SELECT pg_advisory_unlock($1, $2)", *key)
 
 
 async def janitor_loop(
@@ -155,7 +168,7 @@ async def janitor_loop(
             next_sweep = loop.time() + SWEEP_EVERY
         swept_at_size = size
         try:
-            await sweep_alone(pool, run)
+            await sweep_alone(pool, run, engine.node_id)
         except Exception:
             log.exception("the download janitor failed; trying again later")
         if due and prune_images is not None:

@@ -178,7 +178,8 @@ async def test_a_film_stored_twice_is_merged_when_its_imdb_id_turns_up(
         alice.id, old, kept, bob.id,
     )  # fmt: skip
     await db.execute(
-        """INSERT INTO downloads (info_hash, movie_id, source, save_path) VALUES ($1, $2, 'x', '/tmp/x')""",
+        """INSERT INTO downloads (info_hash, node_id, movie_id, source, save_path)
+           VALUES ($1, 'n1', $2, 'x', '/tmp/x')""",
         "c" * 40,
         old,
     )

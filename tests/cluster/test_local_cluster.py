@@ -253,7 +253,7 @@ async def test_a_stream_plays_on_after_its_node_is_killed(cluster, sources, prox
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     killed = time.monotonic()
-    url, recovered = plan["url"], None
+    url, recovered, taker = plan["url"], None, ""
     while len(played) < len(source):
         got = await _read_range(proxy_client, url, len(played), len(source))
         if got is None:
@@ -264,9 +264,15 @@ async def test_a_stream_plays_on_after_its_node_is_killed(cluster, sources, prox
         assert got[1] != holder
         recovered = recovered or time.monotonic() - killed
         played += got[0]
+        taker = got[1]
     assert bytes(played) == source
     assert recovered is not None and recovered < 10, f"played on after {recovered:.1f} s"
     print(f"\nplayed on {recovered:.2f} s after SIGKILL of its node")
+    # Each node has its own row of the film, in its own folder: the new one's, and the dead node's copy,
+    # which that node restores and sweeps itself when it comes back.
+    rows = await db.fetch("SELECT node_id, save_path FROM downloads WHERE movie_id = $1", movie_id)
+    assert sorted(r["node_id"] for r in rows) == sorted([holder, taker])
+    assert all(Path(r["save_path"]).is_relative_to(root / r["node_id"]) for r in rows), rows
     while holder in [node.id for node in await _live_nodes(prefix)]:
         assert time.monotonic() - killed < NODE_TTL + 1.0, f"{holder} still listed after its TTL"
         await asyncio.sleep(0.1)

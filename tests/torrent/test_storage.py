@@ -107,7 +107,9 @@ async def test_deleting_a_download_drops_its_converted_segments(source_films, ge
     assert (media.movie_dir(kept) / "0.ts").read_bytes() == b"segment"
 
 
-async def test_two_nodes_never_sweep_at_once(source_films, generated_films, db):
+async def test_each_node_sweeps_its_own_downloads_once_at_a_time(source_films, generated_films, db):
+    """Nodes sweep their own downloads side by side; two processes of one node (a restart overlapping
+    the old process) never sweep at once."""
     node_one = await source_films.client(node_id="one")
     one = node_one.app[TORRENTS]
     two = (await source_films.client(node_id="two")).app[TORRENTS]
@@ -120,12 +122,14 @@ async def test_two_nodes_never_sweep_at_once(source_films, generated_films, db):
         await finish.wait()
 
     first = asyncio.create_task(
-        sweep_alone(one.pool, partial(sweep, one, one.pool, unwatched_days=30, on_removed=slow_removal))
+        sweep_alone(one.pool, partial(sweep, one, one.pool, unwatched_days=30, on_removed=slow_removal), "one")
     )
     await asyncio.wait_for(sweeping.wait(), 10)
-    # the other node finds the first one sweeping and leaves this round to it
-    assert await sweep_alone(two.pool, partial(sweep, two, two.pool, unwatched_days=30)) is None
+    # the other node sweeps its own downloads meanwhile (it has none), not node one's
+    assert await sweep_alone(two.pool, partial(sweep, two, two.pool, unwatched_days=30), "two") == []
+    # a second process of node one finds node one's downloads being swept and leaves this round
+    assert await sweep_alone(two.pool, partial(sweep, one, two.pool, unwatched_days=30), "one") is None
     finish.set()
     assert await first == [old]
-    # once the first sweep is over, the lock is free for the next round on either node
-    assert await sweep_alone(two.pool, partial(sweep, two, two.pool, unwatched_days=30)) == []
+    # once the first sweep is over, node one's lock is free for its next round
+    assert await sweep_alone(two.pool, partial(sweep, one, two.pool, unwatched_days=30), "one") == []
