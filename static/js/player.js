@@ -280,13 +280,19 @@ class Player {
     this.stopStatus();
   }
 
+  describe(status) {
+    if (!status) return "";
+    if (status.progress >= 1 || status.state === "finished") return "";
+    const needed = neededBytes(status, this.plan ? this.duration() : null, this.video);
+    return describeStatus(status, needed, this.t);
+  }
+
   pollStatus() {
     if (this.statusTimer) return;
     const tick = async () => {
       try {
         const status = await fetchJSON(`/stream/${this.movieId}/status`);
-        const needed = neededBytes(status, this.plan ? this.duration() : null, this.video);
-        this.statusText = describeStatus(status, needed, this.t);
+        this.statusText = this.describe(status);
         this.view.update(this.statusText || (this.plan ? this.t.tBuffering : this.t.tPreparing));
         // Asked again when the player waits for data (setWaiting), not while the film plays.
         if (status.progress >= 1 || this.view.kind !== "busy") return this.stopStatus();
