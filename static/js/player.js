@@ -299,18 +299,27 @@ class Player {
     this.stopStatus();
   }
 
+  describe(status) {
+    if (!status) return "";
+    // A segment waiting for a converter slot says so before the download's figures.
+    const converter = this.quality.describe(status);
+    if (converter) return converter;
+    if (status.progress >= 1 || status.state === "finished") return "";
+    const needed = neededBytes(status, this.plan ? this.duration() : null, this.video);
+    return describeStatus(status, needed, this.t);
+  }
+
   pollStatus() {
     if (this.statusTimer) return;
     const tick = async () => {
       try {
         const status = await fetchJSON(`/stream/${this.movieId}/status`);
-        const needed = neededBytes(status, this.plan ? this.duration() : null, this.video);
-        // A segment waiting for a converter slot says so before the download's figures.
-        const converter = this.quality.describe(status);
-        this.statusText = converter || describeStatus(status, needed, this.t);
+        this.statusText = this.describe(status);
         this.view.update(this.statusText || (this.plan ? this.t.tBuffering : this.t.tPreparing));
         // Asked again when the player waits for data (setWaiting), not while the film plays.
-        if ((status.progress >= 1 && !converter) || this.view.kind !== "busy") return this.stopStatus();
+        if ((status.progress >= 1 && !this.quality.describe(status)) || this.view.kind !== "busy") {
+          return this.stopStatus();
+        }
       } catch (err) {
         // The next tick retries; the player keeps whatever it has buffered.
       }
