@@ -99,7 +99,7 @@ async def register(page: Page) -> str:
 
 async def first_film(page: Page) -> str:
     """The id of the first film the library lists (the demo source fills it on first search)."""
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 600  # a first start generates the demo films: minutes on a busy machine
     while time.monotonic() < deadline:
         await page.goto("/")
         link = page.locator('a[href^="/movies/"]').first
@@ -107,7 +107,7 @@ async def first_film(page: Page) -> str:
             href = await link.get_attribute("href") or ""
             return href.rsplit("/", 1)[-1]
         await asyncio.sleep(1)
-    raise SystemExit("the library showed no film within 3 minutes")
+    raise SystemExit("the library showed no film within 10 minutes")
 
 
 async def shoot(page: Page, name: str, path: str) -> int:
