@@ -2,7 +2,7 @@
 
 `make screens` runs it: it starts `hypertube serve --demo` on a free loopback port (data in `var/screens`,
 the database from `HYPERTUBE_DATABASE_URL` or an embedded one there), registers a user through the
-sign-up form, opens each page in Debian's chromium and saves `docs/screens/{page}-{theme}-{width}.webp`.
+sign-up form (the demo films as the only source), opens each page in Debian's chromium and saves `docs/screens/{page}-{theme}-{width}.webp`.
 `--url http://127.0.0.1:8000` uses a server that is already running instead.
 """
 
@@ -60,6 +60,8 @@ def start_server() -> tuple[subprocess.Popen, str]:
     env = {
         **os.environ,
         "HYPERTUBE_DATA_DIR": str(ROOT / "var" / "screens"),
+        # The demo films only: the same pictures every time, and no wait on sources out of reach.
+        "HYPERTUBE_SOURCES": "demo",
         "HYPERTUBE_BCRYPT_COST": "4",
         "HYPERTUBE_LOG_LEVEL": "WARNING",
     }
@@ -97,14 +99,15 @@ async def register(page: Page) -> str:
 
 async def first_film(page: Page) -> str:
     """The id of the first film the library lists (the demo source fills it on first search)."""
-    for _ in range(60):
+    deadline = time.monotonic() + 600  # a first start generates the demo films: minutes on a busy machine
+    while time.monotonic() < deadline:
         await page.goto("/")
         link = page.locator('a[href^="/movies/"]').first
         if await link.count():
             href = await link.get_attribute("href") or ""
             return href.rsplit("/", 1)[-1]
         await asyncio.sleep(1)
-    raise SystemExit("the library showed no film within a minute")
+    raise SystemExit("the library showed no film within 10 minutes")
 
 
 async def shoot(page: Page, name: str, path: str) -> int:
@@ -158,7 +161,10 @@ def main() -> None:
         asyncio.run(run(url))
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 if __name__ == "__main__":

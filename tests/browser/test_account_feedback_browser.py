@@ -1,6 +1,6 @@
 """What the account pages tell the user, in a real browser: the confirmation mail announced after
 registering, a refused form that keeps what was typed (never the password), an API client's secret
-shown once after a redirect, with a Copy button, and avatars that stay round beside a tall comment."""
+shown once after a redirect, with a Copy button."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import secrets
 
 import pytest
 
-from tests.browser.test_pages_browser import sample_movie
 from tests.fixtures.browser import expect_error_status, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -81,24 +80,3 @@ async def test_api_client_secret_is_shown_once_after_a_redirect_with_a_copy_butt
     assert await page.locator("[data-client-secret]").count() == 0
     assert await page.locator(".api-client").count() == 1
     assert secret not in await page.content()
-
-
-async def test_avatars_stay_round_beside_a_long_comment(open_page, live_server):
-    user = await live_server.create_user()
-    film = await sample_movie(live_server)
-    page = await open_page(width=360)
-    await sign_in(page, live_server, user)
-    await page.goto(f"/movies/{film}")
-    await page.fill("#comment-new", "A comment long enough to take several lines on a phone. " * 4)
-    async with page.expect_navigation():
-        await page.click("form[data-comment-form] [type=submit]")
-    comment = page.locator(".comment").first
-    await comment.wait_for()
-    row = await comment.bounding_box()
-    assert row and row["height"] > 100  # the row is much taller than the avatar beside it
-    await page.wait_for_function("[...document.images].every((img) => img.complete)")
-    for selector in ("header img.avatar", ".comment-avatar"):
-        box = await page.locator(selector).first.bounding_box()
-        assert box and box["width"] > 20 and abs(box["width"] - box["height"]) < 0.5, (selector, box)
-        radius = await page.locator(selector).first.evaluate("(img) => getComputedStyle(img).borderRadius")
-        assert radius == "50%", (selector, radius)

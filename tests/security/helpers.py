@@ -46,7 +46,8 @@ async def api_credentials(client) -> tuple[str, str]:
     resp = await client.post(
         "/settings/api-clients", data={"name": "script", "csrf_token": token}, headers=headers
     )
-    assert resp.status == 201, await resp.text()
+    # Post/Redirect/Get: the secret is on the page the POST redirects to, shown once.
+    assert [r.status for r in resp.history] == [303] and resp.status == 200, await resp.text()
     html = await resp.text()
     cid = re.search(r'data-client-id="([^"]+)"', html)
     secret = re.search(r'data-client-secret="([^"]+)"', html)

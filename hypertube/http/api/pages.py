@@ -31,13 +31,25 @@ DOCS_CSP = "; ".join(
 )
 
 
-async def _render(request: web.Request, *, status: int = 200, **context) -> web.Response:
+async def _render(
+    request: web.Request, *, status: int = 200, reveal: dict | None = None, **context
+) -> web.Response:
+    """The page; `reveal` ({client_id, secret}) shows that new client's credentials."""
     user = require_user(request)
     clients = await api_clients.list_clients(request.app[POOL], user.id)
+    new_client = next((c for c in clients if reveal and c.client_id == reveal.get("client_id")), None)
+    new_secret = reveal.get("secret") if reveal and new_client else None
     response = aiohttp_jinja2.render_template(
         "api_clients.html",
         request,
-        {"clients": clients, "new_client": None, "new_secret": None, "error": None, "name": "", **context},
+        {
+            "clients": clients,
+            "new_client": new_client,
+            "new_secret": new_secret,
+            "error": None,
+            "name": "",
+            **context,
+        },
         status=status,
     )
     response.headers["Cache-Control"] = "no-store"
@@ -62,12 +74,7 @@ async def _take_reveal(request: web.Request) -> dict | None:
 
 @login_required
 async def clients_page(request: web.Request) -> web.Response:
-    shown = await _take_reveal(request)
-    if shown is None:
-        return await _render(request)
-    clients = await api_clients.list_clients(request.app[POOL], require_user(request).id)
-    new_client = next((c for c in clients if c.client_id == shown.get("client_id")), None)
-    return await _render(request, new_client=new_client, new_secret=new_client and shown.get("secret"))
+    return await _render(request, reveal=await _take_reveal(request))
 
 
 @login_required
