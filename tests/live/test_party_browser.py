@@ -78,7 +78,8 @@ async def _until_together(
         ):
             return loop.time() - start
         if loop.time() - start > seconds:
-            raise AssertionError(f"host {h} and guest {g} not together after {seconds} s")
+            notes = [await p.locator("[data-party-note]").text_content() for p in (host, guest)]
+            raise AssertionError(f"host {h} and guest {g} not together after {seconds} s; notes {notes}")
         await asyncio.sleep(0.05)
 
 
