@@ -36,6 +36,7 @@ export class GroupSync {
     this.receivedAt = 0;
     this.known = false; // the join reply came: a null group is a party nobody has started
     this.synced = false; // in step once: from then on the viewer's play, pause and seek are sent
+    this.wasSynced = false; // in step before the last (re)join in this party
     this.pending = 0; // actions sent whose answer has not come (the video is left alone meanwhile)
     this.pendingSince = 0;
     this.expecting = {}; // event name -> until when the script's own change should cause it
@@ -56,6 +57,7 @@ export class GroupSync {
     this.group = null;
     this.known = known;
     this.synced = false;
+    this.wasSynced = false;
     this.onSynced();
     this.pending = 0;
     this.readyKey = null;
@@ -83,7 +85,10 @@ export class GroupSync {
   /** The join reply's party state (null when nobody has pressed play in it yet). */
   joined(state) {
     this.known = true;
-    this.synced = false; // the server counts this socket as joining until it reports being in step
+    // The server counts this socket as joining until it reports being in step; after a reconnection the
+    // viewer's actions are still sent meanwhile (`wasSynced`), since the video was in step all along.
+    this.wasSynced = this.wasSynced || this.synced;
+    this.synced = false;
     this.readyKey = null;
     this.onSynced();
     if (state) this.receive(state);
@@ -155,6 +160,11 @@ export class GroupSync {
 
   // --- what the viewer does ------------------------------------------------------------------------
 
+  /** Whether the viewer's play, pause and seek are sent: once this page has been in step. */
+  acting() {
+    return this.synced || this.wasSynced;
+  }
+
   canAct(event) {
     return !this.own(event) && this.known;
   }
@@ -164,12 +174,12 @@ export class GroupSync {
     if (!this.canAct("play")) return;
     const g = this.group;
     if (!g || g.state === "idle") this.send("party:play", v.currentTime); // the first to play starts the party
-    else if (this.synced && g.state !== "playing") this.send("party:play", v.currentTime);
+    else if (this.acting() && g.state !== "playing") this.send("party:play", v.currentTime);
   }
 
   onPause() {
     const v = this.video;
-    if (!this.canAct("pause") || v.ended || !this.synced) return;
+    if (!this.canAct("pause") || v.ended || !this.acting()) return;
     if (this.group?.state === "playing") this.send("party:pause", v.currentTime);
   }
 
@@ -178,7 +188,7 @@ export class GroupSync {
     if (this.seekStarted) this.seekCost = Math.min(2, Math.max(0.1, (now() - this.seekStarted) / 1000));
     // The script's own seek, unless the viewer seeked elsewhere meanwhile (one event for both).
     const mine = this.own("seeked") && Math.abs(v.currentTime - this.seekTarget) < 1;
-    if (!mine && this.known && this.synced && this.group && this.group.state !== "idle") {
+    if (!mine && this.known && this.acting() && this.group && this.group.state !== "idle") {
       if (Math.abs(v.currentTime - this.expected()) > IN_STEP_SECONDS) this.send("party:seek", v.currentTime);
     }
     this.tick();
