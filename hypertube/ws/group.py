@@ -18,6 +18,8 @@ JOINING, READY, BUFFERING = "joining", "ready", "buffering"
 IN_STEP = 1.5
 # A play at a position further than this from the group's is also a seek: everyone buffers there.
 MOVE_THRESHOLD = 0.5
+# A playing group's position moves on while a report travels: its reports get this much more slack.
+PLAYING_SLACK = 1.5
 # The longest the group waits for buffering members before it carries on without them.
 MAX_WAIT = 10.0
 STATUS_ORDER = {BUFFERING: 0, JOINING: 1, READY: 2}
@@ -211,7 +213,8 @@ class Group:
     def report_ready(self, sid: str, position: float, now: float) -> Change:
         """Member `sid` has buffered at `position`: it counts once that is the group's position."""
         member = self.members.get(sid)
-        if member is None or abs(position - self.position_at(now)) > IN_STEP:
+        slack = IN_STEP + (PLAYING_SLACK if self.state == PLAYING else 0.0)
+        if member is None or abs(position - self.position_at(now)) > slack:
             return Change()
         changed = member.status != READY
         member.status = READY

@@ -37,10 +37,10 @@ class EventGuard(LiveState):
                 self._count_event(client)
                 if len(args) != 1 or not isinstance(args[0], dict):
                     raise LiveError("bad_payload", _("Every event carries one JSON object."))
-                if name in WRITES and await self._session_ended(client):
-                    # Refused at once; the session sweep closes the socket (after this answer is sent).
-                    raise session_expired()
-                return await handler(sid, client, args[0])
+                if name.startswith("party:"):
+                    async with client.party_order:
+                        return await self._checked(name, handler, sid, client, args[0])
+                return await self._checked(name, handler, sid, client, args[0])
             except LiveError as exc:
                 return await self._refuse(sid, client, exc, name)
             except Exception:
@@ -49,6 +49,14 @@ class EventGuard(LiveState):
                 return await self._refuse(sid, client, error, name)
 
         return handle
+
+    async def _checked(
+        self, name: str, handler: Handler, sid: str, client: Client, data: dict[str, Any]
+    ) -> Any:
+        if name in WRITES and await self._session_ended(client):
+            # Refused at once; the session sweep closes the socket (after this answer is sent).
+            raise session_expired()
+        return await handler(sid, client, data)
 
     async def _session_ended(self, client: Client) -> bool:
         if client.family is None:

@@ -112,14 +112,17 @@ class PartyHandlers(LiveState):
         return await self._party_action(sid, client, data, "seek")
 
     async def party_ready(self, sid: str, client: Client, data: dict[str, Any]) -> dict[str, Any]:
-        """The socket has buffered at `position`; the group may start (everyone is told)."""
+        """The socket has buffered at `position`; the group may start (everyone is told). The reply's
+        `status` is this socket's own (`ready` once the report counted)."""
         movie_id, code = self._party_of(client, data)
         position = position_of(data)
         group, changed, now = await self._update_group(
             movie_id, code, lambda g, t: g.report_ready(sid, position, t)
         )
         await self._announce(movie_id, code, group, changed, now)
-        return {"ok": True, "state": group.public(movie_id, code, now)}
+        member = group.members.get(sid)
+        status = member.status if member else None
+        return {"ok": True, "state": group.public(movie_id, code, now), "status": status}
 
     async def party_buffering(self, sid: str, client: Client, data: dict[str, Any]) -> dict[str, Any]:
         """The socket stalls: a playing group waits for it (everyone is told)."""

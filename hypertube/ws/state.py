@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,8 @@ class Client:
     window_count: int = 0
     strikes: list[float] = field(default_factory=list)
     last_typing: float = 0.0
+    # Party events of one socket are handled in the order they came (a pause then a seek must not swap).
+    party_order: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def member(self) -> dict[str, Any]:

@@ -34,6 +34,7 @@ export function followFilm(socket, panel, session) {
     }
     const payload = { movie_id: movieId, since };
     if (state.party) payload.party = state.party;
+    const sent = (performance.timeOrigin + performance.now()) / 1000;
     socket.emit("join", payload, (reply) => {
       if (!reply || !reply.ok) {
         session.setStatus(reply?.error?.message || t("reconnecting"), "error");
@@ -48,7 +49,7 @@ export function followFilm(socket, panel, session) {
       if (Array.isArray(reply.comment_ids)) dropDeletedComments(reply.comment_ids, reply.comment_ids_complete);
       chat.renderPresence(reply.presence || []);
       state.joinedOnce = true;
-      party.joined(reply.party);
+      party.joined(reply.party, reply.server_time, sent, (performance.timeOrigin + performance.now()) / 1000);
     });
   }
   socket.on("connect", join);

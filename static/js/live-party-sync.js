@@ -2,8 +2,9 @@
 // (hypertube/ws/group.py), reports when it has buffered there (party:ready) or stalls (party:buffering),
 // and sends what the viewer does (party:play, party:pause, party:seek) once it is in step with the group.
 
-// Within this many seconds of the group's position a playing video counts as in step.
-export const IN_STEP_SECONDS = 1.5;
+// Within this many seconds of the group's position a playing video counts as in step here.
+// (The server accepts a report within 1.5 s: this leaves room for the time the report travels.)
+export const IN_STEP_SECONDS = 1.0;
 // A paused or waiting video is put exactly on the group's position (within this).
 const EXACT_SECONDS = 0.3;
 const TICK_MS = 250;
@@ -16,29 +17,38 @@ const OWN_EVENT_MS = 2000;
 const NUDGE_FROM = 0.25;
 const NUDGE_RATE = 0.08;
 const PENDING_MS = 5000;
+const READY_RETRY_MS = 1000;
 
 const now = () => performance.now();
+const epoch = () => (performance.timeOrigin + performance.now()) / 1000;
+// A clock sample is replaced by one with a shorter round trip, or by any once it is this old (s).
+const CLOCK_SAMPLE_AGE = 20;
 
 export class GroupSync {
   /**
    * `emit(event, payload, ack)` sends on the page's socket; `movieId` the film; `onGroup(state)` is told
    * each state the group takes (for the panel).
    */
-  constructor(emit, movieId, onGroup) {
-    Object.assign(this, { emit, movieId, onGroup });
+  constructor(emit, movieId, onGroup, onSynced = () => {}) {
+    Object.assign(this, { emit, movieId, onGroup, onSynced });
     this.video = null;
     this.group = null; // the group's last state (party:state payload), received at `receivedAt`
     this.receivedAt = 0;
     this.known = false; // the join reply came: a null group is a party nobody has started
     this.synced = false; // in step once: from then on the viewer's play, pause and seek are sent
+    this.wasSynced = false; // in step before the last (re)join in this party
     this.pending = 0; // actions sent whose answer has not come (the video is left alone meanwhile)
     this.pendingSince = 0;
     this.expecting = {}; // event name -> until when the script's own change should cause it
     this.readyKey = null;
+    this.readySentAt = -Infinity;
     this.pokedKey = null;
     this.stallTimer = null;
     this.seekCost = 0.4; // seconds a seek takes here (measured), how far ahead to seek a playing video
     this.seekStarted = 0;
+    this.offset = null; // server clock minus this page's clock (seconds), from the fastest round trip
+    this.offsetRtt = Infinity;
+    this.offsetAt = 0;
     this.timer = setInterval(() => this.tick(), TICK_MS);
   }
 
@@ -47,16 +57,40 @@ export class GroupSync {
     this.group = null;
     this.known = known;
     this.synced = false;
+    this.wasSynced = false;
+    this.onSynced();
     this.pending = 0;
     this.readyKey = null;
     this.pokedKey = null;
   }
 
+  /** A clock sample: the server's time `serverTime` seen by a request sent at `sent` and answered at
+   * `received` (this page's epoch seconds); the server's time is taken as the round trip's middle. */
+  clock(serverTime, sent, received) {
+    const rtt = received - sent;
+    if (!Number.isFinite(serverTime) || rtt < 0) return;
+    if (rtt <= this.offsetRtt || received - this.offsetAt > CLOCK_SAMPLE_AGE) {
+      this.offset = serverTime - (sent + received) / 2;
+      this.offsetRtt = rtt;
+      this.offsetAt = received;
+    }
+  }
+
+  /** Seconds since server time `at` (by the clock samples; else since the message came). */
+  since(at) {
+    if (this.offset === null) return (now() - this.receivedAt) / 1000;
+    return Math.max(0, epoch() + this.offset - at);
+  }
+
   /** The join reply's party state (null when nobody has pressed play in it yet). */
   joined(state) {
     this.known = true;
-    this.synced = false; // the server counts this socket as joining until it reports being in step
+    // The server counts this socket as joining until it reports being in step; after a reconnection the
+    // viewer's actions are still sent meanwhile (`wasSynced`), since the video was in step all along.
+    this.wasSynced = this.wasSynced || this.synced;
+    this.synced = false;
     this.readyKey = null;
+    this.onSynced();
     if (state) this.receive(state);
     else this.tick();
   }
@@ -74,7 +108,7 @@ export class GroupSync {
   expected() {
     const g = this.group;
     if (!g) return null;
-    return g.position + (g.state === "playing" ? (now() - this.receivedAt) / 1000 : 0);
+    return g.position + (g.state === "playing" ? this.since(g.at) : 0);
   }
 
   /** Whether `event` is the echo of the script's own change (consumed), or else the viewer's. */
@@ -98,15 +132,18 @@ export class GroupSync {
     return this.pending > 0 && now() - this.pendingSince < PENDING_MS;
   }
 
-  send(event, position, isAction = true) {
+  send(event, position, isAction = true, answered = () => {}) {
     if (isAction) {
       this.pending = this.waiting() ? this.pending + 1 : 1;
       this.pendingSince = now();
     }
     const payload = { movie_id: this.movieId, position: Math.round(Math.max(0, position) * 1000) / 1000 };
+    const sent = epoch();
     this.emit(event, payload, (reply) => {
+      if (reply?.state) this.clock(reply.state.at, sent, epoch());
       if (isAction) this.pending = Math.max(0, this.pending - 1);
       if (reply?.ok && reply.state) this.receive(reply.state);
+      answered(reply);
     });
   }
 
@@ -123,6 +160,11 @@ export class GroupSync {
 
   // --- what the viewer does ------------------------------------------------------------------------
 
+  /** Whether the viewer's play, pause and seek are sent: once this page has been in step. */
+  acting() {
+    return this.synced || this.wasSynced;
+  }
+
   canAct(event) {
     return !this.own(event) && this.known;
   }
@@ -132,12 +174,12 @@ export class GroupSync {
     if (!this.canAct("play")) return;
     const g = this.group;
     if (!g || g.state === "idle") this.send("party:play", v.currentTime); // the first to play starts the party
-    else if (this.synced && g.state !== "playing") this.send("party:play", v.currentTime);
+    else if (this.acting() && g.state !== "playing") this.send("party:play", v.currentTime);
   }
 
   onPause() {
     const v = this.video;
-    if (!this.canAct("pause") || v.ended || !this.synced) return;
+    if (!this.canAct("pause") || v.ended || !this.acting()) return;
     if (this.group?.state === "playing") this.send("party:pause", v.currentTime);
   }
 
@@ -146,7 +188,7 @@ export class GroupSync {
     if (this.seekStarted) this.seekCost = Math.min(2, Math.max(0.1, (now() - this.seekStarted) / 1000));
     // The script's own seek, unless the viewer seeked elsewhere meanwhile (one event for both).
     const mine = this.own("seeked") && Math.abs(v.currentTime - this.seekTarget) < 1;
-    if (!mine && this.known && this.synced && this.group && this.group.state !== "idle") {
+    if (!mine && this.known && this.acting() && this.group && this.group.state !== "idle") {
       if (Math.abs(v.currentTime - this.expected()) > IN_STEP_SECONDS) this.send("party:seek", v.currentTime);
     }
     this.tick();
@@ -202,7 +244,7 @@ export class GroupSync {
     const target = Math.min(this.expected(), duration);
     if (v.ended && target >= duration - 0.5) return;
     const drift = v.currentTime - target;
-    const tolerance = want ? (this.synced ? IN_STEP_SECONDS : EXACT_SECONDS * 2) : EXACT_SECONDS;
+    const tolerance = want ? IN_STEP_SECONDS : EXACT_SECONDS;
     if (Math.abs(drift) > tolerance) {
       this.seekTo(Math.min(duration, target + (want ? this.seekCost : 0)));
       return;
@@ -230,15 +272,21 @@ export class GroupSync {
     const key = `${g.state}|${g.position}|${g.at}`;
     const here = Math.abs(v.currentTime - target) <= (g.state === "playing" ? IN_STEP_SECONDS : EXACT_SECONDS);
     const buffered = here && v.readyState >= 3 && (g.state !== "playing" || !v.paused);
-    if (buffered && (!this.synced || (g.state === "waiting" && this.readyKey !== key))) {
-      this.synced = true;
+    const retry = !this.synced && now() - this.readySentAt > READY_RETRY_MS;
+    if (buffered && (retry || (g.state === "waiting" && this.readyKey !== key))) {
       this.readyKey = key;
-      this.send("party:ready", v.currentTime, false);
+      this.readySentAt = now();
+      this.send("party:ready", v.currentTime, false, (reply) => {
+        // In step once the server counts it (it compares with its own clock).
+        if (reply?.status === "ready" && !this.synced) {
+          this.synced = true;
+          this.onSynced();
+        }
+      });
       return;
     }
     if (g.state === "waiting" && g.wait_until && this.pokedKey !== key) {
-      const deadline = this.receivedAt + (g.wait_until - g.at) * 1000;
-      if (now() > deadline + 300) {
+      if (this.since(g.at) > g.wait_until - g.at + 0.3) {
         this.pokedKey = key;
         this.send("party:ready", v.currentTime, false);
       }

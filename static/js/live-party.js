@@ -44,7 +44,12 @@ export class WatchParty {
     const emit = (event, payload, ack) => {
       if (this.state.party && this.socket.connected) this.socket.emit(event, payload, ack);
     };
-    this.sync = new GroupSync(emit, movieId, (s, blocked) => this.showGroup(s, blocked));
+    this.sync = new GroupSync(
+      emit,
+      movieId,
+      (s, blocked) => this.showGroup(s, blocked),
+      () => { panel.dataset.partyInStep = String(this.sync?.synced ?? false); },
+    );
     socket.on("party:state", (s) => {
       if (s?.party === this.state.party) this.sync.receive(s);
     });
@@ -79,10 +84,14 @@ export class WatchParty {
     return true;
   }
 
-  /** The join reply: `party` is the group's state, or null while nobody has pressed play in it. */
-  joined(party) {
+  /** The join reply: `party` is the group's state, or null while nobody has pressed play in it;
+   * `serverTime` the reply's server time, for a request sent at `sent` and answered at `received`
+   * (this page's epoch seconds). */
+  joined(party, serverTime, sent, received) {
     this.show(); // also finds the video and the player, if they came later
-    if (this.state.party) this.sync.joined(party);
+    if (!this.state.party) return;
+    this.sync.clock(serverTime, sent, received);
+    this.sync.joined(party);
   }
 
   showGroup(s, blocked = false) {

@@ -495,3 +495,21 @@ async def test_session_endpoint_needs_a_signed_in_user(served):
         "/live/session", json={"sid": "abc"}, headers={"X-CSRF-Token": "c" * 40, "Accept": "application/json"}
     )
     assert resp.status == 401
+
+
+async def test_party_events_of_one_socket_are_handled_in_order(served, make_user, make_movie, live_client):
+    film = await make_movie()
+    a = await live_client(served.url, token=live_token(await make_user()))
+    b = await live_client(served.url, token=live_token(await make_user()))
+    for c in (a, b):
+        await c.call("join", {"movie_id": film, "party": "ordered-party"})
+    # Sent back to back without waiting for answers: a play at 8 s, then a seek to 28 s.
+    for _ in range(3):
+        b.received["party:state"].clear()
+        await a.sio.emit("party:play", {"movie_id": film, "position": 8})
+        await a.sio.emit("party:seek", {"movie_id": film, "position": 28})
+        await a.call("party:ready", {"movie_id": film, "position": 28})
+        await b.wait_for("party:state", lambda s: s["action"] == "seek")
+        states = b.received["party:state"]
+        assert [s["action"] for s in states][:2] == ["play", "seek"], states
+        assert states[-1]["position"] == 28

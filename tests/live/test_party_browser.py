@@ -18,14 +18,18 @@ from tests.fixtures.browser import sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 TITLE = "Lantern Party"
-DURATION = 60
+DURATION = 40
 VIDEO = "document.querySelector('video[data-video]')"
-NOW = f"(() => {{ const v = {VIDEO}; return [v.currentTime, v.paused, v.readyState]; }})()"
+# [currentTime, paused, readyState, whether the page counts itself in step with the group]
+NOW = (
+    f"(() => {{ const v = {VIDEO}; return [v.currentTime, v.paused, v.readyState,"
+    " document.querySelector('[data-live-panel]').dataset.partyInStep]; })()"
+)
 
 
 @pytest.fixture(scope="session")
 def party_film(tmp_path_factory):
-    """A minute of small H.264/AAC MP4 (played directly), long enough to watch, pause and seek in."""
+    """40 s of small H.264/AAC MP4 (played directly), long enough to watch, pause and seek in."""
     folder = tmp_path_factory.mktemp("party")
     return generate_film(folder / "lantern.party.mp4", duration_s=DURATION, width=320, height=180, fps=10)
 
@@ -53,7 +57,7 @@ async def _until(page, expression: str, seconds: float = 10.0) -> None:
 
 
 async def _both(host, guest) -> tuple[list, list]:
-    """[currentTime, paused, readyState] of both videos, read at (nearly) the same moment."""
+    """`NOW` of both pages, read at (nearly) the same moment."""
     return tuple(await asyncio.gather(host.evaluate(NOW), guest.evaluate(NOW)))  # type: ignore[return-value]
 
 
@@ -74,7 +78,8 @@ async def _until_together(
         ):
             return loop.time() - start
         if loop.time() - start > seconds:
-            raise AssertionError(f"host {h} and guest {g} not together after {seconds} s")
+            notes = [await p.locator("[data-party-note]").text_content() for p in (host, guest)]
+            raise AssertionError(f"host {h} and guest {g} not together after {seconds} s; notes {notes}")
         await asyncio.sleep(0.05)
 
 
@@ -145,10 +150,16 @@ async def test_a_joiner_starts_with_the_group_in_one_click_and_both_follow_pause
     # The host plays again, then jumps to 70 %: the group waits for both to buffer there and plays on.
     await _press(host, "[data-play]")
     await _until_together(host, guest, playing=True, at_least=4, tolerance=1.5, seconds=5)
+    await guest.evaluate(
+        """(() => { const panel = document.querySelector('[data-live-panel]'); const seen = window.states = [];
+            setInterval(() => { const now = panel.dataset.partyState;
+              if (seen[seen.length - 1] !== now) seen.push(now); }, 5); })()"""
+    )
     await host.evaluate(
         """(() => { const s = document.querySelector('[data-seek]'); s.value = '700';
                     s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change')); })()"""
     )
     await _until_together(host, guest, playing=True, at_least=0.7 * DURATION, tolerance=1.5, seconds=10)
     await expect(guest.locator("[data-live-panel]")).to_have_attribute("data-party-state", "playing")
+    assert "waiting" in await guest.evaluate("window.states")  # the group waited for both to buffer
     await expect(guest.locator("[data-party-note]")).to_contain_text("party_host")
