@@ -229,7 +229,7 @@ def probe(source: Opener) -> MediaInfo:
             _timeline(info, container, video, header, size)
         elif not header:
             raise MediaError("the video file has no duration: it may be truncated.")
-        elif vcodec in HLS_VIDEO_COPY:
+        elif vcodec in HLS_VIDEO_COPY and not shape.rotation:  # MPEG-TS has no display matrix
             _direct_timeline(info, container, video, header, size)
         return info
     finally:

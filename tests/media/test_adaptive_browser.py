@@ -45,7 +45,9 @@ def direct_peak(tmp_path_factory) -> Path:
 
 # This film's source is about 2.3 Mbit/s (2.7 announced), its 720p about 1.8 (2.8 announced), its
 # 480p about 1.0 (1.4 announced).
-FAST = 12_000_000  # bits/s: the source loads five times faster than it plays
+# bits/s: the source loads faster than it plays, but slowly enough that the film is not all loaded
+# before the drop (one segment in about 2.3 s).
+FAST = 4_000_000
 SLOW = 1_600_000  # too slow for the source and the 720p; the 480p loads in 2.5 s per 4 s segment
 
 # Counts the time the playing video waits for data (after it first played), and the heights it showed.

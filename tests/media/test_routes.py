@@ -46,7 +46,10 @@ async def test_plan_direct_for_mp4(client, db, signed_in, films):
     assert plan["url"] == f"/stream/{movie}/file" and plan["urls"] == [plan["url"]]
     assert abs(plan["duration"] - 10) < 0.1
     assert plan["subtitles"] == [] and plan["status"]["ready"] is True
-    await _error(await client.get(f"/stream/{movie}/hls/index.m3u8"), 404, "not_found")
+    # Its video copied into segments, for direct play to step down to (see test_renditions.py).
+    assert plan["master"] == f"/stream/{movie}/hls/master.m3u8"
+    playlist = await client.get(f"/stream/{movie}/hls/index.m3u8")
+    assert playlist.status == 200 and (await playlist.text()).rstrip().endswith("#EXT-X-ENDLIST")
 
 
 async def test_hls_playlist_segments_and_subtitles(client, db, signed_in, films, tmp_path):
