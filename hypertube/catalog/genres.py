@@ -1,6 +1,6 @@
 """The canonical genres: their names (what the database and URLs hold), labels and translations. The
-sources' own words are mapped to these names when films are stored (`canonical_genres()` in
-migration 081)."""
+sources' own words, in English, French, Spanish, German, Italian or Portuguese, are mapped to these names
+when films are stored (`canonical_genres()`, last defined in migration 082)."""
 
 from __future__ import annotations
 

@@ -196,6 +196,7 @@ async def test_continue_watching_lists_films_in_progress_latest_first(signed_in,
         (["Sci-Fi & Fantasy", "War & Politics"], ["Fantasy", "Sci-Fi", "War"]),
         (["Film Noir", "Biopic", "Sports", "Kids"], ["Biography", "Family", "Film-Noir", "Sport"]),
         (["Public Domain", "Feature Film", ""], []),
+        (["comedie", "COMÉDIE", "Comédie dramatique", "Guerre et histoire"], ["Comedy", "Drama", "History", "War"]),
         ([], []),
     ],
 )

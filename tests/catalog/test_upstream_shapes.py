@@ -215,3 +215,27 @@ async def test_a_huge_answer_shows_the_source_unavailable_for_that_search_only(s
     upstreams.mode["yts"] = "ok"
     html = await (await client.get("/", params={"q": "forest"})).text()
     assert "Electric Forest" in html and "Unavailable right now" not in html
+
+
+async def test_archive_subjects_in_other_languages_are_read_as_genres(signed_in, upstreams, db):
+    upstreams.archive_docs = [
+        archive_doc("rire_fr", "Velvet Rire", subject=["Comédie", "Drame", "Domaine public"]),
+        archive_doc("cielo_es", "Velvet Cielo", subject="Ciencia ficción; Acción y aventura"),
+        archive_doc("lachen_de", "Velvet Lachen", subject=["KOMÖDIE", "Kriminalfilm", "Stummfilm"]),
+        archive_doc("stelle_it", "Velvet Stelle", subject=["Fantascienza", "Orrore"]),
+        archive_doc("faro_pt", "Velvet Faro", subject=["Ficção científica", "Faroeste", "Documentário"]),
+    ]
+    client = await signed_in(sources=("archive",))
+    html = await (await client.get("/", params={"q": "velvet"})).text()
+    assert len(titles(html)) == 5
+    genres = dict(await db.fetch("SELECT title, genres FROM movies"))
+    assert genres == {
+        "Velvet Rire": ["Comedy", "Drama"],
+        "Velvet Cielo": ["Action", "Adventure", "Sci-Fi"],
+        "Velvet Lachen": ["Comedy", "Crime"],
+        "Velvet Stelle": ["Horror", "Sci-Fi"],
+        "Velvet Faro": ["Documentary", "Sci-Fi", "Western"],
+    }
+    # The library's genre filter finds them under the canonical name.
+    html = await (await client.get("/", params={"genre": "Comedy"})).text()
+    assert sorted(titles(html)) == ["Velvet Lachen", "Velvet Rire"]
