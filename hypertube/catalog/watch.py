@@ -3,7 +3,7 @@ films finished (past FINISHED_SHARE of their length, or within a second of their
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import asyncpg
@@ -29,7 +29,8 @@ async def mark_watched(
     """Notes that the user is watching the film and remembers the position (seconds; None keeps the last
     one). `duration_s` is the film's length when the server probed its file. A position past
     FINISHED_SHARE of the length, or at its end, marks the film finished (for good: watching it again
-    keeps the mark); before that it is in progress."""
+    keeps the mark, and `continue_watching` lists it again while the new viewing is under way); before
+    that it is in progress."""
     runtime = "(SELECT runtime * 60.0 FROM movies WHERE id = $2)"
     new_length = f"coalesce($4::float8, {runtime})"
     old_length = f"coalesce($4::float8, w.duration_s, {runtime})"
@@ -112,14 +113,18 @@ async def progress_of(pool: asyncpg.Pool, user_id: int, movie_ids: list[int]) ->
 async def continue_watching(
     pool: asyncpg.Pool, user_id: int, columns: str, limit: int = CONTINUE_LIMIT
 ) -> list[tuple[dict[str, Any], Progress]]:
-    """Films the user started and has not finished, the most recently watched first, with their progress;
-    `columns` are the film's card columns (of `movies m`)."""
+    """Films the user is part way through, the most recently watched first, with their progress;
+    `columns` are the film's card columns (of `movies m`). A film not finished yet counts once its
+    position is past 0; a finished film counts again while it is watched again, at a position short of
+    where it would be finished (its progress is then that of the new viewing)."""
     rows = await pool.fetch(
         f"""SELECT {columns}, w.position_s, w.finished_at, {_LENGTH} AS length_s
             FROM watches w JOIN movies m ON m.id = w.movie_id
-            WHERE w.user_id = $1 AND w.finished_at IS NULL AND w.position_s > 0
+            WHERE w.user_id = $1 AND w.position_s > 0
+              AND (w.finished_at IS NULL OR w.position_s < least($3 * {_LENGTH}, {_LENGTH} - {END_MARGIN_S}))
             ORDER BY w.watched_at DESC, w.movie_id DESC LIMIT $2""",
         user_id,
         limit,
+        FINISHED_SHARE,
     )
-    return [(film_card(r), _progress(r)) for r in rows]
+    return [(film_card(r), replace(_progress(r), finished=False)) for r in rows]

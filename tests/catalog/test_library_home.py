@@ -187,6 +187,46 @@ async def test_continue_watching_lists_films_in_progress_latest_first(signed_in,
     assert 'data-row="continue"' not in await (await client.get("/")).text()
 
 
+async def test_a_finished_film_watched_again_comes_back_into_continue_watching(signed_in, upstreams, db):
+    upstreams.yts_movies = [yts_movie(i, f"Film {i}") for i in range(1, 3)]  # 95 minutes each
+    client = await signed_in(sources=("yts",))
+    await client.get("/")
+    ids = dict(await db.fetch("SELECT title, id FROM movies"))
+    token = await csrf_for(client, "/")
+
+    async def play_to(title: str, minutes: float) -> None:
+        resp = await client.post(
+            f"/stream/{ids[title]}/position", json={"position": minutes * 60}, headers={"X-CSRF-Token": token}
+        )
+        assert resp.status == 200
+
+    def continue_row(html: str) -> str | None:
+        return (
+            html.split('data-row="continue"')[1].split("</section>")[0]
+            if 'data-row="continue"' in html
+            else None
+        )
+
+    await play_to("Film 1", 94)  # finished
+    await play_to("Film 2", 30)
+    row = continue_row(await (await client.get("/")).text())
+    assert row is not None and re.findall(r'movie-card-title">([^<]+)<', row) == ["Film 2"]
+    # Watched again from the start (the player starts a finished film at 0): back in the row, first,
+    # with the bar of the new viewing.
+    await play_to("Film 1", 0)
+    await play_to("Film 1", 19)
+    row = continue_row(await (await client.get("/")).text())
+    assert row is not None and re.findall(r'movie-card-title">([^<]+)<', row) == ["Film 1", "Film 2"]
+    assert re.findall(r'<progress[^>]*value="(\d+)"', row) == ["20", "32"]
+    assert f'class="movie-card is-started" data-movie-id="{ids["Film 1"]}"' in row
+    # It stays finished for everything else (the "Watched" mark on other pages, recommendations).
+    assert await db.fetchval("SELECT finished_at IS NOT NULL FROM watches WHERE movie_id = $1", ids["Film 1"])
+    # Finished again: out of the row.
+    await play_to("Film 1", 90)
+    row = continue_row(await (await client.get("/")).text())
+    assert row is not None and re.findall(r'movie-card-title">([^<]+)<', row) == ["Film 2"]
+
+
 @pytest.mark.parametrize(
     "raw, expected",
     [
@@ -196,7 +236,10 @@ async def test_continue_watching_lists_films_in_progress_latest_first(signed_in,
         (["Sci-Fi & Fantasy", "War & Politics"], ["Fantasy", "Sci-Fi", "War"]),
         (["Film Noir", "Biopic", "Sports", "Kids"], ["Biography", "Family", "Film-Noir", "Sport"]),
         (["Public Domain", "Feature Film", ""], []),
-        (["comedie", "COMÉDIE", "Comédie dramatique", "Guerre et histoire"], ["Comedy", "Drama", "History", "War"]),
+        (
+            ["comedie", "COMÉDIE", "Comédie dramatique", "Guerre et histoire"],
+            ["Comedy", "Drama", "History", "War"],
+        ),
         ([], []),
     ],
 )
