@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from hypertube.cluster.registry import Node
-from hypertube.cluster.traefik import dynamic_config
+from hypertube.cluster.traefik import HEALTH_CHECK, dynamic_config
 from hypertube.settings import SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -58,8 +58,38 @@ def test_each_node_has_its_identity_volume_and_traefik_labels(compose):
         assert labels["traefik.http.routers.live.rule"] == "PathPrefix(`/socket.io`)"
         stream = labels[f"traefik.http.routers.stream-{node_id}.rule"]
         assert f"Query(`node`, `{node_id}`)" in stream
-        assert labels[f"traefik.http.routers.stream-{node_id}.service"] == f"node-{node_id}"
+        assert labels[f"traefik.http.routers.stream-{node_id}.service"] == f"stream-{node_id}@file"
     assert len(ids) == len(app_nodes(compose))
+
+
+def test_compose_streams_pinned_to_a_dead_node_fail_over_as_in_the_local_cluster(compose):
+    """`?node=` goes to that node while it passes its health check, else to the round-robin pool: the
+    same failover as `make cluster`'s file configuration, split between labels and a file provider."""
+    traefik = compose["services"]["traefik"]
+    flags = dict(flag.partition("=")[::2] for flag in traefik["command"])
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in traefik["volumes"]}
+    source = mounted[flags["--providers.file.filename"]]
+    dynamic = yaml.safe_load((COMPOSE.parent / source).read_text())
+    services = dynamic["http"]["services"]
+    nodes = app_nodes(compose)
+    local = dynamic_config(
+        [Node(n["environment"]["HYPERTUBE_NODE_ID"], f"http://{name}:8000") for name, n in nodes.items()]
+    )
+    for node in nodes.values():
+        node_id, labels = node["environment"]["HYPERTUBE_NODE_ID"], node["labels"]
+        assert services[f"stream-{node_id}"]["failover"] == {
+            "service": f"node-{node_id}@docker",
+            "fallback": "app@docker",
+        }
+        expected = local["http"]["services"][f"stream-{node_id}"]["failover"]
+        assert expected == {"service": f"node-{node_id}", "fallback": "app"}
+        # The failover needs the node's own health check to notice it is down; as often as locally.
+        prefix = f"traefik.http.services.node-{node_id}.loadbalancer"
+        assert labels[f"{prefix}.healthcheck.path"] == HEALTH_CHECK["path"]
+        assert labels[f"{prefix}.healthcheck.interval"] == HEALTH_CHECK["interval"]
+        assert labels[f"{prefix}.healthcheck.timeout"] == HEALTH_CHECK["timeout"]
+        assert labels["traefik.http.services.app.loadbalancer.healthcheck.path"] == "/healthz"
+    assert set(services) == {f"stream-{n['environment']['HYPERTUBE_NODE_ID']}" for n in nodes.values()}
 
 
 def test_compose_holds_no_secret_values(compose):
