@@ -150,3 +150,27 @@ async def test_narrow_screen_has_no_sideways_scroll(open_page, live_server, libr
     await page.goto("/")
     width, inner = await no_horizontal_overflow(page)
     assert width <= inner
+
+
+# Each number field's placeholder against the room its box leaves for text (the box less its padding
+# and, while the browser shows them, the spin buttons): both in CSS pixels.
+PLACEHOLDER_ROOM = """ids => ids.map(id => {
+  const input = document.getElementById(id);
+  const style = getComputedStyle(input);
+  const context = document.createElement("canvas").getContext("2d");
+  context.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  const spin = style.appearance === "textfield" ? 0 : 15;
+  const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - spin;
+  return {id, placeholder: input.placeholder, text: context.measureText(input.placeholder).width, room};
+})"""
+
+
+async def test_the_filter_bar_placeholders_fit_their_fields(open_page, live_server):
+    for width, language in [(1280, "en"), (1280, "fr"), (375, "en"), (375, "fr")]:
+        page = await open_page(width=width)
+        await sign_in(page, live_server, await live_server.create_user(language=language))
+        await page.goto("/")
+        assert await page.get_attribute("html", "lang") == language
+        fields = await page.evaluate(PLACEHOLDER_ROOM, ["lib-year-min", "lib-year-max", "lib-rating"])
+        cut = [f for f in fields if f["text"] > f["room"]]
+        assert not cut, f"placeholders cut at {width} px ({language}): {cut}"
