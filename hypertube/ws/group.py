@@ -9,6 +9,7 @@ never waited for, so a late joiner does not move or hold the group. Times are se
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,11 +28,13 @@ STATUS_ORDER = {BUFFERING: 0, JOINING: 1, READY: 2}
 
 @dataclass
 class Member:
-    """One socket in the party: the user it belongs to and its playback status."""
+    """One socket in the party: the user it belongs to, its playback status and the node whose process
+    holds it (None in parties stored before nodes were noted)."""
 
     user_id: int
     username: str
     status: str = JOINING
+    node: str | None = None
 
 
 @dataclass
@@ -103,7 +106,7 @@ class Group:
             "action": self.action,
             "by": self.by,
             "members": {
-                sid: {"id": m.user_id, "username": m.username, "status": m.status}
+                sid: {"id": m.user_id, "username": m.username, "status": m.status, "node": m.node}
                 for sid, m in self.members.items()
             },
         }
@@ -111,7 +114,7 @@ class Group:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Group:
         members = {
-            sid: Member(m["id"], m["username"], m.get("status", JOINING))
+            sid: Member(m["id"], m["username"], m.get("status", JOINING), m.get("node"))
             for sid, m in (data.get("members") or {}).items()
         }
         # Parties stored before group states existed have only `playing`.
@@ -165,9 +168,17 @@ class Group:
             return position
         return self.position_at(now)
 
-    def join(self, sid: str, user_id: int, username: str) -> Change:
-        self.members[sid] = Member(user_id, username)
+    def join(self, sid: str, user_id: int, username: str, node: str | None = None) -> Change:
+        self.members[sid] = Member(user_id, username, node=node)
         return Change(members=True)
+
+    def drop_gone(self, gone: Callable[[str, Member], bool], now: float) -> Change:
+        """Removes the members for which `gone(sid, member)` (sockets of a process that died without
+        saying goodbye), so that nobody waits for them."""
+        dropped = [sid for sid, m in self.members.items() if gone(sid, m)]
+        for sid in dropped:
+            del self.members[sid]
+        return Change(members=bool(dropped)) | self.settle(now)
 
     def leave(self, sid: str, now: float) -> Change:
         if self.members.pop(sid, None) is None:

@@ -3,14 +3,18 @@ late joiner sees it, and the `party:*` events that drive it."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from hypertube.i18n import gettext as _
-from hypertube.ws.group import IDLE, Change, Group
+from hypertube.keys import NODES, SETTINGS
+from hypertube.ws.group import IDLE, Change, Group, Member
 from hypertube.ws.protocol import LiveError, party_room, position_of
 from hypertube.ws.state import Client, LiveState
+
+log = logging.getLogger(__name__)
 
 PARTY_TTL = 6 * 3600
 
@@ -20,16 +24,42 @@ def party_key(movie_id: int, code: str) -> str:
 
 
 class PartyHandlers(LiveState):
+    @property
+    def _node_id(self) -> str:
+        return self.app[SETTINGS].node_id
+
+    async def _gone(self) -> Callable[[str, Member], bool]:
+        """Which party members are sockets of a process that is gone: of another node no longer in the
+        node registry (its heartbeat stopped NODE_TTL ago). When the registry cannot be read, none."""
+        own = self._node_id
+        live: set[str] = set()
+        registry = self.app.get(NODES)
+        if registry is not None:
+            try:
+                live = {node.id for node in await registry.live()}
+            except Exception:
+                log.warning(
+                    "the node registry cannot be read; other nodes' party members are kept", exc_info=True
+                )
+
+        def gone(_sid: str, member: Member) -> bool:
+            return bool(live) and member.node not in (None, own) and member.node not in live
+
+        return gone
+
     async def _update_group(
         self, movie_id: int, code: str, change: Callable[[Group, float], Change]
     ) -> tuple[Group, Change, float]:
-        """Applies `change` to the stored group under the party's lock; the group, what changed and when."""
+        """Applies `change` to the stored group under the party's lock, after dropping the members of
+        processes that are gone; the group, what changed and when."""
         key = party_key(movie_id, code)
+        gone = await self._gone()
         async with self.store.lock(key):
             stored = await self.store.get(key)
             group = Group.from_dict(stored) if stored else Group()
             now = time.time()
-            changed = group.settle(now) | change(group, now)
+            changed = group.drop_gone(gone, now) | group.settle(now)
+            changed |= change(group, now)
             await self.store.set(key, group.to_dict(), ttl=PARTY_TTL)
         return group, changed, now
 
@@ -61,7 +91,7 @@ class PartyHandlers(LiveState):
             self._party_member(movie_id, joined=True)
         client.parties[movie_id] = code
         group, changed, now = await self._update_group(
-            movie_id, code, lambda g, _now: g.join(sid, client.user_id, client.username)
+            movie_id, code, lambda g, _now: g.join(sid, client.user_id, client.username, self._node_id)
         )
         await self._announce(movie_id, code, group, Change(members=changed.members), now)
         if group.state == IDLE:

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from hypertube.ws.group import BUFFERING, IDLE, JOINING, MAX_WAIT, PAUSED, PLAYING, READY, WAITING, Group
+from hypertube.ws.group import (
+    BUFFERING,
+    IDLE,
+    JOINING,
+    MAX_WAIT,
+    PAUSED,
+    PLAYING,
+    READY,
+    WAITING,
+    Change,
+    Group,
+)
 
 
 def _group_of_two(now: float = 100.0) -> Group:
@@ -117,3 +128,25 @@ def test_roster_has_one_entry_per_user_with_the_least_ready_status_and_survives_
     # A party stored by an older version (no `state`) loads as paused or playing.
     old = Group.from_dict({"playing": True, "position": 12.0, "at": 50.0})
     assert old.state == PLAYING and old.position_at(52.0) == 14.0 and old.members == {}
+
+
+def test_members_of_a_gone_node_are_dropped_and_a_wait_for_them_ends():
+    g = Group()
+    g.join("a", 1, "alice", "n1")
+    g.join("b", 2, "bob", "n2")
+    g.join("old", 3, "carol")  # stored before members had a node: never dropped
+    g.play("a", 0.0, 100.0, "alice")
+    g.report_ready("b", 0.0, 100.0)
+    g.seek("a", 30.0, 101.0, "alice")
+    g.report_ready("a", 30.0, 101.5)
+    assert g.state == WAITING and g.buffering() == ["b"]
+    assert Group.from_dict(g.to_dict()).members["b"].node == "n2"
+
+    def gone(_sid, member):
+        return member.node == "n2"
+
+    change = g.drop_gone(gone, 102.0)
+    assert change.members and change.state
+    assert sorted(g.members) == ["a", "old"]
+    assert (g.state, g.at, g.position) == (PLAYING, 102.0, 30.0)
+    assert g.drop_gone(gone, 103.0) == Change()

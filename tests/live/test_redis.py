@@ -7,9 +7,12 @@ import asyncio
 import pytest
 
 from hypertube.catalog import comments
-from hypertube.keys import EVENTS, POOL
+from hypertube.keys import EVENTS, NODES, POOL
 from hypertube.ws.chat import CHAT_LIMIT
+from hypertube.ws.group import MAX_WAIT
 from hypertube.ws.store import MemoryStore, RedisStore
+from tests.conftest import TEST_SECRET
+from tests.faults.support import ServerProcess
 from tests.fixtures.live import live_token
 
 
@@ -105,6 +108,58 @@ async def test_a_party_group_waits_across_processes_and_keeps_every_member(
     await b.call("party:ready", {"movie_id": film, "position": 30})
     resumed = await a.wait_for("party:state", lambda s: s["state"] == "playing" and s["position"] >= 30)
     assert resumed["position"] < 31
+
+
+async def test_members_of_a_crashed_node_are_dropped_and_hold_no_wait(
+    aiohttp_server, make_app, redis_settings, database_url, tmp_path, make_user, make_movie, live_client
+):
+    """A member whose process is killed (no disconnect ever reaches the party) leaves the party once its
+    node is gone from the registry: the roster drops it and a seek waits only for the others."""
+    s1 = await aiohttp_server(make_app(**redis_settings))
+    (tmp_path / "gone").mkdir()
+    doomed = ServerProcess(
+        tmp_path / "gone",
+        database_url,
+        {
+            "HYPERTUBE_REDIS_URL": redis_settings["redis_url"],
+            "HYPERTUBE_REDIS_PREFIX": redis_settings["redis_prefix"],
+            "HYPERTUBE_SECRET_KEY": TEST_SECRET,
+            "HYPERTUBE_NODE_ID": "doomed-node",
+        },
+    )
+    try:
+        await doomed.start()
+        alice, bob = await make_user(), await make_user()
+        film = await make_movie()
+        a = await live_client(_url(s1), token=live_token(alice))
+        b = await live_client(doomed.base, token=live_token(bob))
+        await a.call("join", {"movie_id": film, "party": "crash-party"})
+        await b.call("join", {"movie_id": film, "party": "crash-party"})
+        await a.wait_for("party:members", lambda m: len(m["members"]) == 2)
+        await a.call("party:play", {"movie_id": film, "position": 5})
+        await b.wait_for("party:state", lambda s: s["state"] == "playing")
+        assert (await b.call("party:ready", {"movie_id": film, "position": 5}))["status"] == "ready"
+
+        doomed.kill()
+        registry = s1.app[NODES]
+        for _ in range(100):  # the registry forgets the node NODE_TTL (6 s) after its last beat
+            if "doomed-node" not in {node.id for node in await registry.live()}:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the killed node stayed in the registry")
+
+        a.received.clear()
+        waiting = (await a.call("party:seek", {"movie_id": film, "position": 30}))["state"]
+        assert waiting["state"] == "waiting"
+        roster = await a.wait_for("party:members", timeout=1)
+        assert [m["username"] for m in roster["members"]] == [alice.username]
+        await a.call("party:ready", {"movie_id": film, "position": 30})
+        # Without the dead member the wait ends with this report, not after MAX_WAIT.
+        resumed = await a.wait_for("party:state", lambda s: s["state"] == "playing", timeout=MAX_WAIT / 10)
+        assert 30 <= resumed["position"] < 31
+    finally:
+        doomed.stop()
 
 
 async def test_the_store_lock_serialises_updates_across_processes(redis_settings):
