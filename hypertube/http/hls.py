@@ -90,6 +90,9 @@ async def plan(request: web.Request) -> web.Response:
     status = await download_status(request.app, movie_id)
     body = {
         "kind": info.kind,
+        # The torrent copy this plan plays (its info hash; None for a file on disk): when the status
+        # names another copy, the player asks for a new plan.
+        "copy": info.copy or None,
         "url": url,
         "urls": [url],
         # The renditions for adaptive streaming (hls.js), with the same audio track; `url` stays the

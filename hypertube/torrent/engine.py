@@ -331,6 +331,9 @@ class Engine:
     async def download_status(self, movie_id: int) -> dict[str, Any]:
         dl = self._running(movie_id)
         if dl is not None and dl.handle.is_valid():
+            watch = self._copies.setdefault(movie_id, copies.CopyWatch())
+            if watch.copies is None:
+                watch.copies = await copies.copies_of(self.pool, movie_id)
             return {**dl.status(), **self._copy_status(movie_id, dl)}
         return await records.last_status(self.pool, movie_id, self.node_id)
 
@@ -419,10 +422,10 @@ class Engine:
             dl.main_size() / watch.duration,
             smaller.quality,
         )
-        # The larger copy goes on in the background with what the smaller one leaves of the rate.
+        # The larger copy goes on in the background with half of what the smaller one leaves of the rate.
         spare = rate - smaller.bitrate(watch.duration) / copies.HEADROOM
         if dl.handle.is_valid():
-            dl.handle.set_download_limit(max(copies.MIN_BACKGROUND_RATE, int(spare)))
+            dl.handle.set_download_limit(max(copies.MIN_BACKGROUND_RATE, int(spare / 2)))
         watch.larger = dl.info_hash
         self._by_movie[movie_id] = new.info_hash
         watch.switched(watch.copy(dl.info_hash), watch.copy(new.info_hash) or smaller, "slow")
