@@ -85,7 +85,8 @@ async def plan(request: web.Request) -> web.Response:
     info = await guard(request.app[MEDIA].info(movie_id))
     base = f"/stream/{movie_id}"
     chosen, audio_tracks = choices.audio_menu(info, base, user.language)
-    url = f"{base}/file" if info.kind == "direct" else choices.playlist_url(base, info, chosen)
+    direct = f"{base}/file?copy={info.copy}" if info.copy else f"{base}/file"
+    url = direct if info.kind == "direct" else choices.playlist_url(base, info, chosen)
     subtitles, image_subtitles = await _subtitle_menus(request.app, movie_id, info, user.language)
     status = await download_status(request.app, movie_id)
     body = {

@@ -15,12 +15,14 @@ from hypertube.catalog.watch import mark_watched
 from hypertube.http.auth import require_user
 from hypertube.http.errors import ApiError
 from hypertube.http.routing import id_route, path_id
+from hypertube.i18n import gettext as _
 from hypertube.keys import POOL, TORRENTS
 from hypertube.torrent import TorrentError, TorrentReader
 from hypertube.torrent.files import content_type
 
 log = logging.getLogger(__name__)
 CHUNK = 256 * 1024
+INFO_HASH_RE = re.compile(r"^[0-9a-f]{40}$")
 RANGE_RE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
 # The one Range form aiohttp's FileResponse reads as we do; it would answer others with 416, where
 # `parse_range` sends the whole file or reads the spaces away.
@@ -177,8 +179,13 @@ async def _send_file(request: web.Request, reader: TorrentReader, headers: dict[
 async def stream_file(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     movie_id = path_id(request, "movie_id")
+    # `?copy=<info hash>`: the copy of the film the play plan named (a film may have several torrents).
+    copy = request.query.get("copy", "")
+    if copy and not INFO_HASH_RE.match(copy):
+        raise ApiError(400, _("The copy must be a torrent's info hash."), code="bad_request")
     try:
-        reader = await request.app[TORRENTS].open_reader(movie_id)
+        engine = request.app[TORRENTS]
+        reader = await (engine.open_reader(movie_id, copy=copy) if copy else engine.open_reader(movie_id))
     except TorrentError as exc:
         raise ApiError(exc.status, exc.message, code=exc.code) from None
     try:

@@ -147,8 +147,17 @@ class Engine:
             self._add_params(params, row["info_hash"], row["movie_id"], source)
 
     def _add_params(
-        self, params: Any, info_hash: str, movie_id: int, source: str, *, warm: bool = False
+        self,
+        params: Any,
+        info_hash: str,
+        movie_id: int,
+        source: str,
+        *,
+        warm: bool = False,
+        play: bool = True,
     ) -> Download:
+        """Adds the torrent to the session; with `play`, the film plays from it from now on (else it is
+        another copy of the film, downloaded beside the one playing)."""
         assert self.session is not None
         handle = self.session.add_torrent(sources.prepared(params))
         dl = Download(self, info_hash, movie_id, handle, Path(params.save_path))
@@ -157,7 +166,8 @@ class Engine:
         dl.node_id = self.node_id
         dl.hints = sources.peer_hints(source, self.local_peers)
         self.downloads[info_hash] = dl
-        self._by_movie[movie_id] = info_hash
+        if play or movie_id not in self._by_movie:
+            self._by_movie[movie_id] = info_hash
         for host, port in dl.hints:
             try:
                 handle.connect_peer((host, port))
@@ -256,7 +266,7 @@ class Engine:
         raise error
 
     async def _add_origin(
-        self, origin: sources.Origin, info_hash: str, movie_id: int, warm: bool
+        self, origin: sources.Origin, info_hash: str, movie_id: int, warm: bool, *, play: bool = True
     ) -> Download:
         params = origin.params
         save_path = self.download_dir / info_hash
@@ -265,7 +275,7 @@ class Engine:
             params = sources.merged(resumed, None, tuple(params.trackers))
         params.save_path = str(save_path)
         await asyncio.to_thread(save_path.mkdir, parents=True, exist_ok=True)
-        dl = self._add_params(params, info_hash, movie_id, origin.source, warm=warm)
+        dl = self._add_params(params, info_hash, movie_id, origin.source, warm=warm, play=play)
         if origin.late is not None:
             self._work.spawn(sources.join_late(dl.handle, origin.late), f"torrent-file-{movie_id}")
         return dl
@@ -450,9 +460,8 @@ class Engine:
         watch.switched(watch.copy(playing.info_hash), back, "complete")
 
     async def _add_copy(self, movie_id: int, copy: copies.Copy) -> Download:
-        """The running download of `copy`, or a new one; waits for its metadata. The film keeps
-        playing from its current copy meanwhile (`_by_movie` is put back)."""
-        current = self._by_movie.get(movie_id)
+        """The running download of `copy`, or a new one beside the playing one; waits for its metadata.
+        The film keeps playing from its current copy meanwhile."""
         existing = self.downloads.get(copy.info_hash) if copy.info_hash else None
         if existing is None:
             origin = await sources.origin_of(
@@ -461,12 +470,10 @@ class Engine:
             info_hash = sources.info_hash_of(origin.params)
             existing = self.downloads.get(info_hash)
             if existing is None:
-                existing = await self._add_origin(origin, info_hash, movie_id, False)
+                existing = await self._add_origin(origin, info_hash, movie_id, False, play=False)
                 await records.record(self.pool, existing, origin.source)
             elif origin.late is not None:
                 origin.late.cancel()
-        if current is not None:
-            self._by_movie[movie_id] = current
         try:
             await asyncio.wait_for(existing.metadata.wait(), self.metadata_timeout)
         except TimeoutError:

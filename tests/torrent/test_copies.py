@@ -35,10 +35,12 @@ async def _plan(client, movie_id: int) -> dict:
     return await resp.json()
 
 
-async def _play_until_switch(client, movie_id: int, size: int, limit: float) -> tuple[int, dict]:
+async def _play_until_switch(
+    client, movie_id: int, plan_url: str, size: int, limit: float
+) -> tuple[int, dict]:
     """Reads the film's file as a buffering player does while watching its status; returns the bytes
     read when the status names another copy, and that status."""
-    resp = await client.get(f"/stream/{movie_id}/file")
+    resp = await client.get(plan_url)
     assert resp.status == 200 and int(resp.headers["Content-Length"]) == size
     read = 0
     first = (await _status(client, movie_id))["copy"]["info_hash"]
@@ -78,10 +80,12 @@ async def test_slow_copy_steps_down_then_back_up(source_films, two_copies):
     plan = await _plan(client, movie_id)
     assert plan["kind"] == "direct"
     assert plan["copy"] == films[0].info_hash  # the most seeded, first listed: the 1080p copy
+    assert plan["url"] == f"/stream/{movie_id}/file?copy={films[0].info_hash}"
     assert plan["status"]["copy"]["quality"] == "1080p"
+    assert [c["quality"] for c in plan["status"]["copies"]] == ["1080p", "720p"]
 
     started = time.monotonic()
-    read, status = await _play_until_switch(client, movie_id, large_size, limit=30)
+    read, status = await _play_until_switch(client, movie_id, plan["url"], large_size, limit=30)
     switched_after = time.monotonic() - started
     assert read < large_size, "the whole 1080p copy came before any switch"
     switch = status["switch"]
@@ -95,7 +99,7 @@ async def test_slow_copy_steps_down_then_back_up(source_films, two_copies):
     assert abs(plan["duration"] - SECONDS) < 0.5
     offset = int(position / SECONDS * small_size)
     began = time.monotonic()
-    resp = await client.get(f"/stream/{movie_id}/file", headers={"Range": f"bytes={offset}-"})
+    resp = await client.get(plan["url"], headers={"Range": f"bytes={offset}-"})
     assert resp.status == 206
     body = await resp.read()
     took = time.monotonic() - began
@@ -121,5 +125,13 @@ async def test_slow_copy_steps_down_then_back_up(source_films, two_copies):
     print(f"back to 1080p {time.monotonic() - started:.1f} s after play")
     plan = await _plan(client, movie_id)
     assert plan["copy"] == films[0].info_hash
-    resp = await client.get(f"/stream/{movie_id}/file", headers={"Range": "bytes=-4096"})
+    resp = await client.get(plan["url"], headers={"Range": "bytes=-4096"})
     assert resp.status == 206 and await resp.read() == large.read_bytes()[-4096:]
+    # A plan's copy stays readable by its own URL; a copy that is not this film's is refused.
+    resp = await client.get(
+        f"/stream/{movie_id}/file?copy={films[1].info_hash}", headers={"Range": "bytes=0-9"}
+    )
+    assert resp.status == 206 and await resp.read() == small.read_bytes()[:10]
+    for bad, status in (("nothex", 400), ("0" * 40, 404)):
+        resp = await client.get(f"/stream/{movie_id}/file?copy={bad}")
+        assert resp.status == status, (bad, await resp.text())
