@@ -30,6 +30,15 @@ FILE_RESPONSE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 DISCONNECT_CHECK = 0.5  # seconds between checks that the client is still there while a piece is awaited
 
 
+def copy_choice(request: web.Request) -> str:
+    """`?copy=<info hash>`: the copy of the film a play plan named, when the film has several torrents
+    (720p, 1080p); "" when absent. A malformed one is a 400."""
+    copy = request.query.get("copy", "")
+    if copy and not INFO_HASH_RE.match(copy):
+        raise ApiError(400, _("The copy must be a torrent's info hash."), code="bad_request")
+    return copy
+
+
 class BadRange(Exception):
     pass
 
@@ -179,10 +188,7 @@ async def _send_file(request: web.Request, reader: TorrentReader, headers: dict[
 async def stream_file(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     movie_id = path_id(request, "movie_id")
-    # `?copy=<info hash>`: the copy of the film the play plan named (a film may have several torrents).
-    copy = request.query.get("copy", "")
-    if copy and not INFO_HASH_RE.match(copy):
-        raise ApiError(400, _("The copy must be a torrent's info hash."), code="bad_request")
+    copy = copy_choice(request)
     try:
         engine = request.app[TORRENTS]
         reader = await (engine.open_reader(movie_id, copy=copy) if copy else engine.open_reader(movie_id))

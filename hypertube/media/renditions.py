@@ -128,7 +128,7 @@ class RenditionSegments:
         default: the default track); the next `prefetch` segments are cut in the background. Raises
         IndexError for a segment or audio track the film lacks."""
         if not rendition.transcoded:
-            return await self.media.segment(movie_id, index, audio=audio)
+            return await self.media.segment(movie_id, index, audio=audio, copy=info.copy or None)
         if not 0 <= index < len(info.segments):
             raise IndexError(index)
         if audio is not None and info.audio_track(audio) is None:

@@ -67,6 +67,7 @@ class MediaService:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="media")
         self._limit = asyncio.Semaphore(workers)
         self._infos: dict[int, MediaInfo] = {}  # the probe of the copy each film last played from
+        self._copy_infos: dict[tuple[int, str], MediaInfo] = {}  # every copy's probe: (film, info hash)
         self._jobs: dict[tuple[int, Any], asyncio.Future[Any]] = {}
         self._background = BackgroundTasks()  # segments cut ahead, and jobs whose callers went away
         self.timeout = READ_TIMEOUT_S
@@ -166,16 +167,22 @@ class MediaService:
         return await asyncio.shield(fut)
 
     # --- probe -------------------------------------------------------------------------------------
-    async def info(self, movie_id: int) -> MediaInfo:
-        """The film's probe, in the copy it plays from (probed again when the engine changed copy)."""
+    async def info(self, movie_id: int, copy: str | None = None) -> MediaInfo:
+        """The film's probe, in copy `copy` (an info hash of one of its running torrents), else in the
+        copy it plays from (probed again when the engine changed copy)."""
+        if copy and movie_id not in self._files:
+            found = self._copy_infos.get((movie_id, copy))
+            if found is not None:
+                return found
+            return await self._once((movie_id, ("info", copy)), lambda: self._probe(movie_id, copy))
         cached = self._infos.get(movie_id)
         current = self.current_copy(movie_id)
         if cached is not None and (current is None or current == cached.copy):
             return cached
         return await self._once((movie_id, ("info", current)), lambda: self._probe(movie_id))
 
-    async def _probe(self, movie_id: int) -> MediaInfo:
-        reader = await self.open_reader(movie_id)
+    async def _probe(self, movie_id: int, wanted: str = "") -> MediaInfo:
+        reader = await self.open_reader(movie_id, wanted)
         copy = "" if movie_id in self._files else str(getattr(reader, "info_hash", "") or "")
         try:
             path = self.movie_dir(movie_id, copy) / "info.json"
@@ -193,7 +200,10 @@ class MediaService:
         finally:
             reader.close()
         info = dataclasses.replace(info, copy=copy)
-        self._infos[movie_id] = info
+        if copy:
+            self._copy_infos[(movie_id, copy)] = info
+        if not wanted or wanted == self.current_copy(movie_id):
+            self._infos[movie_id] = info
         engine = None if movie_id in self._files else self._engine() if self._engine else None
         note = getattr(engine, "note_duration", None)
         if note is not None:
@@ -210,11 +220,18 @@ class MediaService:
         return self.movie_dir(movie_id, copy) / f"{int(index)}{suffix}.ts"
 
     async def segment(
-        self, movie_id: int, index: int, *, audio: int | None = None, prefetch: int = 1
+        self,
+        movie_id: int,
+        index: int,
+        *,
+        audio: int | None = None,
+        prefetch: int = 1,
+        copy: str | None = None,
     ) -> Path:
         """The segment's file, cut now if it is not cached yet; the next one is cut in the background.
-        `audio` is the stream index of the audio track to hear (None or the default: the default)."""
-        info = await self.info(movie_id)
+        `audio` is the stream index of the audio track to hear (None or the default: the default);
+        `copy` the film's copy (an info hash; None: the one it plays from)."""
+        info = await self.info(movie_id, copy)
         if not 0 <= index < len(info.segments):
             raise IndexError(index)
         if audio is not None and info.audio_track(audio) is None:
@@ -379,6 +396,8 @@ class MediaService:
     def forget(self, movie_id: int) -> None:
         """Drops a film's converted files (when the torrent area deletes the download)."""
         self._infos.pop(movie_id, None)
+        for key in [k for k in self._copy_infos if k[0] == movie_id]:
+            del self._copy_infos[key]
         shutil.rmtree(self.cache_dir / str(int(movie_id)), ignore_errors=True)  # every copy
 
 

@@ -6,8 +6,10 @@ time; once the 1080p copy is whole (it went on in the background), the film goes
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 
+import av
 import pytest
 
 from tests.fixtures.torrent import write_test_film
@@ -135,3 +137,14 @@ async def test_slow_copy_steps_down_then_back_up(source_films, two_copies):
     for bad, status in (("nothex", 400), ("0" * 40, 404)):
         resp = await client.get(f"/stream/{movie_id}/file?copy={bad}")
         assert resp.status == status, (bad, await resp.text())
+
+    # Segments for adaptive streaming are cut and cached per copy: each playlist names its copy, and
+    # the first segment of each copy has that copy's picture.
+    for film, width in ((films[0], 640), (films[1], 320)):
+        url = f"/stream/{movie_id}/hls/index.m3u8?copy={film.info_hash}"
+        playlist = await (await client.get(url)).text()
+        first = next(line for line in playlist.splitlines() if line.endswith(".ts?copy=" + film.info_hash))
+        resp = await client.get(f"/stream/{movie_id}/hls/{first}")
+        assert resp.status == 200
+        with av.open(io.BytesIO(await resp.read())) as segment:
+            assert segment.streams.video[0].codec_context.width == width
