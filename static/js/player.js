@@ -210,6 +210,7 @@ class Player {
     this.plan = plan;
     this.copies.plan = plan;
     this.q("[data-duration]").textContent = formatTime(plan.duration);
+    this.audio.load(plan.audio_tracks || []); // their playlists name the new copy
     await this.load(plan, t);
     this.switching = false;
     if (!paused) v.play().catch(() => this.renderPlay());
