@@ -179,8 +179,10 @@ class Player {
     const resume = this.groupStart() ?? (plan.position > 5 && plan.position < plan.duration - 10 ? plan.position : 0);
     await this.load(plan, resume);
     this.quality.followDirect(this.video, plan, () => {
+      // The plan's master playlist now: the film may have moved to another copy since it started.
+      const master = this.plan.master || plan.master;
       this.plan = { ...this.plan, kind: "hls" }; // direct play steps down to the renditions
-      this.switchSource(plan.master.replace("/master.m3u8", "/index.m3u8"), plan.master);
+      this.switchSource(master.replace("/master.m3u8", "/index.m3u8"), master);
     });
     this.video.play().catch(() => {
       // Autoplay may be refused until the user interacts again; the play button stays available.
