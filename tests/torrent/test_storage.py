@@ -122,9 +122,7 @@ async def test_each_node_sweeps_its_own_downloads_once_at_a_time(source_films, g
         await finish.wait()
 
     first = asyncio.create_task(
-        sweep_alone(
-            one.pool, partial(sweep, one, one.pool, unwatched_days=30, on_removed=slow_removal), "one"
-        )
+        sweep_alone(one.pool, partial(sweep, one, one.pool, unwatched_days=30, on_removed=slow_removal), "one")
     )
     await asyncio.wait_for(sweeping.wait(), 10)
     # the other node sweeps its own downloads meanwhile (it has none), not node one's
