@@ -357,7 +357,11 @@ class Engine:
         main = dl.main_file()
         size = main.size if main is not None else 0
         return {
-            "copy": {**(found.public() if found else {}), "info_hash": dl.info_hash, "size": size or None},
+            "copy": {
+                "quality": found.quality if found else None,
+                "size": size or None,
+                "info_hash": dl.info_hash,
+            },
             "copies": [c.public() for c in watch.copies],
             "bitrate": round(size / watch.duration) if size and watch.duration else None,
             "window_rate": None if watch.rate is None else round(watch.rate),
