@@ -207,6 +207,42 @@ class SourceSwarm:
         self.upstreams.yts_movies.append(movie)
         return film
 
+    def publish_yts_copies(
+        self,
+        movie_id: int,
+        title: str,
+        copies: dict[str, Path],
+        *,
+        piece_size: int = PIECE_SIZE,
+        seeder: Seeder | None = None,
+    ) -> list[Film]:
+        """A YTS film with one torrent per quality (`{"1080p": file, "720p": file}`, in the order
+        given), each listed with its real size and `.torrent` URL, all seeded by `seeder`."""
+        films = [
+            self._seed(content, f"yts-{movie_id}-{quality}", piece_size=piece_size, seeder=seeder)
+            for quality, content in copies.items()
+        ]
+        movie = yts_movie(movie_id, title, info_hash=films[0].info_hash.upper())
+        [template] = movie["torrents"]
+        movie["torrents"] = []
+        for (quality, content), film in zip(copies.items(), films, strict=True):
+            film.title = title
+            info_hash = film.info_hash.upper()
+            size = content.stat().st_size
+            movie["torrents"].append(
+                template
+                | {
+                    "hash": info_hash,
+                    "quality": quality,
+                    "url": f"{self.base}/yts/torrent/download/{info_hash}",
+                    "size": f"{size / 2**20:.2f} MB",
+                    "size_bytes": size,
+                }
+            )
+            self.torrents[info_hash] = film.torrent_file
+        self.upstreams.yts_movies.append(movie)
+        return films
+
     def publish_archive(self, identifier: str, title: str, content: Path, *, web_seed: bool = False) -> Film:
         """An Archive item: a folder named after it, its `_archive.torrent` (no info hash in the
         metadata, so the `.torrent` is the only way in) and, with `web_seed`, the Archive's download

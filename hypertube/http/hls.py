@@ -18,6 +18,7 @@ from hypertube.http import stream_subtitles
 from hypertube.http.auth import require_user
 from hypertube.http.errors import ApiError
 from hypertube.http.routing import id_route, path_id
+from hypertube.http.stream import copy_choice
 from hypertube.http.stream_errors import guard, movie_row
 from hypertube.i18n import gettext as _
 from hypertube.keys import MEDIA, POOL, RENDITION_MAKER, RENDITIONS, TORRENTS
@@ -88,15 +89,24 @@ async def plan(request: web.Request) -> web.Response:
     url = f"{base}/file" if info.kind == "direct" else choices.playlist_url(base, info, chosen)
     subtitles, image_subtitles = await _subtitle_menus(request.app, movie_id, info, user.language)
     status = await download_status(request.app, movie_id)
+    # A film with several copies (torrents of several qualities): its URLs name the copy probed, so
+    # that a change of copy on the server never mixes two copies' bytes or segments in one player.
+    pinned = info.copy if len(status.get("copies") or ()) > 1 else ""
+    url = _with_copy(url, pinned)
+    for track in audio_tracks:
+        track["url"], track["master"] = _with_copy(track["url"], pinned), _with_copy(track["master"], pinned)
     body = {
         "kind": info.kind,
+        # The torrent copy this plan plays (its info hash; None for a file on disk): when the status
+        # names another copy, the player asks for a new plan.
+        "copy": info.copy or None,
         "url": url,
         "urls": [url],
         # The renditions for adaptive streaming (hls.js), with the same audio track; `url` stays the
         # source's own playlist.
         # A film that plays directly has them too when its video can be copied into segments: the
         # player steps down to them when the file comes slower than the film plays.
-        **({"master": choices.master_url(base, info, chosen)} if info.segments else {}),
+        **({"master": _with_copy(choices.master_url(base, info, chosen), pinned)} if info.segments else {}),
         "mime": choices.mime(info),
         "subtitles": subtitles,
         "image_subtitles": image_subtitles,
@@ -145,13 +155,22 @@ def _audio_choice(request: web.Request, info: MediaInfo) -> int | None:
     return int(raw)
 
 
-def _audio_query(info: MediaInfo, audio: int | None) -> str:
-    """The query that carries a chosen audio track on to the next URLs (none for the default track)."""
-    return "" if audio is None or audio == info.audio_index else f"?audio={audio}"
+def _with_copy(url: Any, copy: str) -> Any:
+    """`url` naming copy `copy` in its query (unchanged without a copy, or when there is no URL)."""
+    if not url or not copy:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}copy={copy}"
+
+
+def _audio_query(info: MediaInfo, audio: int | None, copy: str = "") -> str:
+    """The query that carries a chosen audio track (none for the default track) and the copy the URL
+    named on to the next URLs."""
+    query = "" if audio is None or audio == info.audio_index else f"?audio={audio}"
+    return f"{query}{'&' if query else '?'}copy={copy}" if copy else query
 
 
 async def _converted(request: web.Request, movie_id: int) -> MediaInfo:
-    info = await guard(request.app[MEDIA].info(movie_id))
+    info = await guard(request.app[MEDIA].info(movie_id, copy_choice(request) or None))
     if info.kind != "hls" and not info.segments:  # a direct film has playlists when it can step down
         raise ApiError(404, _("This film plays directly, without a playlist."), code="not_found")
     return info
@@ -192,7 +211,7 @@ async def playlist(request: web.Request) -> web.Response:
     require_user(request)
     info = await _converted(request, path_id(request, "movie_id"))
     _rendition(request, info)
-    query = _audio_query(info, _audio_choice(request, info))
+    query = _audio_query(info, _audio_choice(request, info), copy_choice(request))
     return _playlist_response(make_playlist(info, lambda i: f"{i}.ts{query}"))
 
 
@@ -204,7 +223,7 @@ async def segment(request: web.Request) -> web.StreamResponse:
     index = _segment_index(request, info)
     audio = _audio_choice(request, info)
     if rendition is None:
-        cut = request.app[MEDIA].segment(movie_id, index, audio=audio)
+        cut = request.app[MEDIA].segment(movie_id, index, audio=audio, copy=info.copy or None)
     else:
         cut = request.app[RENDITIONS].segment(movie_id, info, rendition, index, audio=audio)
     path = await guard(cut)
@@ -218,7 +237,7 @@ async def master(request: web.Request) -> web.Response:
     """Adaptive streaming: the renditions of the film; the source's playlist is the film's own index.m3u8."""
     require_user(request)
     info = await _converted(request, path_id(request, "movie_id"))
-    query = _audio_query(info, _audio_choice(request, info))
+    query = _audio_query(info, _audio_choice(request, info), copy_choice(request))
     urls = {
         r.name: ("index.m3u8" if r.name == SOURCE else f"{r.name}/index.m3u8") + query
         for r in renditions(info)

@@ -15,17 +15,28 @@ from hypertube.catalog.watch import mark_watched
 from hypertube.http.auth import require_user
 from hypertube.http.errors import ApiError
 from hypertube.http.routing import id_route, path_id
+from hypertube.i18n import gettext as _
 from hypertube.keys import POOL, TORRENTS
 from hypertube.torrent import TorrentError, TorrentReader
 from hypertube.torrent.files import content_type
 
 log = logging.getLogger(__name__)
 CHUNK = 256 * 1024
+INFO_HASH_RE = re.compile(r"^[0-9a-f]{40}$")
 RANGE_RE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
 # The one Range form aiohttp's FileResponse reads as we do; it would answer others with 416, where
 # `parse_range` sends the whole file or reads the spaces away.
 FILE_RESPONSE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 DISCONNECT_CHECK = 0.5  # seconds between checks that the client is still there while a piece is awaited
+
+
+def copy_choice(request: web.Request) -> str:
+    """`?copy=<info hash>`: the copy of the film a play plan named, when the film has several torrents
+    (720p, 1080p); "" when absent. A malformed one is a 400."""
+    copy = request.query.get("copy", "")
+    if copy and not INFO_HASH_RE.match(copy):
+        raise ApiError(400, _("The copy must be a torrent's info hash."), code="bad_request")
+    return copy
 
 
 class BadRange(Exception):
@@ -177,8 +188,10 @@ async def _send_file(request: web.Request, reader: TorrentReader, headers: dict[
 async def stream_file(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     movie_id = path_id(request, "movie_id")
+    copy = copy_choice(request)
     try:
-        reader = await request.app[TORRENTS].open_reader(movie_id)
+        engine = request.app[TORRENTS]
+        reader = await (engine.open_reader(movie_id, copy=copy) if copy else engine.open_reader(movie_id))
     except TorrentError as exc:
         raise ApiError(exc.status, exc.message, code=exc.code) from None
     try:

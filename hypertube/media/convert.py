@@ -64,6 +64,7 @@ class MediaInfo:
     gaps: list[tuple[float, float]] = field(default_factory=list)  # jumps of the source clock (MPEG-TS)
     missing_from: float | None = None  # the header promises more than the file holds, from here on
     promised: float | None = None  # the duration the header promises when the file is truncated
+    copy: str = ""  # the torrent copy probed (its info hash); "" for a file on disk
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -65,7 +65,7 @@ class RenditionMaker:
         made = 0
         for rendition in sorted((r for r in renditions(info) if r.transcoded), key=lambda r: r.height):
             for index in range(len(info.segments)):
-                path = self.segments.path(movie_id, rendition, index)
+                path = self.segments.path(movie_id, rendition, index, copy=info.copy)
                 if await asyncio.to_thread(path.exists):
                     continue
                 await self.segments.segment(movie_id, info, rendition, index, prefetch=0)

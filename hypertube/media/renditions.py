@@ -101,11 +101,18 @@ class RenditionSegments:
             "slots": self.slots,
         }
 
-    def path(self, movie_id: int, rendition: Rendition, index: int, audio: int | None = None) -> Path:
+    def path(
+        self,
+        movie_id: int,
+        rendition: Rendition,
+        index: int,
+        audio: int | None = None,
+        copy: str | None = None,
+    ) -> Path:
         """`<rendition>/<n>.ts` with the film's default audio track, `<rendition>/<n>.a<stream>.ts` with
         another one."""
         suffix = "" if audio is None else f".a{int(audio)}"
-        return self.media.movie_dir(movie_id) / rendition.name / f"{int(index)}{suffix}.ts"
+        return self.media.movie_dir(movie_id, copy) / rendition.name / f"{int(index)}{suffix}.ts"
 
     async def segment(
         self,
@@ -121,7 +128,7 @@ class RenditionSegments:
         default: the default track); the next `prefetch` segments are cut in the background. Raises
         IndexError for a segment or audio track the film lacks."""
         if not rendition.transcoded:
-            return await self.media.segment(movie_id, index, audio=audio)
+            return await self.media.segment(movie_id, index, audio=audio, copy=info.copy or None)
         if not 0 <= index < len(info.segments):
             raise IndexError(index)
         if audio is not None and info.audio_track(audio) is None:
@@ -129,7 +136,7 @@ class RenditionSegments:
         audio = None if audio == info.audio_index else audio
         path = await self._segment(movie_id, info, rendition, index, audio)
         for nxt in range(index + 1, min(index + 1 + prefetch, len(info.segments))):
-            if not self.path(movie_id, rendition, nxt, audio).exists():
+            if not self.path(movie_id, rendition, nxt, audio, info.copy).exists():
                 self.media.background(self._prefetch(movie_id, info, rendition, nxt, audio))
         return path
 
@@ -144,11 +151,11 @@ class RenditionSegments:
     async def _segment(
         self, movie_id: int, info: MediaInfo, rendition: Rendition, index: int, audio: int | None
     ) -> Path:
-        path = self.path(movie_id, rendition, index, audio)
+        path = self.path(movie_id, rendition, index, audio, info.copy)
         if path.exists():
             return path
         return await self.media.once(
-            (movie_id, ("slot", rendition.name, index, audio)),
+            (movie_id, ("slot", rendition.name, index, audio, info.copy)),
             lambda: self._transcode(movie_id, info, rendition, index, audio, path),
         )
 

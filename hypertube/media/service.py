@@ -1,9 +1,12 @@
 """Converted playback for the app: probes films, cuts and caches HLS segments (PyAV in a small thread pool),
-finds subtitles; on disk under `$DATA_DIR/hls/<movie>/`: `info.json`, `<n>.ts`, `subs/<lang>.vtt`."""
+finds subtitles; on disk under `$DATA_DIR/hls/<movie>/<copy>/` (`<copy>`: the info hash of the torrent
+copy played; a film played from a file on disk has no such level): `info.json`, `<n>.ts`,
+`subs/<lang>.vtt`. A film with several copies (720p, 1080p) keeps each copy's probe and segments apart."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import logging
 import os
@@ -63,7 +66,8 @@ class MediaService:
         self._files: dict[int, Path] = {}
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="media")
         self._limit = asyncio.Semaphore(workers)
-        self._infos: dict[int, MediaInfo] = {}
+        self._infos: dict[int, MediaInfo] = {}  # the probe of the copy each film last played from
+        self._copy_infos: dict[tuple[int, str], MediaInfo] = {}  # every copy's probe: (film, info hash)
         self._jobs: dict[tuple[int, Any], asyncio.Future[Any]] = {}
         self._background = BackgroundTasks()  # segments cut ahead, and jobs whose callers went away
         self.timeout = READ_TIMEOUT_S
@@ -82,7 +86,9 @@ class MediaService:
         info = self._infos.get(movie_id)
         return info.duration if info is not None else None
 
-    async def open_reader(self, movie_id: int) -> FilmReader:
+    async def open_reader(self, movie_id: int, copy: str = "") -> FilmReader:
+        """A reader of the film: its file on disk, or its torrent's main file in copy `copy` (an info
+        hash), else in the copy the engine plays it from."""
         path = self._files.get(movie_id)
         if path is not None:
             if not path.is_file():
@@ -91,10 +97,26 @@ class MediaService:
         engine = self._engine() if self._engine else None
         if engine is None:
             raise NoFilm("No torrent is known for this film.")
+        if copy:
+            return await engine.open_reader(movie_id, copy=copy)
         return await engine.open_reader(movie_id)
 
-    def movie_dir(self, movie_id: int) -> Path:
-        return self.cache_dir / str(int(movie_id))
+    def current_copy(self, movie_id: int) -> str | None:
+        """The copy the film plays from now: an info hash, "" for a file on disk, None when not known."""
+        if movie_id in self._files:
+            return ""
+        engine = self._engine() if self._engine else None
+        current = getattr(engine, "current_copy", None)
+        return current(movie_id) if current is not None else None
+
+    def movie_dir(self, movie_id: int, copy: str | None = None) -> Path:
+        """The film's cache folder for copy `copy` (None: the copy of its cached probe, else the one it
+        plays from now)."""
+        if copy is None:
+            cached = self._infos.get(movie_id)
+            copy = cached.copy if cached is not None else self.current_copy(movie_id) or ""
+        root = self.cache_dir / str(int(movie_id))
+        return root / copy if copy else root
 
     async def _blocking(self, reader: FilmReader, job: Callable[[Callable[[], Any]], Any]) -> Any:
         """Runs `job(opener)` in the pool; the opener gives PyAV a blocking view of the reader."""
@@ -145,16 +167,25 @@ class MediaService:
         return await asyncio.shield(fut)
 
     # --- probe -------------------------------------------------------------------------------------
-    async def info(self, movie_id: int) -> MediaInfo:
+    async def info(self, movie_id: int, copy: str | None = None) -> MediaInfo:
+        """The film's probe, in copy `copy` (an info hash of one of its running torrents), else in the
+        copy it plays from (probed again when the engine changed copy)."""
+        if copy and movie_id not in self._files:
+            found = self._copy_infos.get((movie_id, copy))
+            if found is not None:
+                return found
+            return await self._once((movie_id, ("info", copy)), lambda: self._probe(movie_id, copy))
         cached = self._infos.get(movie_id)
-        if cached is not None:
+        current = self.current_copy(movie_id)
+        if cached is not None and (current is None or current == cached.copy):
             return cached
-        return await self._once((movie_id, "info"), lambda: self._probe(movie_id))
+        return await self._once((movie_id, ("info", current)), lambda: self._probe(movie_id))
 
-    async def _probe(self, movie_id: int) -> MediaInfo:
-        reader = await self.open_reader(movie_id)
+    async def _probe(self, movie_id: int, wanted: str = "") -> MediaInfo:
+        reader = await self.open_reader(movie_id, wanted)
+        copy = "" if movie_id in self._files else str(getattr(reader, "info_hash", "") or "")
         try:
-            path = self.movie_dir(movie_id) / "info.json"
+            path = self.movie_dir(movie_id, copy) / "info.json"
             ident = {"name": reader.name, "size": reader.size, "probe": convert.PROBE_VERSION}
             stored = await asyncio.to_thread(_read_json, path)
             if stored and stored.get("film") == ident:
@@ -168,21 +199,39 @@ class MediaService:
                 await asyncio.to_thread(_write_json, path, {"film": ident, "info": info.to_json()})
         finally:
             reader.close()
-        self._infos[movie_id] = info
+        info = dataclasses.replace(info, copy=copy)
+        if copy:
+            self._copy_infos[(movie_id, copy)] = info
+        if not wanted or wanted == self.current_copy(movie_id):
+            self._infos[movie_id] = info
+        engine = None if movie_id in self._files else self._engine() if self._engine else None
+        note = getattr(engine, "note_duration", None)
+        if note is not None:
+            note(movie_id, info.duration)  # the copies' bitrates follow from it
         return info
 
     # --- segments ----------------------------------------------------------------------------------
-    def segment_path(self, movie_id: int, index: int, audio: int | None = None) -> Path:
-        """`<n>.ts` with the film's default audio track, `<n>.a<stream>.ts` with another one."""
+    def segment_path(
+        self, movie_id: int, index: int, audio: int | None = None, copy: str | None = None
+    ) -> Path:
+        """`<n>.ts` with the film's default audio track, `<n>.a<stream>.ts` with another one, in copy
+        `copy`'s folder (None: the cached probe's copy)."""
         suffix = "" if audio is None else f".a{int(audio)}"
-        return self.movie_dir(movie_id) / f"{int(index)}{suffix}.ts"
+        return self.movie_dir(movie_id, copy) / f"{int(index)}{suffix}.ts"
 
     async def segment(
-        self, movie_id: int, index: int, *, audio: int | None = None, prefetch: int = 1
+        self,
+        movie_id: int,
+        index: int,
+        *,
+        audio: int | None = None,
+        prefetch: int = 1,
+        copy: str | None = None,
     ) -> Path:
         """The segment's file, cut now if it is not cached yet; the next one is cut in the background.
-        `audio` is the stream index of the audio track to hear (None or the default: the default)."""
-        info = await self.info(movie_id)
+        `audio` is the stream index of the audio track to hear (None or the default: the default);
+        `copy` the film's copy (an info hash; None: the one it plays from)."""
+        info = await self.info(movie_id, copy)
         if not 0 <= index < len(info.segments):
             raise IndexError(index)
         if audio is not None and info.audio_track(audio) is None:
@@ -191,8 +240,8 @@ class MediaService:
         path = await self._segment(movie_id, info, index, audio)
         for nxt in range(index + 1, min(index + 1 + prefetch, len(info.segments))):
             if (
-                not self.segment_path(movie_id, nxt, audio).exists()
-                and (movie_id, (nxt, audio)) not in self._jobs
+                not self.segment_path(movie_id, nxt, audio, info.copy).exists()
+                and (movie_id, (nxt, audio, info.copy)) not in self._jobs
             ):
                 self._background.start(self._prefetch(movie_id, info, nxt, audio))
         return path
@@ -204,7 +253,7 @@ class MediaService:
             log.info("segment %s of film %s not prepared ahead: %s", index, movie_id, exc)
 
     async def _segment(self, movie_id: int, info: MediaInfo, index: int, audio: int | None) -> Path:
-        path = self.segment_path(movie_id, index, audio)
+        path = self.segment_path(movie_id, index, audio, info.copy)
         if path.exists():
             return path
         return await self.cut_once(
@@ -228,11 +277,11 @@ class MediaService:
     ) -> Path:
         """Writes the file at `path` from `make(opener)`, run in the pool once however many ask at once
         (`index`: the segment's number, or (rendition, number); `audio`: the audio track's stream index,
-        None for the default); the film's bytes for it are asked first."""
+        None for the default); the film's bytes for it are asked first, from the copy `info` probed."""
         number = index if isinstance(index, int) else index[1]
 
         async def cut() -> Path:
-            reader = await self.open_reader(movie_id)
+            reader = await self.open_reader(movie_id, info.copy)
             try:
                 if number < len(info.spans):
                     start, end = info.spans[number]
@@ -243,7 +292,7 @@ class MediaService:
             await asyncio.to_thread(_write_bytes, path, data)
             return path
 
-        return await self._once((movie_id, (index, audio)), cut)
+        return await self._once((movie_id, (index, audio, info.copy)), cut)
 
     # --- subtitles ---------------------------------------------------------------------------------
     def subtitle_path(self, movie_id: int, lang: str) -> Path:
@@ -307,7 +356,7 @@ class MediaService:
         track = next((t for t in info.subtitles if t.language == lang), None)
         if track is None:
             return None
-        reader = await self.open_reader(movie_id)
+        reader = await self.open_reader(movie_id, info.copy)
         try:
             return await self._blocking(reader, lambda opener: extract_track(opener(), track.index))
         finally:
@@ -347,7 +396,9 @@ class MediaService:
     def forget(self, movie_id: int) -> None:
         """Drops a film's converted files (when the torrent area deletes the download)."""
         self._infos.pop(movie_id, None)
-        shutil.rmtree(self.movie_dir(movie_id), ignore_errors=True)
+        for key in [k for k in self._copy_infos if k[0] == movie_id]:
+            del self._copy_infos[key]
+        shutil.rmtree(self.cache_dir / str(int(movie_id)), ignore_errors=True)  # every copy
 
 
 LANGUAGE_WORDS = {

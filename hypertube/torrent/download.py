@@ -74,6 +74,7 @@ class Download:
         self._later: asyncio.TimerHandle | None = None
         self.last_peer_seen = time.monotonic()
         self.last_touch = time.monotonic()
+        self.last_wait = 0.0  # when a reader last had to wait for a piece (monotonic)
         self._retry_wait = 0.0
         self._next_retry = 0.0
         self.last_status: dict[str, Any] | None = None
@@ -159,6 +160,10 @@ class Download:
             if not fut.done():
                 fut.set_result(None)
 
+    def starving(self, grace: float) -> bool:
+        """Whether a reader waits for a piece now or did within the last `grace` seconds."""
+        return bool(self._waiters) or time.monotonic() - self.last_wait < grace
+
     def wake_all(self) -> None:
         """Re-checks every awaited piece (after a files check, or in case an alert was dropped)."""
         for piece in list(self._waiters):
@@ -184,6 +189,7 @@ class Download:
         )
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(piece, []).append(fut)
+        self.last_wait = time.monotonic()
         loop = asyncio.get_running_loop()
         end = loop.time() + limit
         try:
@@ -199,6 +205,7 @@ class Download:
                 except TimeoutError:
                     self.kick(piece)
         finally:
+            self.last_wait = time.monotonic()
             waiters = self._waiters.get(piece)
             if waiters and fut in waiters:
                 waiters.remove(fut)
@@ -361,6 +368,11 @@ class Download:
             return False
         done = self.handle.file_progress(flags=lt.file_progress_flags_t.piece_granularity)
         return done[file.index] >= file.size
+
+    def main_size(self) -> int:
+        """Bytes of the film's file (0 before the metadata)."""
+        main = self.main_file()
+        return main.size if main is not None else 0
 
     def main_file(self) -> TorrentFile | None:
         return pick_main_file(self.files) if self.files else None

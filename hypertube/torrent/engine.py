@@ -15,7 +15,7 @@ import asyncpg
 import libtorrent as lt
 
 from hypertube.netfetch import FetchPolicy
-from hypertube.torrent import records, sources
+from hypertube.torrent import copies, records, sources
 from hypertube.torrent.alerts import alert_handlers
 from hypertube.torrent.audience import Audience
 from hypertube.torrent.download import Download
@@ -72,7 +72,8 @@ class Engine:
         self.local_peers: list[tuple[str, int]] = []
         self.downloads: dict[str, Download] = {}
         self.audience = Audience()
-        self._by_movie: dict[int, str] = {}
+        self._by_movie: dict[int, str] = {}  # the copy each film plays from (an info hash)
+        self._copies: dict[int, copies.CopyWatch] = {}  # films whose copies are watched
         self._adding: dict[int, asyncio.Task[Download]] = {}
         self._loops: list[asyncio.Task] = []
         # Work started from alerts and callbacks (rows, resume files, deletions): awaited on close.
@@ -146,8 +147,17 @@ class Engine:
             self._add_params(params, row["info_hash"], row["movie_id"], source)
 
     def _add_params(
-        self, params: Any, info_hash: str, movie_id: int, source: str, *, warm: bool = False
+        self,
+        params: Any,
+        info_hash: str,
+        movie_id: int,
+        source: str,
+        *,
+        warm: bool = False,
+        play: bool = True,
     ) -> Download:
+        """Adds the torrent to the session; with `play`, the film plays from it from now on (else it is
+        another copy of the film, downloaded beside the one playing)."""
         assert self.session is not None
         handle = self.session.add_torrent(sources.prepared(params))
         dl = Download(self, info_hash, movie_id, handle, Path(params.save_path))
@@ -156,7 +166,8 @@ class Engine:
         dl.node_id = self.node_id
         dl.hints = sources.peer_hints(source, self.local_peers)
         self.downloads[info_hash] = dl
-        self._by_movie[movie_id] = info_hash
+        if play or movie_id not in self._by_movie:
+            self._by_movie[movie_id] = info_hash
         for host, port in dl.hints:
             try:
                 handle.connect_peer((host, port))
@@ -255,7 +266,7 @@ class Engine:
         raise error
 
     async def _add_origin(
-        self, origin: sources.Origin, info_hash: str, movie_id: int, warm: bool
+        self, origin: sources.Origin, info_hash: str, movie_id: int, warm: bool, *, play: bool = True
     ) -> Download:
         params = origin.params
         save_path = self.download_dir / info_hash
@@ -264,7 +275,7 @@ class Engine:
             params = sources.merged(resumed, None, tuple(params.trackers))
         params.save_path = str(save_path)
         await asyncio.to_thread(save_path.mkdir, parents=True, exist_ok=True)
-        dl = self._add_params(params, info_hash, movie_id, origin.source, warm=warm)
+        dl = self._add_params(params, info_hash, movie_id, origin.source, warm=warm, play=play)
         if origin.late is not None:
             self._work.spawn(sources.join_late(dl.handle, origin.late), f"torrent-file-{movie_id}")
         return dl
@@ -284,8 +295,12 @@ class Engine:
         dl = self._running(movie_id)
         return list(dl.files) if dl is not None and dl.metadata.is_set() else None
 
-    async def open_reader(self, movie_id: int, file_index: int | None = None) -> TorrentReader:
-        dl = await self.download_for(movie_id)
+    async def open_reader(
+        self, movie_id: int, file_index: int | None = None, *, copy: str | None = None
+    ) -> TorrentReader:
+        """A reader of the film's main file (or of file `file_index`) in the copy it plays from, or in
+        copy `copy` (an info hash of this film's running downloads) when given."""
+        dl = self._copy_download(movie_id, copy) if copy else await self.download_for(movie_id)
         if file_index is None:
             main = dl.main_file()
             if main is None:
@@ -303,6 +318,21 @@ class Engine:
         await records.opened(self.pool, dl, file)
         return reader
 
+    def _copy_download(self, movie_id: int, info_hash: str) -> Download:
+        dl = self.downloads.get(info_hash)
+        if dl is None or dl.movie_id != movie_id or not dl.metadata.is_set():
+            raise NoTorrent("This copy of the film is no longer here.")
+        return dl
+
+    def current_copy(self, movie_id: int) -> str | None:
+        """The info hash of the copy the film plays from, None before one was chosen."""
+        return self._by_movie.get(movie_id)
+
+    def note_duration(self, movie_id: int, seconds: float) -> None:
+        """The film's length, once probed: its copies' bitrates follow from it."""
+        if seconds > 0:
+            self._copies.setdefault(movie_id, copies.CopyWatch()).duration = seconds
+
     def open_readers(self, movie_id: int) -> int:
         dl = self._running(movie_id)
         return len(dl.readers) if dl else 0
@@ -311,8 +341,32 @@ class Engine:
     async def download_status(self, movie_id: int) -> dict[str, Any]:
         dl = self._running(movie_id)
         if dl is not None and dl.handle.is_valid():
-            return dl.status()
+            watch = self._copies.setdefault(movie_id, copies.CopyWatch())
+            if watch.copies is None:
+                watch.copies = await copies.copies_of(self.pool, movie_id)
+            return {**dl.status(), **self._copy_status(movie_id, dl)}
         return await records.last_status(self.pool, movie_id, self.node_id)
+
+    def _copy_status(self, movie_id: int, dl: Download) -> dict[str, Any]:
+        """The copy playing (`copy`: quality, size, info hash), the film's other copies, the playing
+        copy's bitrate and measured rate (bytes/s), and the last change of copy (`switch`)."""
+        watch = self._copies.get(movie_id)
+        if watch is None or watch.copies is None:
+            return {"copy": {"quality": None, "size": None, "info_hash": dl.info_hash}}
+        found = watch.copy(dl.info_hash)
+        main = dl.main_file()
+        size = main.size if main is not None else 0
+        return {
+            "copy": {
+                "quality": found.quality if found else None,
+                "size": size or None,
+                "info_hash": dl.info_hash,
+            },
+            "copies": [c.public() for c in watch.copies],
+            "bitrate": round(size / watch.duration) if size and watch.duration else None,
+            "window_rate": None if watch.rate is None else round(watch.rate),
+            "switch": watch.switch,
+        }
 
     async def _status_loop(self) -> None:
         while True:
@@ -322,6 +376,113 @@ class Engine:
                     await self._tick(dl)
                 except Exception:
                     log.exception("status of %s failed", dl.info_hash)
+            for movie_id in list(self._copies):
+                try:
+                    await self._check_copies(movie_id)
+                except Exception:
+                    log.exception("copies of film %s: check failed", movie_id)
+
+    # --- copies -------------------------------------------------------------------------------
+    async def _check_copies(self, movie_id: int) -> None:
+        """Steps the film down to a smaller copy when the playing one downloads slower than it plays
+        (over `copies.WINDOW_S` with its readers waiting), and back up once the larger one is whole."""
+        watch = self._copies[movie_id]
+        dl = self._running(movie_id)
+        if dl is None or not dl.handle.is_valid() or not dl.metadata.is_set() or not watch.duration:
+            return
+        if watch.copies is None:
+            watch.copies = await copies.copies_of(self.pool, movie_id)
+        if len(watch.copies) < 2:
+            return
+        if watch.larger:
+            await self._check_larger(movie_id, watch, dl)
+            return
+        now = time.monotonic()
+        if watch.watched_hash != dl.info_hash:
+            watch.window.reset()
+            watch.watched_hash = dl.info_hash
+        status = dl.handle.status()
+        starving = bool(dl.readers) and dl.starving(copies.STARVED_GRACE_S) and not dl.complete()
+        watch.window.add(now, int(status.total_payload_download), starving)
+        rate = watch.window.rate(now)
+        if rate is None:
+            return
+        watch.rate = rate
+        main = dl.main_file()
+        if main is None or rate >= main.size / watch.duration:
+            return
+        smaller = copies.smaller_copy(watch.copies, main.size, watch.duration, rate)
+        if smaller is None or watch.stepping:
+            return
+        watch.stepping = True
+        step = self._work.spawn(self._step_down(movie_id, watch, dl, smaller, rate), f"copy-{movie_id}")
+        step.add_done_callback(lambda _: setattr(watch, "stepping", False))
+
+    async def _step_down(
+        self, movie_id: int, watch: copies.CopyWatch, dl: Download, smaller: copies.Copy, rate: float
+    ) -> None:
+        try:
+            new = await self._add_copy(movie_id, smaller)
+        except TorrentError as exc:
+            log.info("film %s: its %s copy could not be added: %s", movie_id, smaller.quality, exc.message)
+            return
+        if new is dl or self._by_movie.get(movie_id) != dl.info_hash:
+            return
+        log.info(
+            "film %s: %s downloads at %.0f B/s, under its %.0f B/s: stepping down to %s",
+            movie_id,
+            dl.info_hash,
+            rate,
+            dl.main_size() / watch.duration,
+            smaller.quality,
+        )
+        # The larger copy goes on in the background with half of what the smaller one leaves of the rate.
+        spare = rate - smaller.bitrate(watch.duration) / copies.HEADROOM
+        if dl.handle.is_valid():
+            dl.handle.set_download_limit(max(copies.MIN_BACKGROUND_RATE, int(spare / 2)))
+        watch.larger = dl.info_hash
+        self._by_movie[movie_id] = new.info_hash
+        watch.switched(watch.copy(dl.info_hash), watch.copy(new.info_hash) or smaller, "slow")
+
+    async def _check_larger(self, movie_id: int, watch: copies.CopyWatch, playing: Download) -> None:
+        """After a step down: the larger copy gets the whole rate once the smaller one is whole, and
+        the film goes back to it once it is whole itself."""
+        larger = self.downloads.get(watch.larger)
+        if larger is None or not larger.handle.is_valid():
+            watch.larger = ""  # removed meanwhile: the film stays on the smaller copy
+            return
+        if playing.complete():
+            larger.handle.set_download_limit(-1)
+        if not larger.complete():
+            return
+        larger.handle.set_download_limit(-1)
+        log.info("film %s: its larger copy %s is whole: back to it", movie_id, larger.info_hash)
+        self._by_movie[movie_id] = larger.info_hash
+        watch.larger = ""
+        found = watch.copy(larger.info_hash)
+        back = found or copies.Copy(0, "", 0, larger.info_hash, None, None)
+        watch.switched(watch.copy(playing.info_hash), back, "complete")
+
+    async def _add_copy(self, movie_id: int, copy: copies.Copy) -> Download:
+        """The running download of `copy`, or a new one beside the playing one; waits for its metadata.
+        The film keeps playing from its current copy meanwhile."""
+        existing = self.downloads.get(copy.info_hash) if copy.info_hash else None
+        if existing is None:
+            origin = await sources.origin_of(
+                copy.magnet, copy.torrent_url, self.torrent_fetch_policy(), self.trackers
+            )
+            info_hash = sources.info_hash_of(origin.params)
+            existing = self.downloads.get(info_hash)
+            if existing is None:
+                existing = await self._add_origin(origin, info_hash, movie_id, False, play=False)
+                await records.record(self.pool, existing, origin.source)
+            elif origin.late is not None:
+                origin.late.cancel()
+        try:
+            await asyncio.wait_for(existing.metadata.wait(), self.metadata_timeout)
+        except TimeoutError:
+            raise MetadataTimeout("No peer sent the smaller copy's torrent information in time.") from None
+        return existing
 
     async def _tick(self, dl: Download) -> None:
         if not dl.handle.is_valid():

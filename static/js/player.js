@@ -2,7 +2,7 @@
 // custom controls, keyboard shortcuts, resume and watched marks; what shows on the video (start, busy,
 // error) in player-state.js, the theatre view, idle controls and full screen in player-view.js, subtitles
 // in player-subtitles.js, the audio menu in player-audio.js, the quality menu in player-quality.js.
-import { fetchJSON, fillPlaceholders, formatTime } from "./util.js";
+import { fetchJSON, fillPlaceholders, formatTime, toast } from "./util.js";
 import { StateView, describeStatus, neededBytes } from "./player-state.js";
 import { PlayerView } from "./player-view.js";
 import { playerKey } from "./player-keys.js";
@@ -10,6 +10,7 @@ import { SubtitlesMenu } from "./player-subtitles.js";
 import { AudioMenu } from "./player-audio.js";
 import { QualityMenu } from "./player-quality.js";
 import { NodeFollower } from "./player-node.js";
+import { CopyFollower, copyNote } from "./player-copy.js";
 
 const SAVE_EVERY_MS = 15000;
 const STATUS_EVERY_MS = 1000;
@@ -43,6 +44,10 @@ class Player {
     this.audio = new AudioMenu(root, (url, master) => this.switchSource(url, master));
     this.quality = new QualityMenu(root, this.t);
     this.follower = new NodeFollower((url, master) => this.switchSource(url, master));
+    this.copies = new CopyFollower(
+      () => fetchJSON(`/stream/${this.movieId}/status`),
+      (status) => this.changeCopy(status),
+    );
     this.bind();
   }
 
@@ -141,6 +146,7 @@ class Player {
 
   /** After an error: forgets the plan and the loaded stream, then starts again. */
   retry() {
+    this.copies.stop();
     if (this.hls) this.hls.destroy();
     this.hls = null;
     this.plan = null;
@@ -173,13 +179,46 @@ class Player {
     const resume = this.groupStart() ?? (plan.position > 5 && plan.position < plan.duration - 10 ? plan.position : 0);
     await this.load(plan, resume);
     this.quality.followDirect(this.video, plan, () => {
+      // The plan's master playlist now: the film may have moved to another copy since it started.
+      const master = this.plan.master || plan.master;
       this.plan = { ...this.plan, kind: "hls" }; // direct play steps down to the renditions
-      this.switchSource(plan.master.replace("/master.m3u8", "/index.m3u8"), plan.master);
+      this.switchSource(master.replace("/master.m3u8", "/index.m3u8"), master);
     });
     this.video.play().catch(() => {
       // Autoplay may be refused until the user interacts again; the play button stays available.
       this.renderPlay();
     });
+    this.copies.follow(plan);
+  }
+
+  /** The server moved the film to another copy (smaller when this one downloads too slowly, larger
+   * once that one is whole): a new plan, played from the same time, and a note saying why. */
+  async changeCopy(status) {
+    let plan;
+    try {
+      plan = await fetchJSON(this.root.dataset.plan || `/stream/${this.movieId}`);
+    } catch (err) {
+      return; // asked again at the next check
+    }
+    if (!plan.copy || plan.copy === this.plan?.copy) return;
+    const v = this.video;
+    const t = v.currentTime;
+    const paused = v.paused;
+    this.switching = true;
+    if (this.hls) {
+      this.hls.destroy();
+      this.hls = null;
+    }
+    this.plan = plan;
+    this.copies.plan = plan;
+    this.q("[data-duration]").textContent = formatTime(plan.duration);
+    this.audio.load(plan.audio_tracks || []); // their playlists name the new copy
+    await this.load(plan, t);
+    this.switching = false;
+    if (!paused) v.play().catch(() => this.renderPlay());
+    const note = copyNote(status, this.t, fillPlaceholders);
+    if (note) toast(note, "info");
+    this.root.dataset.copy = plan.copy;
   }
 
   /** Hook for watching together (live-party.js sets `startAt`): where the group is, or null. */
@@ -297,6 +336,7 @@ class Player {
     this.waiting = false;
     this.view.show("error", message || this.t.tFailed);
     this.stopStatus();
+    this.copies.stop();
   }
 
   describe(status) {

@@ -1,0 +1,64 @@
+"""The player in chromium follows a film to its smaller copy: a fake YTS film with a 1080p and a 720p
+copy, one seeder capped between their bitrates; the film page's player starts on the 1080p copy, the
+server moves the film to the 720p copy, and the player goes on from the same time with a note."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.swarm import SourceSwarm, library_cards
+from tests.fixtures.browser import sign_in
+from tests.fixtures.torrent import write_test_film
+from tests.media.test_player_browser import _until
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(180)]
+
+SECONDS = 8.0
+# The notes the page shows (toasts come and go): kept as they appear.
+NOTES = """() => {
+  window.notes = [];
+  new MutationObserver(() => {
+    for (const t of document.querySelectorAll('.toast-text')) {
+      if (!window.notes.includes(t.textContent)) window.notes.push(t.textContent);
+    }
+  }).observe(document.body, {subtree: true, childList: true});
+}"""
+
+
+async def test_player_follows_the_film_to_its_smaller_copy(
+    start_live_server, open_page, make_seeder, tmp_path
+):
+    large = write_test_film(tmp_path / "large" / "film.1080p.mp4", seconds=SECONDS, size=(640, 480))
+    small = write_test_film(tmp_path / "small" / "film.720p.mp4", seconds=SECONDS, size=(320, 240))
+    cap = int(small.stat().st_size / SECONDS * 1.9)  # under the 1080p copy's bitrate, over the 720p one's
+    swarm = await SourceSwarm(tmp_path / "sources", make_seeder()).start()
+    try:
+        films = swarm.publish_yts_copies(
+            1, "Two Copies", {"1080p": large, "720p": small}, seeder=make_seeder(cap)
+        )
+        server = await start_live_server(**swarm.settings("yts"))
+        page = await open_page(base_url=server.url)
+        await sign_in(page, server, await server.create_user())
+        response = await page.goto("/?q=Two+Copies")
+        assert response is not None
+        movie_id = library_cards(await response.text())["Two Copies"]
+        await page.goto(f"/movies/{movie_id}")
+        await page.evaluate(NOTES)
+        await page.click("[data-start]")
+        await _until(page, "() => document.querySelector('video').currentTime > 0.2", limit=30)
+        assert films[0].info_hash in await page.evaluate("() => document.querySelector('video').src")
+        await _until(
+            page,
+            f"() => document.querySelector('[data-player]').dataset.copy === '{films[1].info_hash}'",
+            limit=40,
+        )
+        at = await page.evaluate("() => document.querySelector('video').currentTime")
+        assert films[1].info_hash in await page.evaluate("() => document.querySelector('video').src")
+        notes = await page.evaluate("() => window.notes")
+        assert "Switched to 720p: the 1080p copy downloads too slowly" in notes, notes
+        # It goes on from where it was, in the 720p copy's picture.
+        await _until(page, f"() => document.querySelector('video').currentTime > {at} + 1", limit=30)
+        assert await page.evaluate("() => document.querySelector('video').videoWidth") == 320
+        assert await page.evaluate("() => document.querySelector('video').currentTime") >= at
+    finally:
+        await swarm.close()
