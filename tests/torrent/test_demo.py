@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import orjson
 
@@ -54,7 +55,8 @@ async def test_demo_swarm_seeds_films_listed_in_the_manifest(
         for entry in manifest:
             assert set(entry) == KEYS
             assert entry["cover_url"] is None and entry["quality"] == "240p"
-            assert f"x.pe=127.0.0.1:{swarm.seeder.port}" in entry["magnet"]
+            assert "x.pe" not in entry["magnet"]  # its peer comes from the tracker the magnet names
+            assert f"tr={quote(swarm.tracker_url, safe='')}" in entry["magnet"]
             assert entry["info_hash"] in entry["magnet"]
         avi = manifest[1]
         assert avi["size"] == generated_films["mp4"].stat().st_size + len(
@@ -69,14 +71,15 @@ async def test_demo_swarm_seeds_films_listed_in_the_manifest(
         assert sorted(f.kind for f in await engine.list_files(movie_id)) == ["subtitle", "video"]
         torrent = Path(entries[0]["_torrent"])
         made_at = torrent.stat().st_mtime_ns  # noqa: ASYNC240
-        port = swarm.seeder.port
+        port, tracker_port = swarm.seeder.port, swarm.tracker.port
     finally:
-        swarm.stop()
+        await swarm.stop()
 
     again = DemoSwarm(settings.data_dir, generate)
     try:
         await again.start()
         assert torrent.stat().st_mtime_ns == made_at  # cached, not made again  # noqa: ASYNC240
-        assert again.seeder.port == port  # same port: magnets already in the catalog stay valid
+        # The same ports: magnets already in the catalog and trackers in resume data stay valid.
+        assert (again.seeder.port, again.tracker.port) == (port, tracker_port)
     finally:
-        again.stop()
+        await again.stop()
