@@ -11,6 +11,7 @@ import orjson
 
 from hypertube.keys import TORRENTS
 from hypertube.torrent.demo import DemoSwarm
+from tests.fixtures.torrent import wait_until
 
 KEYS = {"id", "title", "year", "runtime", "genres", "summary", "rating", "director", "cast", "quality", "size",
         "info_hash", "magnet", "cover_url"}  # fmt: skip
@@ -69,6 +70,16 @@ async def test_demo_swarm_seeds_films_listed_in_the_manifest(
         async with await engine.open_reader(movie_id) as reader:
             assert await reader.read(0, reader.size) == generated_films["mp4"].read_bytes()
         assert sorted(f.kind for f in await engine.list_files(movie_id)) == ["subtitle", "video"]
+
+        # The other film as another node stored it: a magnet naming no tracker. Its torrent is already
+        # running (the page was opened) when the engine is given the demo tracker, and finds the seeder.
+        mp4 = manifest[0]
+        other = await add_film(magnet=f"magnet:?xt=urn:btih:{mp4['info_hash']}", info_hash=mp4["info_hash"])
+        engine.warm(other)
+        await wait_until(lambda: mp4["info_hash"] in engine.downloads)
+        engine.add_tracker(swarm.tracker_url)
+        async with await engine.open_reader(other) as reader:
+            assert await reader.read(0, 1024) == generated_films["mp4"].read_bytes()[:1024]
         torrent = Path(entries[0]["_torrent"])
         made_at = torrent.stat().st_mtime_ns  # noqa: ASYNC240
         port, tracker_port = swarm.seeder.port, swarm.tracker.port
