@@ -6,76 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs
 
-import libtorrent as lt
 from aiohttp import web
 
 from hypertube.torrent.seeder import PIECE_SIZE, Seeder, make_torrent
+from hypertube.torrent.tracker import Tracker
 from tests.fixtures.catalog import FakeUpstreams, archive_doc, archive_metadata, yts_movie
 
 CARD = re.compile(r'data-movie-id="(\d+)".*?movie-card-title">([^<]+)<', re.S)
-ANNOUNCE_INTERVAL = 1800  # seconds between a client's regular announces (what public trackers ask)
 
 
 def library_cards(html: str) -> dict[str, int]:
     """The films a library page shows: {title: movie id}."""
     return {title.strip(): int(movie_id) for movie_id, title in CARD.findall(html)}
-
-
-@dataclass
-class Announce:
-    info_hash: str
-    event: str
-    port: int
-    left: int
-    at: float
-
-
-@dataclass
-class Tracker:
-    """An HTTP tracker (BEP 3 announce, BEP 23 compact peer lists, bencoded answers)."""
-
-    swarms: dict[bytes, dict[bytes, tuple[str, int, bool]]] = field(default_factory=dict)
-    announces: list[Announce] = field(default_factory=list)
-
-    async def announce(self, request: web.Request) -> web.Response:
-        # The info hash and peer id are raw bytes, percent-encoded: decoded as latin-1 they keep each byte.
-        query = {k: v[0] for k, v in parse_qs(request.rel_url.raw_query_string, encoding="latin-1").items()}
-        info_hash = query.get("info_hash", "").encode("latin-1")
-        peer_id = query.get("peer_id", "").encode("latin-1")
-        if len(info_hash) != 20 or not query.get("port", "").isdigit():
-            return _bencoded({"failure reason": "info_hash and port are required"})
-        port, left, event = int(query["port"]), int(query.get("left") or 0), query.get("event", "")
-        self.announces.append(Announce(info_hash.hex(), event, port, left, time.monotonic()))
-        swarm = self.swarms.setdefault(info_hash, {})
-        if event == "stopped":
-            swarm.pop(peer_id, None)
-        else:
-            swarm[peer_id] = (query.get("ip") or request.remote or "127.0.0.1", port, left == 0)
-        others = [p for pid, p in swarm.items() if pid != peer_id]
-        compact = b"".join(_compact(host, port) for host, port, _ in others)
-        seeds = sum(1 for p in swarm.values() if p[2])
-        return _bencoded(
-            {
-                "interval": ANNOUNCE_INTERVAL,
-                "min interval": 1,
-                "complete": seeds,
-                "incomplete": len(swarm) - seeds,
-                "peers": compact,
-            }
-        )
-
-
-def _compact(host: str, port: int) -> bytes:
-    return bytes(int(part) for part in host.split(".")) + port.to_bytes(2, "big")
-
-
-def _bencoded(answer: dict) -> web.Response:
-    return web.Response(body=lt.bencode(answer), content_type="text/plain")
 
 
 @dataclass

@@ -158,8 +158,9 @@ async def torrent_janitor(app: web.Application) -> AsyncIterator[None]:
 
 
 async def demo_swarm(app: web.Application) -> AsyncIterator[None]:
-    """With `--demo`: generates the demo films in the background, seeds them on loopback and writes the
-    manifest the catalog reads; the server answers meanwhile."""
+    """With `--demo`: generates the demo films in the background, seeds them on loopback, announces
+    them to a loopback tracker (which the engine then adds to every torrent) and writes the manifest
+    the catalog reads; the server answers meanwhile."""
     settings = app[SETTINGS]
     if not settings.demo:
         yield
@@ -174,14 +175,14 @@ async def demo_swarm(app: web.Application) -> AsyncIterator[None]:
         except Exception:
             log.exception("the demo films could not be prepared")
             return
-        if swarm.seeder is not None:
-            engine.local_peers.append(("127.0.0.1", swarm.seeder.port))
+        if swarm.tracker_url is not None:
+            engine.add_tracker(swarm.tracker_url)
 
     task = asyncio.create_task(prepare(), name="torrent-demo")
     yield
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    swarm.stop()
+    await swarm.stop()
 
 
 async def media_service(app: web.Application) -> AsyncIterator[None]:

@@ -1,4 +1,5 @@
-"""`serve --demo`: generated films made into torrents, seeded on loopback, listed in a manifest.
+"""`serve --demo`: generated films made into torrents, seeded on loopback and announced to a loopback
+tracker, listed in a manifest.
 
 The catalog's demo source reads `$DATA_DIR/demo/manifest.json`. Everything is cached on disk: films
 and torrents already made are reused after a restart. Generation runs in a worker thread."""
@@ -15,8 +16,10 @@ from typing import Any, Protocol
 import orjson
 
 from hypertube.torrent.seeder import PIECE_SIZE, Seeder, magnet_for, make_torrent
+from hypertube.torrent.tracker import Announce, Tracker, TrackerServer
 
 log = logging.getLogger(__name__)
+SEEDER_ANNOUNCED_S = 5.0  # the films are listed once the seeder has announced them, or after this long
 
 
 class DemoFilmLike(Protocol):
@@ -136,24 +139,39 @@ def _saved_port(path: Path) -> int:
 
 
 class DemoSwarm:
-    """The demo films' seeder and manifest."""
+    """The demo films' seeder, the tracker they announce to (on 127.0.0.1) and the manifest."""
 
     def __init__(self, data_dir: Path, generate: Callable[[Path], list[Any]]):
         self.folder = data_dir / "demo"
         self.generate = generate
         self.seeder: Seeder | None = None
+        self.tracker: TrackerServer | None = None
         self.entries: list[dict[str, Any]] = []
 
     @property
     def manifest(self) -> Path:
         return self.folder / "manifest.json"
 
+    @property
+    def tracker_url(self) -> str | None:
+        """The announce URL of the demo tracker, once started."""
+        return self.tracker.url if self.tracker is not None else None
+
     async def start(self) -> list[dict[str, Any]]:
-        """Builds what is missing (in a thread), starts seeding and writes the manifest."""
+        """Builds what is missing (in a thread), starts the tracker and the seeder, waits (at most
+        `SEEDER_ANNOUNCED_S`) until the seeder has announced every film, and writes the manifest."""
         await asyncio.to_thread(self.folder.mkdir, parents=True, exist_ok=True)
         entries = await asyncio.to_thread(build_demo, self.folder, self.generate)
+        hashes = frozenset(bytes.fromhex(e["info_hash"]) for e in entries)
+        tracker = self.tracker = TrackerServer(Tracker(torrents=hashes))
+        tracker_port_file = self.folder / "tracker_port"
+        # Last time's ports keep the magnets already stored in the catalog and the trackers in the
+        # engine's resume data valid; when one is taken now, any free one.
+        try:
+            await tracker.start("127.0.0.1", await asyncio.to_thread(_saved_port, tracker_port_file))
+        except OSError:
+            await tracker.start("127.0.0.1", 0)
         port_file = self.folder / "seeder_port"
-        # The same port as last time keeps the magnets already stored in the catalog valid.
         seeder = Seeder(port=await asyncio.to_thread(_saved_port, port_file))
         seeder.start()
         if not seeder.port:  # last time's port is taken now: any free one
@@ -161,19 +179,35 @@ class DemoSwarm:
             seeder = Seeder(port=0)
             seeder.start()
         self.seeder = seeder
+        announced = asyncio.Event()
+
+        def seen(announce: Announce) -> None:
+            if hashes <= {h for h, swarm in tracker.tracker.swarms.items() if swarm}:
+                announced.set()
+
+        tracker.tracker.on_announce = seen
         for entry in entries:
-            seeder.add(Path(entry["_torrent"]), Path(entry["_save_path"]))
-            entry["magnet"] = magnet_for(entry["info_hash"], entry["_name"], (("127.0.0.1", seeder.port),))
+            seeder.add(Path(entry["_torrent"]), Path(entry["_save_path"]), (tracker.url,))
+            entry["magnet"] = magnet_for(entry["info_hash"], entry["_name"], trackers=(tracker.url,))
+        try:
+            await asyncio.wait_for(announced.wait(), SEEDER_ANNOUNCED_S)
+        except TimeoutError:
+            log.warning("demo: the seeder did not announce every film within %.0f s", SEEDER_ANNOUNCED_S)
+        tracker.tracker.on_announce = None
         await asyncio.to_thread(port_file.write_text, str(seeder.port))
+        await asyncio.to_thread(tracker_port_file.write_text, str(tracker.port))
         await asyncio.to_thread(_write_manifest, self.manifest, entries)
         self.entries = entries
-        log.info("demo: %d films seeded on 127.0.0.1:%d", len(entries), seeder.port)
+        log.info("demo: %d films seeded on 127.0.0.1:%d, tracker %s", len(entries), seeder.port, tracker.url)
         return entries
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         if self.seeder is not None:
             self.seeder.stop()
             self.seeder = None
+        if self.tracker is not None:
+            await self.tracker.close()
+            self.tracker = None
 
 
 def default_generator(folder: Path) -> list[Any]:

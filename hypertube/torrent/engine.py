@@ -32,6 +32,10 @@ WARM_TTL_S = 600.0  # a torrent added when its film page was opened, and never p
 MAX_WARM = 8  # such torrents at most; the oldest goes first
 BACKGROUND_AFTER_S = 2.0  # the rest of the film downloads once the readers have wanted nothing this long
 CLOSE_WAIT_S = 5.0  # on close, background writes (resume data, rows, deletions) get this long to end
+# A film's torrent whose metadata has not come this long is dropped for the film's next torrent.
+CANDIDATE_WAIT_S = 10.0
+METADATA_LATE = "No peer sent this film's torrent information in time. Try again later."
+EXTRA_TRACKER_TIER = 255  # a tracker added to a running torrent comes after the ones it names
 CLOSE_SAVE_S = 2.0  # on close, the last resume data of every download gets this long to be written
 
 
@@ -62,14 +66,13 @@ class Engine:
         # Trackers every torrent announces to, besides the ones its magnet or .torrent file names.
         self.trackers = trackers
         self.metadata_timeout = 30.0
+        self.candidate_wait = CANDIDATE_WAIT_S
         self.read_timeout = 60.0
         self.fetch_timeout = 10.0
         self.warm_ttl = WARM_TTL_S
         self.background_after = BACKGROUND_AFTER_S
         self.max_warm = MAX_WARM
         self.session: lt.session | None = None
-        # Peers every download tries (the demo seeder on loopback), besides the magnet's own hints.
-        self.local_peers: list[tuple[str, int]] = []
         self.downloads: dict[str, Download] = {}
         self.audience = Audience()
         self._by_movie: dict[int, str] = {}  # the copy each film plays from (an info hash)
@@ -113,14 +116,25 @@ class Engine:
         if session is not None and alerts is not None:
             self.session = self._alerts = None
             alerts.stop()
-            await asyncio.to_thread(close_session, session)
+            holder = [session]
             del session
+            await close_session(holder)
             alerts.close_fds()
         log.debug(
             "torrent engine closed: resume data saved in %.2f s, session closed in %.2f s",
             saved - started,
             time.monotonic() - saved,
         )
+
+    def add_tracker(self, url: str) -> None:
+        """A tracker every torrent announces to from now on, the running ones included (the demo
+        swarm's tracker, started after the engine has added back its downloads)."""
+        if url in self.trackers:
+            return
+        self.trackers = (*self.trackers, url)
+        for dl in self.downloads.values():
+            if dl.handle.is_valid():
+                dl.handle.add_tracker({"url": url, "tier": EXTRA_TRACKER_TIER})
 
     def end_streams(self) -> None:
         """Fails every read waiting for a piece (the server is stopping); the downloads stay."""
@@ -164,7 +178,7 @@ class Engine:
         dl.warm = warm
         dl.source = source
         dl.node_id = self.node_id
-        dl.hints = sources.peer_hints(source, self.local_peers)
+        dl.hints = sources.peer_hints(source)
         self.downloads[info_hash] = dl
         if play or movie_id not in self._by_movie:
             self._by_movie[movie_id] = info_hash
@@ -185,18 +199,16 @@ class Engine:
 
     async def download_for(self, movie_id: int) -> Download:
         """The film's running download, or a new one from its best torrent; waits for the metadata."""
+        pending = self._adding.get(movie_id)  # still choosing among the film's torrents
         info_hash = self._by_movie.get(movie_id)
-        dl = self.downloads.get(info_hash) if info_hash else None
+        dl = self.downloads.get(info_hash) if info_hash and pending is None else None
         if dl is None:
-            pending = self._adding.get(movie_id) or self._adding_for(movie_id, warm=False)
-            dl = await asyncio.shield(pending)
+            dl = await asyncio.shield(pending or self._adding_for(movie_id, warm=False))
         if not dl.metadata.is_set():
             try:
                 await asyncio.wait_for(dl.metadata.wait(), self.metadata_timeout)
             except TimeoutError:
-                raise MetadataTimeout(
-                    "No peer sent this film's torrent information in time. Try again later."
-                ) from None
+                raise MetadataTimeout(METADATA_LATE) from None
         return dl
 
     def warm(self, movie_id: int) -> None:
@@ -243,7 +255,7 @@ class Engine:
         if not rows:
             raise NoTorrent("This film has no torrent to play.")
         error: TorrentError | None = None
-        for row in rows:
+        for number, row in enumerate(rows, 1):
             try:
                 origin = await sources.origin_of(
                     row["magnet"], row["torrent_url"], self.torrent_fetch_policy(), self.trackers
@@ -259,11 +271,30 @@ class Engine:
                 self._by_movie[movie_id] = info_hash
                 return existing
             dl = await self._add_origin(origin, info_hash, movie_id, warm)
+            if number < len(rows) and not await self._starts(dl):
+                error = error or MetadataTimeout(METADATA_LATE)
+                continue
             if not warm:
                 await records.record(self.pool, dl, origin.source)
             return dl
         assert error is not None
         raise error
+
+    async def _starts(self, dl: Download) -> bool:
+        """Whether a torrent that is not the film's last one gets its metadata within
+        `candidate_wait`; if not, it is dropped (nothing was downloaded) and the next one is tried."""
+        try:
+            await asyncio.wait_for(dl.metadata.wait(), self.candidate_wait)
+        except TimeoutError:
+            log.info(
+                "film %s: no metadata for %s in time, trying its next torrent", dl.movie_id, dl.info_hash
+            )
+            self._drop(dl, "The film's next torrent is tried.")
+            self._work.spawn(
+                asyncio.to_thread(_delete_paths, [dl.save_path], self.download_dir), "torrent-delete"
+            )
+            return False
+        return True
 
     async def _add_origin(
         self, origin: sources.Origin, info_hash: str, movie_id: int, warm: bool, *, play: bool = True

@@ -39,9 +39,13 @@ def make_torrent(
     return str(torrent.infohash)
 
 
-def magnet_for(info_hash: str, name: str, peers: tuple[tuple[str, int], ...] = ()) -> str:
-    """A magnet link with `x.pe` peer hints so a client finds the loopback seeder without a tracker."""
+def magnet_for(
+    info_hash: str, name: str, *, trackers: tuple[str, ...] = (), peers: tuple[tuple[str, int], ...] = ()
+) -> str:
+    """A magnet link naming its `trackers` (`tr`) and, for the tests' swarms, `x.pe` peer hints."""
     uri = f"magnet:?xt=urn:btih:{info_hash}&dn={quote(name)}"
+    for url in trackers:
+        uri += f"&tr={quote(url, safe='')}"
     for host, port in peers:
         uri += f"&x.pe={host}:{port}"
     return uri
@@ -57,7 +61,8 @@ class Seeder:
         self.port = port
         self.upload_rate = upload_rate
         self.session: lt.session | None = None
-        self._torrents: list[tuple[Path, Path]] = []  # (.torrent path, save path) to re-add after a restart
+        # (.torrent path, save path, trackers) to re-add after a restart
+        self._torrents: list[tuple[Path, Path, tuple[str, ...]]] = []
         self.handles: dict[str, lt.torrent_handle] = {}
 
     def start(self) -> None:
@@ -88,19 +93,21 @@ class Seeder:
             rules.add_rule("0.0.0.0", "255.255.255.255", 1 << self.session.global_peer_class_id)
             self.session.set_peer_class_filter(rules)
         self.port = self.session.listen_port()
-        for torrent_file, save_path in self._torrents:
-            self._add(torrent_file, save_path)
+        for torrent_file, save_path, trackers in self._torrents:
+            self._add(torrent_file, save_path, trackers)
 
-    def add(self, torrent_file: Path, save_path: Path) -> str:
-        """Seeds the torrent from files already complete under save_path; returns the info hash."""
-        self._torrents.append((torrent_file, save_path))
-        return self._add(torrent_file, save_path)
+    def add(self, torrent_file: Path, save_path: Path, trackers: tuple[str, ...] = ()) -> str:
+        """Seeds the torrent from files already complete under save_path, announcing to the trackers
+        its file names and to `trackers`; returns the info hash."""
+        self._torrents.append((torrent_file, save_path, trackers))
+        return self._add(torrent_file, save_path, trackers)
 
-    def _add(self, torrent_file: Path, save_path: Path) -> str:
+    def _add(self, torrent_file: Path, save_path: Path, trackers: tuple[str, ...]) -> str:
         assert self.session is not None, "start() the seeder first"
         params = lt.add_torrent_params()
         params.ti = lt.torrent_info(str(torrent_file))
         params.save_path = str(save_path)
+        params.trackers = list(dict.fromkeys([*params.trackers, *trackers]))
         params.flags = lt.torrent_flags.seed_mode | lt.torrent_flags.upload_mode
         handle = self.session.add_torrent(params)
         info_hash = str(params.ti.info_hashes().v1)
@@ -108,7 +115,8 @@ class Seeder:
         return info_hash
 
     def magnet(self, info_hash: str, name: str = "film") -> str:
-        return magnet_for(info_hash, name, (("127.0.0.1", self.port),))
+        """A magnet with this seeder as its `x.pe` peer hint (the tests' swarms without a tracker)."""
+        return magnet_for(info_hash, name, peers=(("127.0.0.1", self.port),))
 
     def stop(self) -> None:
         """Closes the session (peers see the seeder vanish); start() brings it back on the same port."""

@@ -20,6 +20,8 @@ ALERT_MASK = (
 )
 
 AlertHandlers = dict[type, Callable[[Any], None]]
+STOP_ANNOUNCES_S = 0.5  # on close, the trackers' answers to "stopped" are awaited this long at most
+STOP_POLL_S = 0.02
 
 
 def session_settings(port: int, dht: bool) -> dict[str, Any]:
@@ -57,7 +59,11 @@ def session_settings(port: int, dht: bool) -> dict[str, Any]:
         # the bound over uTP, with idle gaps of up to a second, against 1.1-1.2x over TCP.
         # Peers that reach us over uTP are still accepted.
         "enable_outgoing_utp": False,
-        # Closing the session waits this long for the trackers' answers to "stopped" (5 s by default).
+        # Every tier of trackers is announced to, not only the first that answers (BEP 12's order):
+        # the trackers the engine adds to a film's own (`HYPERTUBE_TORRENT_TRACKERS`, the demo
+        # swarm's) come last, and were reached only once every public tracker before them had failed.
+        "announce_to_all_tiers": True,
+        # The "stopped" announces are awaited by `close_session`, on the event loop.
         "stop_tracker_timeout": 1,
         "user_agent": "Hypertube/0.1",
     }
@@ -120,7 +126,33 @@ class AlertPump:
         self._read_fd = self._write_fd = -1
 
 
-def close_session(session: lt.session) -> None:
-    """Pauses and drops the session on a worker thread: its destructor waits for trackers and DHT."""
-    session.pause()
+async def close_session(holder: list[lt.session]) -> None:
+    """Pauses the session, gives the trackers' "stopped" announces `STOP_ANNOUNCES_S` at most, then
+    drops it (the only reference, in `holder`) on a worker thread without waiting for trackers again.
+
+    libtorrent's destructor waits for the announces still out, up to `stop_tracker_timeout`, and
+    holds the GIL meanwhile: a tracker in this process (the demo's, the tests') could not answer,
+    and every close waited the whole timeout. The announces are awaited here instead, on the loop."""
+    [session] = holder
+    session.pause()  # the "stopped" announces leave now
+    # Their answers are looked at in the trackers' state: the alert mask leaves tracker alerts out.
+    for _ in range(round(STOP_ANNOUNCES_S / STOP_POLL_S)):
+        if not any(_announcing(handle) for handle in session.get_torrents()):
+            break
+        await asyncio.sleep(STOP_POLL_S)
+    session.apply_settings({"stop_tracker_timeout": 0})
     del session
+    await asyncio.to_thread(holder.clear)
+
+
+def _announcing(handle: lt.torrent_handle) -> bool:
+    """Whether an announce of the torrent is still waiting for its tracker's answer."""
+    try:
+        trackers = handle.trackers()
+    except RuntimeError:  # removed meanwhile
+        return False
+    return any(
+        endpoint.get("updating") or any(h.get("updating") for h in endpoint.get("info_hashes", ()))
+        for tracker in trackers
+        for endpoint in tracker.get("endpoints", ())
+    )

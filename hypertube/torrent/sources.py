@@ -175,12 +175,12 @@ def prepared(params: Any) -> Any:
     return params
 
 
-def peer_hints(source: str, local_peers: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    """Peers to try at once: the magnet's `x.pe` hints, then the local ones (the demo seeder)."""
+def peer_hints(source: str) -> list[tuple[str, int]]:
+    """Peers to try at once and again when no peer is left: a magnet's `x.pe` hints (host, port)."""
     hints = []
     if source.startswith("magnet:"):
         for value in parse_qs(urlparse(source).query).get("x.pe", []):
             host, _, port = value.rpartition(":")
             if host and port.isascii() and port.isdigit():
                 hints.append((host.strip("[]"), int(port)))
-    return list(dict.fromkeys(hints + local_peers))
+    return list(dict.fromkeys(hints))

@@ -47,4 +47,4 @@ async def test_every_node_seeds_the_same_demo_films(tmp_path, generated_films):
             assert handle.status().is_seeding  # whole and verified: any node can fetch it from here
     finally:
         for swarm in swarms:
-            swarm.stop()
+            await swarm.stop()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import orjson
 
 from hypertube.keys import TORRENTS
 from hypertube.torrent.demo import DemoSwarm
+from tests.fixtures.torrent import wait_until
 
 KEYS = {"id", "title", "year", "runtime", "genres", "summary", "rating", "director", "cast", "quality", "size",
         "info_hash", "magnet", "cover_url"}  # fmt: skip
@@ -54,7 +56,8 @@ async def test_demo_swarm_seeds_films_listed_in_the_manifest(
         for entry in manifest:
             assert set(entry) == KEYS
             assert entry["cover_url"] is None and entry["quality"] == "240p"
-            assert f"x.pe=127.0.0.1:{swarm.seeder.port}" in entry["magnet"]
+            assert "x.pe" not in entry["magnet"]  # its peer comes from the tracker the magnet names
+            assert f"tr={quote(swarm.tracker_url, safe='')}" in entry["magnet"]
             assert entry["info_hash"] in entry["magnet"]
         avi = manifest[1]
         assert avi["size"] == generated_films["mp4"].stat().st_size + len(
@@ -67,16 +70,27 @@ async def test_demo_swarm_seeds_films_listed_in_the_manifest(
         async with await engine.open_reader(movie_id) as reader:
             assert await reader.read(0, reader.size) == generated_films["mp4"].read_bytes()
         assert sorted(f.kind for f in await engine.list_files(movie_id)) == ["subtitle", "video"]
+
+        # The other film as another node stored it: a magnet naming no tracker. Its torrent is already
+        # running (the page was opened) when the engine is given the demo tracker, and finds the seeder.
+        mp4 = manifest[0]
+        other = await add_film(magnet=f"magnet:?xt=urn:btih:{mp4['info_hash']}", info_hash=mp4["info_hash"])
+        engine.warm(other)
+        await wait_until(lambda: mp4["info_hash"] in engine.downloads)
+        engine.add_tracker(swarm.tracker_url)
+        async with await engine.open_reader(other) as reader:
+            assert await reader.read(0, 1024) == generated_films["mp4"].read_bytes()[:1024]
         torrent = Path(entries[0]["_torrent"])
         made_at = torrent.stat().st_mtime_ns  # noqa: ASYNC240
-        port = swarm.seeder.port
+        port, tracker_port = swarm.seeder.port, swarm.tracker.port
     finally:
-        swarm.stop()
+        await swarm.stop()
 
     again = DemoSwarm(settings.data_dir, generate)
     try:
         await again.start()
         assert torrent.stat().st_mtime_ns == made_at  # cached, not made again  # noqa: ASYNC240
-        assert again.seeder.port == port  # same port: magnets already in the catalog stay valid
+        # The same ports: magnets already in the catalog and trackers in resume data stay valid.
+        assert (again.seeder.port, again.tracker.port) == (port, tracker_port)
     finally:
-        again.stop()
+        await again.stop()

@@ -7,7 +7,6 @@ import asyncio
 from hypertube.keys import TORRENTS
 from hypertube.torrent.errors import BadTorrent
 from hypertube.torrent.files import TorrentFile, pick_main_file
-from tests.conftest import login_as
 from tests.fixtures.catalog import yts_movie
 
 
@@ -74,21 +73,25 @@ async def test_links_no_source_gives_are_refused_before_any_download(tmp_path):
             raise AssertionError(f"{magnet or url} was accepted")
 
 
-async def test_a_bad_magnet_falls_back_to_the_films_next_torrent(
-    aiohttp_client, make_app, make_user, add_film, make_seeder, generated_films, db
+async def test_a_dead_torrent_falls_back_to_the_films_next_torrent(
+    source_films, source_swarm, generated_films
 ):
-    # No source gives an unparsable magnet (the catalog checks hashes), so these rows are the test's.
-    seeded = make_seeder().seed(generated_films["mp4"])
-    movie_id = await add_film(magnet="magnet:?xt=urn:btih:broken", seeders=50)
-    await db.execute(
-        "INSERT INTO torrents (movie_id, source, magnet, seeders) VALUES ($1, 'test', $2, 1)",
-        movie_id,
-        seeded.magnet,
-    )
-    client = await aiohttp_client(make_app())
-    login_as(client, await make_user())
+    """YTS lists two copies of a film: the most seeded one has a hash no tracker knows and a `.torrent`
+    URL that answers 404, so its magnet never gets its metadata; the film plays from the other one."""
+    film = source_films.publish(generated_films["mp4"], "Two Copies")
+    [movie] = [m for m in source_swarm.upstreams.yts_movies if m["title"] == "Two Copies"]
+    dead = dict(movie["torrents"][0], quality="1080p", seeds=500, hash="CD" * 20)
+    dead["url"] = f"{source_swarm.base}/yts/torrent/download/{dead['hash']}"
+    movie["torrents"].insert(0, dead)
+    client = await source_films.client()
+    engine = client.app[TORRENTS]
+    engine.candidate_wait, engine.metadata_timeout = 1.0, 5.0
+    movie_id = await source_films.find(client, "Two Copies")
     resp = await client.get(f"/stream/{movie_id}/file", headers={"Range": "bytes=0-9"})
-    assert resp.status == 206 and await resp.read() == generated_films["mp4"].read_bytes()[:10]
+    assert resp.status == 206, await resp.text()
+    assert await resp.read() == generated_films["mp4"].read_bytes()[:10]
+    assert source_swarm.torrent_hits[dead["hash"]] >= 1  # its .torrent was asked for: a 404
+    assert set(engine.downloads) == {film.info_hash}  # the dead one was dropped
 
 
 async def test_signed_out_visitors_get_401(client):
