@@ -15,15 +15,16 @@ import asyncpg
 import libtorrent as lt
 
 from hypertube.netfetch import FetchPolicy
-from hypertube.torrent import copies, records, sources
+from hypertube.torrent import choice, records, sources
 from hypertube.torrent.alerts import alert_handlers
 from hypertube.torrent.audience import Audience
 from hypertube.torrent.download import Download
-from hypertube.torrent.errors import MetadataTimeout, NoTorrent, NoVideo, PeersTimeout, TorrentError
+from hypertube.torrent.errors import MetadataTimeout, NoVideo, PeersTimeout, TorrentError
 from hypertube.torrent.files import TorrentFile
 from hypertube.torrent.reader import TorrentReader
 from hypertube.torrent.resume import RESUME_EVERY, ResumeStore, save_changed
 from hypertube.torrent.session import AlertPump, close_session, session_settings
+from hypertube.torrent.switch import CopySwitcher
 from hypertube.torrent.work import BackgroundWork
 
 log = logging.getLogger(__name__)
@@ -32,9 +33,6 @@ WARM_TTL_S = 600.0  # a torrent added when its film page was opened, and never p
 MAX_WARM = 8  # such torrents at most; the oldest goes first
 BACKGROUND_AFTER_S = 2.0  # the rest of the film downloads once the readers have wanted nothing this long
 CLOSE_WAIT_S = 5.0  # on close, background writes (resume data, rows, deletions) get this long to end
-# A film's torrent whose metadata has not come this long is dropped for the film's next torrent.
-CANDIDATE_WAIT_S = 10.0
-METADATA_LATE = "No peer sent this film's torrent information in time. Try again later."
 EXTRA_TRACKER_TIER = 255  # a tracker added to a running torrent comes after the ones it names
 CLOSE_SAVE_S = 2.0  # on close, the last resume data of every download gets this long to be written
 
@@ -66,7 +64,7 @@ class Engine:
         # Trackers every torrent announces to, besides the ones its magnet or .torrent file names.
         self.trackers = trackers
         self.metadata_timeout = 30.0
-        self.candidate_wait = CANDIDATE_WAIT_S
+        self.candidate_wait = choice.CANDIDATE_WAIT_S
         self.read_timeout = 60.0
         self.fetch_timeout = 10.0
         self.warm_ttl = WARM_TTL_S
@@ -76,12 +74,12 @@ class Engine:
         self.downloads: dict[str, Download] = {}
         self.audience = Audience()
         self._by_movie: dict[int, str] = {}  # the copy each film plays from (an info hash)
-        self._copies: dict[int, copies.CopyWatch] = {}  # films whose copies are watched
         self._adding: dict[int, asyncio.Task[Download]] = {}
         self._loops: list[asyncio.Task] = []
         # Work started from alerts and callbacks (rows, resume files, deletions): awaited on close.
         self._work = BackgroundWork()
         self._alerts: AlertPump | None = None
+        self.copies = CopySwitcher(self, self._work)  # a slow film steps down to a smaller copy and back
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -192,7 +190,8 @@ class Engine:
         return dl
 
     def _adding_for(self, movie_id: int, *, warm: bool) -> asyncio.Task[Download]:
-        pending = self._work.spawn(self._add_for_movie(movie_id, warm=warm), f"torrent-add-{movie_id}")
+        adding = choice.download_to_play(self, movie_id, warm=warm)
+        pending = self._work.spawn(adding, f"torrent-add-{movie_id}")
         self._adding[movie_id] = pending
         pending.add_done_callback(lambda _: self._adding.pop(movie_id, None))
         return pending
@@ -208,7 +207,7 @@ class Engine:
             try:
                 await asyncio.wait_for(dl.metadata.wait(), self.metadata_timeout)
             except TimeoutError:
-                raise MetadataTimeout(METADATA_LATE) from None
+                raise MetadataTimeout(choice.METADATA_LATE) from None
         return dl
 
     def warm(self, movie_id: int) -> None:
@@ -230,8 +229,12 @@ class Engine:
     def _forget_warm(self, dl: Download) -> None:
         if dl.readers or not dl.warm:
             return
-        self._drop(dl, "The download was dropped.")
-        # Its folder is empty (nothing was downloaded): removed in a thread.
+        self.discard(dl, "The download was dropped.")
+
+    def discard(self, dl: Download, reason: str) -> None:
+        """Drops a download that downloaded nothing (prepared ahead, or its metadata never came); its
+        folder is empty and removed in a thread."""
+        self._drop(dl, reason)
         self._work.spawn(
             asyncio.to_thread(_delete_paths, [dl.save_path], self.download_dir), "torrent-delete"
         )
@@ -250,55 +253,10 @@ class Engine:
             sources.MAX_TORRENT_FILE, timeout=self.fetch_timeout, allowed_hosts=self.fetch_allowed_hosts
         )
 
-    async def _add_for_movie(self, movie_id: int, *, warm: bool = False) -> Download:
-        rows = await sources.candidates(self.pool, movie_id, self.node_id)
-        if not rows:
-            raise NoTorrent("This film has no torrent to play.")
-        error: TorrentError | None = None
-        for number, row in enumerate(rows, 1):
-            try:
-                origin = await sources.origin_of(
-                    row["magnet"], row["torrent_url"], self.torrent_fetch_policy(), self.trackers
-                )
-            except TorrentError as exc:
-                error = error or exc
-                continue
-            info_hash = sources.info_hash_of(origin.params)
-            existing = self.downloads.get(info_hash)
-            if existing is not None:
-                if origin.late is not None:
-                    origin.late.cancel()  # the running download has its trackers already
-                self._by_movie[movie_id] = info_hash
-                return existing
-            dl = await self._add_origin(origin, info_hash, movie_id, warm)
-            if number < len(rows) and not await self._starts(dl):
-                error = error or MetadataTimeout(METADATA_LATE)
-                continue
-            if not warm:
-                await records.record(self.pool, dl, origin.source)
-            return dl
-        assert error is not None
-        raise error
-
-    async def _starts(self, dl: Download) -> bool:
-        """Whether a torrent that is not the film's last one gets its metadata within
-        `candidate_wait`; if not, it is dropped (nothing was downloaded) and the next one is tried."""
-        try:
-            await asyncio.wait_for(dl.metadata.wait(), self.candidate_wait)
-        except TimeoutError:
-            log.info(
-                "film %s: no metadata for %s in time, trying its next torrent", dl.movie_id, dl.info_hash
-            )
-            self._drop(dl, "The film's next torrent is tried.")
-            self._work.spawn(
-                asyncio.to_thread(_delete_paths, [dl.save_path], self.download_dir), "torrent-delete"
-            )
-            return False
-        return True
-
-    async def _add_origin(
+    async def add_origin(
         self, origin: sources.Origin, info_hash: str, movie_id: int, warm: bool, *, play: bool = True
     ) -> Download:
+        """Adds the torrent `origin` names, from its resume data when there is some (see `_add_params`)."""
         params = origin.params
         save_path = self.download_dir / info_hash
         resumed = await self.resume.read(info_hash, save_path)
@@ -331,7 +289,7 @@ class Engine:
     ) -> TorrentReader:
         """A reader of the film's main file (or of file `file_index`) in the copy it plays from, or in
         copy `copy` (an info hash of this film's running downloads) when given."""
-        dl = self._copy_download(movie_id, copy) if copy else await self.download_for(movie_id)
+        dl = self.copies.download(movie_id, copy) if copy else await self.download_for(movie_id)
         if file_index is None:
             main = dl.main_file()
             if main is None:
@@ -349,20 +307,17 @@ class Engine:
         await records.opened(self.pool, dl, file)
         return reader
 
-    def _copy_download(self, movie_id: int, info_hash: str) -> Download:
-        dl = self.downloads.get(info_hash)
-        if dl is None or dl.movie_id != movie_id or not dl.metadata.is_set():
-            raise NoTorrent("This copy of the film is no longer here.")
-        return dl
-
     def current_copy(self, movie_id: int) -> str | None:
         """The info hash of the copy the film plays from, None before one was chosen."""
         return self._by_movie.get(movie_id)
 
+    def play_from(self, movie_id: int, info_hash: str) -> None:
+        """The film plays from copy `info_hash` (one of its running downloads) from now on."""
+        self._by_movie[movie_id] = info_hash
+
     def note_duration(self, movie_id: int, seconds: float) -> None:
         """The film's length, once probed: its copies' bitrates follow from it."""
-        if seconds > 0:
-            self._copies.setdefault(movie_id, copies.CopyWatch()).duration = seconds
+        self.copies.note_duration(movie_id, seconds)
 
     def open_readers(self, movie_id: int) -> int:
         dl = self._running(movie_id)
@@ -372,32 +327,8 @@ class Engine:
     async def download_status(self, movie_id: int) -> dict[str, Any]:
         dl = self._running(movie_id)
         if dl is not None and dl.handle.is_valid():
-            watch = self._copies.setdefault(movie_id, copies.CopyWatch())
-            if watch.copies is None:
-                watch.copies = await copies.copies_of(self.pool, movie_id)
-            return {**dl.status(), **self._copy_status(movie_id, dl)}
+            return {**dl.status(), **await self.copies.status(movie_id, dl)}
         return await records.last_status(self.pool, movie_id, self.node_id)
-
-    def _copy_status(self, movie_id: int, dl: Download) -> dict[str, Any]:
-        """The copy playing (`copy`: quality, size, info hash), the film's other copies, the playing
-        copy's bitrate and measured rate (bytes/s), and the last change of copy (`switch`)."""
-        watch = self._copies.get(movie_id)
-        if watch is None or watch.copies is None:
-            return {"copy": {"quality": None, "size": None, "info_hash": dl.info_hash}}
-        found = watch.copy(dl.info_hash)
-        main = dl.main_file()
-        size = main.size if main is not None else 0
-        return {
-            "copy": {
-                "quality": found.quality if found else None,
-                "size": size or None,
-                "info_hash": dl.info_hash,
-            },
-            "copies": [c.public() for c in watch.copies],
-            "bitrate": round(size / watch.duration) if size and watch.duration else None,
-            "window_rate": None if watch.rate is None else round(watch.rate),
-            "switch": watch.switch,
-        }
 
     async def _status_loop(self) -> None:
         while True:
@@ -407,113 +338,7 @@ class Engine:
                     await self._tick(dl)
                 except Exception:
                     log.exception("status of %s failed", dl.info_hash)
-            for movie_id in list(self._copies):
-                try:
-                    await self._check_copies(movie_id)
-                except Exception:
-                    log.exception("copies of film %s: check failed", movie_id)
-
-    # --- copies -------------------------------------------------------------------------------
-    async def _check_copies(self, movie_id: int) -> None:
-        """Steps the film down to a smaller copy when the playing one downloads slower than it plays
-        (over `copies.WINDOW_S` with its readers waiting), and back up once the larger one is whole."""
-        watch = self._copies[movie_id]
-        dl = self._running(movie_id)
-        if dl is None or not dl.handle.is_valid() or not dl.metadata.is_set() or not watch.duration:
-            return
-        if watch.copies is None:
-            watch.copies = await copies.copies_of(self.pool, movie_id)
-        if len(watch.copies) < 2:
-            return
-        if watch.larger:
-            await self._check_larger(movie_id, watch, dl)
-            return
-        now = time.monotonic()
-        if watch.watched_hash != dl.info_hash:
-            watch.window.reset()
-            watch.watched_hash = dl.info_hash
-        status = dl.handle.status()
-        starving = bool(dl.readers) and dl.starving(copies.STARVED_GRACE_S) and not dl.complete()
-        watch.window.add(now, int(status.total_payload_download), starving)
-        rate = watch.window.rate(now)
-        if rate is None:
-            return
-        watch.rate = rate
-        main = dl.main_file()
-        if main is None or rate >= main.size / watch.duration:
-            return
-        smaller = copies.smaller_copy(watch.copies, main.size, watch.duration, rate)
-        if smaller is None or watch.stepping:
-            return
-        watch.stepping = True
-        step = self._work.spawn(self._step_down(movie_id, watch, dl, smaller, rate), f"copy-{movie_id}")
-        step.add_done_callback(lambda _: setattr(watch, "stepping", False))
-
-    async def _step_down(
-        self, movie_id: int, watch: copies.CopyWatch, dl: Download, smaller: copies.Copy, rate: float
-    ) -> None:
-        try:
-            new = await self._add_copy(movie_id, smaller)
-        except TorrentError as exc:
-            log.info("film %s: its %s copy could not be added: %s", movie_id, smaller.quality, exc.message)
-            return
-        if new is dl or self._by_movie.get(movie_id) != dl.info_hash:
-            return
-        log.info(
-            "film %s: %s downloads at %.0f B/s, under its %.0f B/s: stepping down to %s",
-            movie_id,
-            dl.info_hash,
-            rate,
-            dl.main_size() / watch.duration,
-            smaller.quality,
-        )
-        # The larger copy goes on in the background with half of what the smaller one leaves of the rate.
-        spare = rate - smaller.bitrate(watch.duration) / copies.HEADROOM
-        if dl.handle.is_valid():
-            dl.handle.set_download_limit(max(copies.MIN_BACKGROUND_RATE, int(spare / 2)))
-        watch.larger = dl.info_hash
-        self._by_movie[movie_id] = new.info_hash
-        watch.switched(watch.copy(dl.info_hash), watch.copy(new.info_hash) or smaller, "slow")
-
-    async def _check_larger(self, movie_id: int, watch: copies.CopyWatch, playing: Download) -> None:
-        """After a step down: the larger copy gets the whole rate once the smaller one is whole, and
-        the film goes back to it once it is whole itself."""
-        larger = self.downloads.get(watch.larger)
-        if larger is None or not larger.handle.is_valid():
-            watch.larger = ""  # removed meanwhile: the film stays on the smaller copy
-            return
-        if playing.complete():
-            larger.handle.set_download_limit(-1)
-        if not larger.complete():
-            return
-        larger.handle.set_download_limit(-1)
-        log.info("film %s: its larger copy %s is whole: back to it", movie_id, larger.info_hash)
-        self._by_movie[movie_id] = larger.info_hash
-        watch.larger = ""
-        found = watch.copy(larger.info_hash)
-        back = found or copies.Copy(0, "", 0, larger.info_hash, None, None)
-        watch.switched(watch.copy(playing.info_hash), back, "complete")
-
-    async def _add_copy(self, movie_id: int, copy: copies.Copy) -> Download:
-        """The running download of `copy`, or a new one beside the playing one; waits for its metadata.
-        The film keeps playing from its current copy meanwhile."""
-        existing = self.downloads.get(copy.info_hash) if copy.info_hash else None
-        if existing is None:
-            origin = await sources.origin_of(
-                copy.magnet, copy.torrent_url, self.torrent_fetch_policy(), self.trackers
-            )
-            info_hash = sources.info_hash_of(origin.params)
-            existing = self.downloads.get(info_hash)
-            if existing is None:
-                existing = await self._add_origin(origin, info_hash, movie_id, False, play=False)
-                await records.record(self.pool, existing, origin.source)
-            elif origin.late is not None:
-                origin.late.cancel()
-        try:
-            await asyncio.wait_for(existing.metadata.wait(), self.metadata_timeout)
-        except TimeoutError:
-            raise MetadataTimeout("No peer sent the smaller copy's torrent information in time.") from None
-        return existing
+            await self.copies.check_all()
 
     async def _tick(self, dl: Download) -> None:
         if not dl.handle.is_valid():
