@@ -7,6 +7,7 @@ import io
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from hypertube.media import convert, segments
 from hypertube.media.generate import generate_film
@@ -16,29 +17,19 @@ RATE = 2 * 1024 * 1024  # the seeder's cap, bytes per second
 PIECE = 256 * 1024
 
 
-def generated(
-    name: str,
-    video: str,
-    audio: str,
-    *,
-    seconds: int = 30,
-    noise: int = 8,
-    width: int = 1280,
-    height: int = 720,
-) -> Path:
-    """A film (720p unless told) with grain for a real bit rate, made once into var/bench/films (container from `name`)."""
+# What `generated` films are unless told: 720p, 30 s, with grain for a real bit rate.
+BENCH_FILM: dict[str, Any] = {"duration_s": 30, "noise": 8, "width": 1280, "height": 720}
+
+
+def generated(name: str, video: str, audio: str, **film: Any) -> Path:
+    """A film made once into var/bench/films (container from `name`); `film`: `generate_film`'s keywords
+    over `BENCH_FILM`."""
     FILMS.mkdir(parents=True, exist_ok=True)
     path = FILMS / name
     if not path.exists():
+        options = {**BENCH_FILM, **film}
         generate_film(
-            path,
-            container=path.suffix.lstrip("."),
-            video_codec=video,
-            audio_codec=audio,
-            duration_s=seconds,
-            width=width,
-            height=height,
-            noise=noise,
+            path, container=path.suffix.lstrip("."), video_codec=video, audio_codec=audio, **options
         )
     return path
 
@@ -139,7 +130,7 @@ SPEEDS = (
 def _measure() -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for label, name, video, audio, seconds, noise, limit in SPEEDS:
-        film = generated(name, video, audio, seconds=seconds, noise=noise)
+        film = generated(name, video, audio, duration_s=seconds, noise=noise)
         elapsed, covered, _info = _convert_all(film, limit=limit)
         rows.append(
             {

@@ -48,7 +48,7 @@ async def _measure(service: MediaService) -> list[dict[str, object]]:
 
 
 async def run() -> list[dict[str, object]]:
-    path = generated("full-hd-24s.mkv", "h264", "aac", seconds=24, noise=0, width=1920, height=1080)
+    path = generated("full-hd-24s.mkv", "h264", "aac", duration_s=24, noise=0, width=1920, height=1080)
     with tempfile.TemporaryDirectory(prefix="ht-bench-renditions-") as folder:
         service = MediaService(Path(folder))
         service.register_file(MOVIE_ID, path)

@@ -39,7 +39,9 @@ def _row(measure: str, value: float, unit: str) -> dict[str, object]:
 
 
 def _measure() -> list[dict[str, object]]:
-    film = generated("hevc-aac-1080p.mkv", "hevc", "aac", seconds=SECONDS, noise=3, width=1920, height=1080)
+    film = generated(
+        "hevc-aac-1080p.mkv", "hevc", "aac", duration_s=SECONDS, noise=3, width=1920, height=1080
+    )
     cpu = time.process_time()
     elapsed, covered, _info = _convert_all(film)
     ours_cpu = time.process_time() - cpu

@@ -130,19 +130,31 @@ def make_user(db):
 
     async def create(username: str | None = None, **fields) -> User:
         n = next(counter)
-        username = username or f"user{n}_{secrets.token_hex(2)}"
-        row = await db.fetchrow(
-            f"""INSERT INTO users (email, username, first_name, last_name, language, email_verified)
-                VALUES ($1, $2, $3, $4, $5, true) RETURNING {USER_COLUMNS}""",
-            fields.get("email", f"{username}@example.org"),
-            username,
-            fields.get("first_name", "Test"),
-            fields.get("last_name", "User"),
-            fields.get("language", "en"),
-        )
-        return User.from_row(row)
+        return await insert_user(db, username or f"user{n}_{secrets.token_hex(2)}", **fields)
 
     return create
+
+
+async def insert_user(
+    conn,
+    username: str,
+    *,
+    email: str | None = None,
+    first_name: str = "Test",
+    last_name: str = "User",
+    language: str = "en",
+) -> User:
+    """Inserts a verified user with `conn` (a connection or a pool); the e-mail is made from the name."""
+    row = await conn.fetchrow(
+        f"""INSERT INTO users (email, username, first_name, last_name, language, email_verified)
+            VALUES ($1, $2, $3, $4, $5, true) RETURNING {USER_COLUMNS}""",
+        email or f"{username}@example.org",
+        username,
+        first_name,
+        last_name,
+        language,
+    )
+    return User.from_row(row)
 
 
 def login_as(client, user: User, secret: str = TEST_SECRET, ttl: int = 900) -> str:

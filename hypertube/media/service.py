@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 WORKERS = 2  # PyAV threads: the machine's cores are shared with the torrent engine and the web server
 TAIL_PREFETCH = 256 * 1024  # at most: a torrent's reader reads just its last piece's share of the file
 READ_TIMEOUT_S = 90.0  # longer than the engine's own wait for a piece, so its clearer error wins
+CLOSE_WAIT_S = 5.0  # on close, PyAV jobs still running get this long to end before the loop may close
 
 
 class NoFilm(LookupError):
@@ -69,6 +70,7 @@ class MediaService:
         self._infos: dict[int, MediaInfo] = {}  # the probe of the copy each film last played from
         self._copy_infos: dict[tuple[int, str], MediaInfo] = {}  # every copy's probe: (film, info hash)
         self._jobs: dict[tuple[int, Any], asyncio.Future[Any]] = {}
+        self._running: dict[asyncio.Future[Any], FilmReader] = {}  # PyAV jobs in the pool, and their film
         self._background = BackgroundTasks()  # segments cut ahead, and jobs whose callers went away
         self.timeout = READ_TIMEOUT_S
 
@@ -140,6 +142,8 @@ class MediaService:
 
         async with self._limit:
             fut = loop.run_in_executor(self._pool, run)
+            self._running[fut] = reader
+            fut.add_done_callback(lambda f: self._running.pop(f, None))
             # When the waiter goes away (timeout, client gone, shutdown) the thread's error is expected.
             fut.add_done_callback(lambda f: f.cancelled() or f.exception())
             try:
@@ -390,8 +394,19 @@ class MediaService:
 
     # --- lifecycle ---------------------------------------------------------------------------------
     async def close(self) -> None:
+        """Cancels the background work, then ends the PyAV jobs still in the pool: their films' readers
+        are closed (a read waiting for pieces fails at once) and they get `CLOSE_WAIT_S` seconds to end.
+        A thread still busy after that can no longer hand its result to the loop, which may be closed
+        by then."""
         await self._background.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        running = dict(self._running)
+        for reader in running.values():
+            reader.close()
+        if running:
+            await asyncio.wait(list(running), timeout=CLOSE_WAIT_S)
+        for fut in running:
+            fut.cancel()
 
     def forget(self, movie_id: int) -> None:
         """Drops a film's converted files (when the torrent area deletes the download)."""

@@ -5,43 +5,21 @@ played to its end, it leaves that row and shows as watched."""
 from __future__ import annotations
 
 import asyncio
-import re
 
 import pytest
-import pytest_asyncio
 
-from bench.swarm import SourceSwarm
 from hypertube.keys import POOL
 from hypertube.media.generate import generate_film
-from tests.fixtures.browser import sign_in
+from tests.fixtures.browser import open_film, until
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 FILM_S = 20
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def swarm(tmp_path, make_seeder):
-    folder = tmp_path / "sources"
-    folder.mkdir()
-    swarm = await SourceSwarm(folder, make_seeder()).start()
-    yield swarm
-    await swarm.close()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def live_server(start_live_server, swarm):
-    return await start_live_server(**swarm.settings("yts"))
-
-
-async def _until(page, script: str, limit: float = 40.0):
-    """Polls a page expression (the CSP forbids the string-eval that wait_for_function needs)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + limit
-    while not await page.evaluate(script):
-        if loop.time() > end:
-            raise AssertionError(f"{script} never became true")
-        await asyncio.sleep(0.1)
+@pytest.fixture
+def live_server(yts_live_server):
+    return yts_live_server
 
 
 async def _saved(pool, user_id: int, movie_id: int, at_least: float, finished: bool = False) -> None:
@@ -58,26 +36,21 @@ async def _saved(pool, user_id: int, movie_id: int, at_least: float, finished: b
     raise AssertionError(f"the position never reached {at_least} s (finished: {finished})")
 
 
-async def test_a_film_played_part_way_continues_from_the_home(live_server, open_page, swarm, tmp_path):
+async def test_a_film_played_part_way_continues_from_the_home(live_server, open_page, yts_swarm, tmp_path):
     film = await asyncio.to_thread(
         generate_film, tmp_path / "Harbour Lights" / "harbour.lights.mp4", duration_s=FILM_S
     )
-    await asyncio.to_thread(swarm.publish_yts, 1, "Harbour Lights", film)
+    await asyncio.to_thread(yts_swarm.publish_yts, 1, "Harbour Lights", film)
     user = await live_server.create_user()
     page = await open_page()
-    await sign_in(page, live_server, user)
 
     # Found by searching, opened, played through the player for a few seconds, then paused.
-    await page.goto("/")
-    await page.fill("#lib-q", "harbour")
-    await page.locator("[data-movie-grid] .movie-card-title", has_text="Harbour Lights").click()
-    await page.wait_for_url(re.compile(r"/movies/\d+$"))
-    movie_id = int(page.url.rsplit("/", 1)[1])
+    movie_id = await open_film(page, live_server, user, "Harbour Lights", query="harbour")
     await page.click("[data-start]")
-    await _until(page, "() => document.querySelector('video').currentTime > 4")
+    await until(page, "() => document.querySelector('video').currentTime > 4")
     await page.focus("[data-player]")
     await page.keyboard.press("k")
-    await _until(page, "() => document.querySelector('video').paused")
+    await until(page, "() => document.querySelector('video').paused")
     pool = live_server.app[POOL]
     await _saved(pool, user.id, movie_id, 4)
 
@@ -96,12 +69,12 @@ async def test_a_film_played_part_way_continues_from_the_home(live_server, open_
     await card.locator("a").click()
     await page.wait_for_url(f"**/movies/{movie_id}")
     await page.click("[data-start]")
-    await _until(page, "() => document.querySelector('video').currentTime > 4")
+    await until(page, "() => document.querySelector('video').currentTime > 4")
     await page.evaluate(
         """() => { const s = document.querySelector('[data-seek]'); s.value = '960';
                    s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change')); }"""
     )
-    await _until(page, "() => document.querySelector('video').ended")
+    await until(page, "() => document.querySelector('video').ended")
     await _saved(pool, user.id, movie_id, FILM_S * 0.9, finished=True)
     await page.goto("/")
     await page.locator("[data-movie-grid]").wait_for()

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from hypertube.catalog.genres import GENRES
-from tests.conftest import csrf_for, login_as
-from tests.fixtures.catalog import archive_doc, yts_movie
+from tests.conftest import login_as
+from tests.fixtures.catalog import archive_doc, position_saver, yts_movie
 
 
 def titles(html: str) -> list[str]:
@@ -160,15 +160,7 @@ async def test_continue_watching_lists_films_in_progress_latest_first(signed_in,
     upstreams.yts_movies = [yts_movie(i, f"Film {i}") for i in range(1, 5)]  # 95 minutes each
     client = await signed_in(sources=("yts",))
     await client.get("/")
-    ids = dict(await db.fetch("SELECT title, id FROM movies"))
-    token = await csrf_for(client, "/")
-
-    async def play_to(title: str, minutes: float) -> None:
-        resp = await client.post(
-            f"/stream/{ids[title]}/position", json={"position": minutes * 60}, headers={"X-CSRF-Token": token}
-        )
-        assert resp.status == 200
-
+    play_to = await position_saver(client, db)
     await play_to("Film 1", 19)
     await play_to("Film 2", 50)
     await play_to("Film 3", 94)  # nearly the end: watched

@@ -8,8 +8,7 @@ import time
 import pytest
 
 from hypertube.keys import CATALOG
-from tests.conftest import csrf_for
-from tests.fixtures.catalog import archive_doc, archive_metadata, yts_movie
+from tests.fixtures.catalog import archive_doc, archive_metadata, position_saver, yts_movie
 
 
 def card_ids(html: str) -> list[int]:
@@ -213,14 +212,7 @@ async def test_empty_state_and_watched_marks(signed_in, db, upstreams):
     assert "data-empty" in html and "No film matches" in html
     await client.get("/")
     ids = dict(await db.fetch("SELECT title, id FROM movies"))
-    token = await csrf_for(client, "/")
-
-    async def play_to(title: str, minutes: float) -> None:
-        """The player's own request (YTS says the films run 95 minutes)."""
-        resp = await client.post(
-            f"/stream/{ids[title]}/position", json={"position": minutes * 60}, headers={"X-CSRF-Token": token}
-        )
-        assert resp.status == 200, await resp.text()
+    play_to = await position_saver(client, db)  # YTS says the films run 95 minutes
 
     # A few seconds, then most of a film but not 90 %: in progress, not watched.
     await play_to("Seen It", 0.1)

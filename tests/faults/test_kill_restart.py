@@ -14,7 +14,7 @@ from tests.faults.support import add_film, piece_bytes, resume_pieces, verified_
 pytestmark = pytest.mark.timeout(240)
 
 PIECE = 16 * 1024
-RATE = 96 * 1024  # the seeder's upload cap: the 2.5 MB film takes about 25 s
+RATE = 256 * 1024  # the seeder's upload cap: the 2.5 MB film takes about 10 s, the kill comes in its first 4 s
 SETTLE_S = 2.0  # libtorrent adds up its transfer counters once a second
 
 

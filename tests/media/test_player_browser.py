@@ -10,7 +10,7 @@ import pytest
 from hypertube.keys import POOL
 from hypertube.media.generate import generate_demo_films, write_srt
 from hypertube.media.generate_kinds import AudioSpec, Shape, generate_shaped
-from tests.fixtures.browser import sign_in
+from tests.fixtures.browser import sign_in, until
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
@@ -26,24 +26,6 @@ EXPECTED = {
 @pytest.fixture(scope="session")
 def demo_films(tmp_path_factory):
     return generate_demo_films(tmp_path_factory.mktemp("demo"), duration_s=12, width=320, height=180)
-
-
-async def _until(page, script: str, limit: float = 40.0):
-    """Polls a page expression (the CSP forbids the string-eval that wait_for_function needs)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + limit
-    while True:
-        value = await page.evaluate(script)
-        if value:
-            return value
-        if loop.time() > end:
-            state = await page.evaluate(
-                "() => [document.querySelector('video').currentTime,"
-                " document.querySelector('[data-error]').textContent,"
-                " document.querySelector('[data-state]').textContent]"
-            )
-            raise AssertionError(f"{script} never became true; player state {state}")
-        await asyncio.sleep(0.1)
 
 
 async def test_each_demo_film_plays_seeks_and_shows_subtitles(
@@ -69,7 +51,7 @@ async def test_each_demo_film_plays_seeks_and_shows_subtitles(
         kind, languages = EXPECTED[film.slug]
         await page.goto(f"/movies/{movie_id}")
         await page.click("[data-start]")
-        await _until(page, "() => document.querySelector('video').currentTime > 0.5")
+        await until(page, "() => document.querySelector('video').currentTime > 0.5")
         plan = await page.evaluate("() => document.querySelector('[data-player]').player.plan")
         assert plan["kind"] == kind, film.slug
         assert abs(plan["duration"] - 12) <= 0.5
@@ -78,7 +60,7 @@ async def test_each_demo_film_plays_seeks_and_shows_subtitles(
             """() => { const s = document.querySelector('[data-seek]'); s.value = '700';
                        s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change')); }"""
         )
-        await _until(
+        await until(
             page,
             "() => { const v = document.querySelector('video'); const d = v.closest('[data-player]').player.duration();"
             " return !v.seeking && v.currentTime > d * 0.7 + 0.5 && !v.paused; }",
@@ -89,7 +71,7 @@ async def test_each_demo_film_plays_seeks_and_shows_subtitles(
         assert langs == languages, film.slug
         if languages:
             # The French track shows by default for this user; every track loads its cues.
-            await _until(
+            await until(
                 page,
                 "() => Array.from(document.querySelector('video').textTracks)"
                 ".every(t => t.mode !== 'disabled' && t.cues && t.cues.length > 0)",
@@ -103,7 +85,7 @@ async def test_each_demo_film_plays_seeks_and_shows_subtitles(
         await page.keyboard.press("m")
         assert await page.evaluate("() => document.querySelector('video').muted")
         await page.keyboard.press("k")
-        await _until(page, "() => document.querySelector('video').paused")
+        await until(page, "() => document.querySelector('video').paused")
         watched = await pool.fetchval(
             "SELECT count(*) FROM watches WHERE user_id = $1 AND movie_id = $2", user.id, movie_id
         )
@@ -148,18 +130,18 @@ async def test_audio_and_subtitle_menus_list_every_track_and_switch(
     await sign_in(page, live_server, user)
     await page.goto(f"/movies/{movie_id}")
     await page.click("[data-start]")
-    await _until(page, "() => document.querySelector('video').currentTime > 0.5")
+    await until(page, "() => document.querySelector('video').currentTime > 0.5")
     # Audio: both tracks, the French default chosen; English reloads its playlist and plays on.
     assert await page.evaluate(_menu("audio")) == [["1", "English", "false"], ["2", "Français", "true"]]
     assert await page.is_visible("[data-audio-button]")
     await page.click("[data-audio-button]")
     await page.click("[data-audio-menu] button[data-value='1']")
-    await _until(page, "() => document.querySelector('[data-player]').player.plan.url.endsWith('?audio=1')")
+    await until(page, "() => document.querySelector('[data-player]').player.plan.url.endsWith('?audio=1')")
     # hls.js plays the renditions' master playlist of that track.
     loaded = await page.evaluate("() => document.querySelector('[data-player]').player.hls.url")
     assert loaded.endswith(f"/stream/{movie_id}/hls/master.m3u8?audio=1")
     before = await page.evaluate("() => document.querySelector('video').currentTime")
-    await _until(page, f"() => document.querySelector('video').currentTime > {before} + 1")
+    await until(page, f"() => document.querySelector('video').currentTime > {before} + 1")
     assert await page.evaluate(_menu("audio")) == [["1", "English", "true"], ["2", "Français", "false"]]
     # Subtitles: off, French (the user's), English; French shows; English chosen and remembered.
     assert await page.evaluate(_menu("subs")) == [
@@ -172,7 +154,7 @@ async def test_audio_and_subtitle_menus_list_every_track_and_switch(
     showing = "() => Array.from(document.querySelector('video').textTracks).filter(t => t.mode === 'showing').map(t => t.language)"
     assert await page.evaluate(showing) == ["en"]
     # The offset control moves the cues by 0.5 s a click.
-    await _until(
+    await until(
         page,
         "() => { const t = Array.from(document.querySelector('video').textTracks).find(t => t.language === 'en'); return t.cues && t.cues.length; }",
     )
@@ -184,5 +166,5 @@ async def test_audio_and_subtitle_menus_list_every_track_and_switch(
     assert (await page.text_content("[data-subs-offset]")).strip() == "+0.5 s"
     await page.reload()
     await page.click("[data-start]")
-    await _until(page, "() => document.querySelector('video').currentTime > 0.5")
+    await until(page, "() => document.querySelector('video').currentTime > 0.5")
     assert await page.evaluate(showing) == ["en"]

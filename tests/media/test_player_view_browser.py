@@ -9,12 +9,10 @@ import asyncio
 import re
 
 import pytest
-import pytest_asyncio
 from axe_playwright_python.async_playwright import Axe
 
-from bench.swarm import SourceSwarm
 from hypertube.media.generate import generate_film
-from tests.fixtures.browser import expect_error_status, sign_in
+from tests.fixtures.browser import expect_error_status, open_film, until
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
@@ -39,44 +37,9 @@ def long_film(tmp_path_factory):
     )  # fmt: skip
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def swarm(tmp_path, make_seeder):
-    folder = tmp_path / "sources"
-    folder.mkdir()
-    found = await SourceSwarm(folder, make_seeder()).start()
-    yield found
-    await found.close()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def live_server(start_live_server, swarm):
-    """The app asking the fake YTS (the browser fixtures serve this one)."""
-    return await start_live_server(**swarm.settings("yts"))
-
-
-async def _until(page, script: str, limit: float = 30.0):
-    """Polls a page expression (the CSP forbids the string-eval that wait_for_function needs)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + limit
-    while True:
-        value = await page.evaluate(script)
-        if value:
-            return value
-        if loop.time() > end:
-            state = await page.evaluate(
-                f"() => [{VIDEO}.currentTime, document.querySelector('[data-error]').textContent,"
-                " document.querySelector('[data-state]').textContent]"
-            )
-            raise AssertionError(f"{script} never became true; player state {state}")
-        await asyncio.sleep(0.1)
-
-
-async def _open_film(page, server, user, title: str) -> None:
-    """Signs in, searches the library for `title` and opens its card, as a viewer would."""
-    await sign_in(page, server, user)
-    await page.goto(f"/?q={title}")
-    await page.click(f".movie-card-link:has-text('{title}')")
-    await page.wait_for_url(re.compile(r"/movies/\d+$"))
+@pytest.fixture
+def live_server(yts_live_server):
+    return yts_live_server
 
 
 async def _box(page, selector: str) -> dict:
@@ -107,12 +70,12 @@ async def _focus_in_player(page) -> bool:
 
 
 async def test_header_play_by_keyboard_fills_the_window_keeps_the_keys_and_goes_full_screen(
-    open_page, live_server, swarm, long_film
+    open_page, live_server, yts_swarm, long_film
 ):
-    swarm.publish_yts(1, "Lantern", long_film.parent)
+    yts_swarm.publish_yts(1, "Lantern", long_film.parent)
     user = await live_server.create_user()
     page = await open_page(width=WIDTH, height=HEIGHT)
-    await _open_film(page, live_server, user, "Lantern")
+    await open_film(page, live_server, user, "Lantern")
 
     # Play is in the header, inside the first screen, and the player is not.
     play = await _box(page, "[data-watch]")
@@ -124,7 +87,7 @@ async def test_header_play_by_keyboard_fills_the_window_keeps_the_keys_and_goes_
 
     await page.focus("[data-watch]")
     await page.keyboard.press("Enter")
-    await _until(page, f"() => {VIDEO}.currentTime > 0.5")
+    await until(page, f"() => {VIDEO}.currentTime > 0.5")
     # The player took the window below the sticky header, and the keys stay in it.
     header = await _box(page, ".site-header")
     player = await _box(page, "[data-player]")
@@ -136,30 +99,30 @@ async def test_header_play_by_keyboard_fills_the_window_keeps_the_keys_and_goes_
     controls = await _box(page, "[data-controls]")
     video = await _box(page, "[data-player] video")
     assert video["top"] <= controls["top"] and controls["bottom"] <= video["bottom"] + 1
-    await _until(page, "() => document.querySelector('[data-player]').classList.contains('is-idle')", 8)
-    await _until(
+    await until(page, "() => document.querySelector('[data-player]').classList.contains('is-idle')", 8)
+    await until(
         page, "() => getComputedStyle(document.querySelector('[data-controls]')).visibility === 'hidden'", 2
     )
 
     scrolled = await page.evaluate("() => window.scrollY")
     await page.keyboard.press("k")
-    await _until(page, f"() => {VIDEO}.paused")
+    await until(page, f"() => {VIDEO}.paused")
     assert not await page.evaluate(
         "() => document.querySelector('[data-player]').classList.contains('is-idle')"
     )
     await page.keyboard.press(" ")
-    await _until(page, f"() => !{VIDEO}.paused")
+    await until(page, f"() => !{VIDEO}.paused")
     assert await page.evaluate("() => window.scrollY") == scrolled  # Space played, it did not scroll
     before = await page.evaluate(f"() => {VIDEO}.currentTime")
     await page.keyboard.press("ArrowRight")
-    await _until(page, f"() => {VIDEO}.currentTime >= {before} + 4.5")
+    await until(page, f"() => {VIDEO}.currentTime >= {before} + 4.5")
     await page.keyboard.press("m")
     assert await page.evaluate(f"() => {VIDEO}.muted")
 
     # Full screen: the player's element, the video box exactly the screen, the controls over it.
     await page.keyboard.press("f")
-    await _until(page, "() => document.fullscreenElement === document.querySelector('[data-player]')")
-    await _until(
+    await until(page, "() => document.fullscreenElement === document.querySelector('[data-player]')")
+    await until(
         page,
         f"() => {{ const r = {VIDEO}.getBoundingClientRect();"
         " return r.left === 0 && r.top === 0 && r.width === innerWidth && r.height === innerHeight; }",
@@ -170,36 +133,36 @@ async def test_header_play_by_keyboard_fills_the_window_keeps_the_keys_and_goes_
     assert controls["bottom"] == HEIGHT and controls["top"] > HEIGHT / 2, controls
     assert await _focus_in_player(page)
     await page.keyboard.press("f")
-    await _until(page, "() => document.fullscreenElement === null")
+    await until(page, "() => document.fullscreenElement === null")
     await page.keyboard.press("k")
-    await _until(page, f"() => {VIDEO}.paused")
+    await until(page, f"() => {VIDEO}.paused")
 
 
 async def test_mouse_start_keeps_the_keys_and_the_header_offers_to_resume(
-    open_page, live_server, swarm, long_film
+    open_page, live_server, yts_swarm, long_film
 ):
-    swarm.publish_yts(2, "Harbour", long_film.parent)
+    yts_swarm.publish_yts(2, "Harbour", long_film.parent)
     user = await live_server.create_user(language="fr")
     page = await open_page(width=WIDTH, height=HEIGHT, locale="fr-FR", color_scheme="dark")
-    await _open_film(page, live_server, user, "Harbour")
+    await open_film(page, live_server, user, "Harbour")
     assert (await page.text_content("[data-watch]")).strip() == "Lecture"
     assert await _serious_axe_failures(page) == []
 
     await page.click("[data-watch]")  # the mouse this time
-    await _until(page, f"() => {VIDEO}.currentTime > 0.5")
+    await until(page, f"() => {VIDEO}.currentTime > 0.5")
     assert await _focus_in_player(page)
     scrolled = await page.evaluate("() => window.scrollY")
     await page.keyboard.press(" ")
-    await _until(page, f"() => {VIDEO}.paused")
+    await until(page, f"() => {VIDEO}.paused")
     assert await page.evaluate("() => window.scrollY") == scrolled
     # A click on the video itself plays, and the keys still work after it.
     await page.click("[data-player] video", position={"x": 200, "y": 120})
-    await _until(page, f"() => !{VIDEO}.paused")
+    await until(page, f"() => !{VIDEO}.paused")
     assert await _focus_in_player(page)
     await page.keyboard.press("ArrowRight")
-    await _until(page, f"() => {VIDEO}.currentTime > 6.5")
+    await until(page, f"() => {VIDEO}.currentTime > 6.5")
     await page.keyboard.press("k")
-    await _until(page, f"() => {VIDEO}.paused")  # pausing saves the position
+    await until(page, f"() => {VIDEO}.paused")  # pausing saves the position
 
     position = await page.evaluate(f"() => Math.floor({VIDEO}.currentTime)")
     await asyncio.sleep(0.5)
@@ -207,19 +170,19 @@ async def test_mouse_start_keeps_the_keys_and_the_header_offers_to_resume(
     label = (await page.text_content("[data-watch]")).strip()
     assert label == f"Reprendre à 0:{position:02d}", label
     await page.click("[data-watch]")
-    await _until(page, f"() => !{VIDEO}.paused && {VIDEO}.currentTime >= {position}")
+    await until(page, f"() => !{VIDEO}.paused && {VIDEO}.currentTime >= {position}")
 
 
 async def test_one_state_at_a_time_downloading_in_words_then_playing(
-    open_page, live_server, swarm, make_seeder, long_film
+    open_page, live_server, yts_swarm, make_seeder, long_film
 ):
-    swarm.seeder = make_seeder(upload_rate=96 * 1024)  # about 15 s for the whole film
-    swarm.publish_yts(3, "Slowboat", long_film.parent)
+    yts_swarm.seeder = make_seeder(upload_rate=96 * 1024)  # about 15 s for the whole film
+    yts_swarm.publish_yts(3, "Slowboat", long_film.parent)
     pages = {}
     for lang, locale in (("en", "en-US"), ("fr", "fr-FR")):
         user = await live_server.create_user(language=lang)
         pages[lang] = page = await open_page(width=WIDTH, height=HEIGHT, locale=locale)
-        await _open_film(page, live_server, user, "Slowboat")
+        await open_film(page, live_server, user, "Slowboat")
     for page in pages.values():
         await page.click("[data-watch]")
     # One seeder: "1 peer" in English, "1 pair" in French; the rate and an estimate of the start.
@@ -230,37 +193,37 @@ async def test_one_state_at_a_time_downloading_in_words_then_playing(
     # The text with an estimate, and the states on screen at that same moment.
     busy = "() => { const t = document.querySelector('[data-state]').textContent;"
     busy += f" return t.includes('·') && /\\d s$/.test(t) ? [t, ({STATES})()] : null; }}"
-    seen = await asyncio.gather(*(_until(page, busy) for page in pages.values()))
+    seen = await asyncio.gather(*(until(page, busy) for page in pages.values()))
     for lang, (text, states) in zip(pages, seen, strict=True):
         assert re.fullmatch(expected[lang], text), text
         assert states == ["[data-busy]"]
     # The live panel's download line says it the same way.
     live = "() => document.querySelector('[data-live-progress-text]').textContent"
-    await _until(pages["en"], f"() => ({live})().endsWith(' · 1 peer')")
-    await _until(pages["fr"], f"() => ({live})().endsWith(' · 1 pair')")
+    await until(pages["en"], f"() => ({live})().endsWith(' · 1 peer')")
+    await until(pages["fr"], f"() => ({live})().endsWith(' · 1 pair')")
     for page in pages.values():
-        await _until(page, f"() => {VIDEO}.currentTime > 0.5", 60)
+        await until(page, f"() => {VIDEO}.currentTime > 0.5", 60)
         assert await page.evaluate(STATES) == []
 
 
-async def test_an_error_says_why_and_offers_to_try_again(open_page, live_server, swarm, tmp_path):
+async def test_an_error_says_why_and_offers_to_try_again(open_page, live_server, yts_swarm, tmp_path):
     folder = tmp_path / "Notes Only"
     folder.mkdir()
     (folder / "readme.txt").write_text("No film in here.\n" * 2000)
-    swarm.publish_yts(4, "Paperweight", folder)
+    yts_swarm.publish_yts(4, "Paperweight", folder)
     user = await live_server.create_user()
     for scheme in ("light", "dark"):
         page = await open_page(width=WIDTH, height=HEIGHT, color_scheme=scheme)
         expect_error_status(page, 422)
-        await _open_film(page, live_server, user, "Paperweight")
+        await open_film(page, live_server, user, "Paperweight")
         await page.click("[data-start]")
-        await _until(page, "() => !document.querySelector('[data-error-box]').hidden")
+        await until(page, "() => !document.querySelector('[data-error-box]').hidden")
         assert await page.evaluate(STATES) == ["[data-error-box]"]
         assert (await page.text_content("[data-error]")).strip() == "This torrent holds no video file."
         assert await _focus_in_player(page)
         # Readable on the video in both themes (axe's contrast rules among the rest).
         assert await _serious_axe_failures(page, "[data-player]") == [], scheme
         await page.click("[data-retry]")
-        await _until(page, "() => !document.querySelector('[data-error-box]').hidden")
+        await until(page, "() => !document.querySelector('[data-error-box]').hidden")
         assert await page.evaluate(STATES) == ["[data-error-box]"]
         assert await _focus_in_player(page)
