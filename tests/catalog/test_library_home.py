@@ -184,13 +184,7 @@ async def test_a_finished_film_watched_again_comes_back_into_continue_watching(s
     client = await signed_in(sources=("yts",))
     await client.get("/")
     ids = dict(await db.fetch("SELECT title, id FROM movies"))
-    token = await csrf_for(client, "/")
-
-    async def play_to(title: str, minutes: float) -> None:
-        resp = await client.post(
-            f"/stream/{ids[title]}/position", json={"position": minutes * 60}, headers={"X-CSRF-Token": token}
-        )
-        assert resp.status == 200
+    play_to = await position_saver(client, db)
 
     def continue_row(html: str) -> str | None:
         return (
