@@ -21,6 +21,7 @@ from hypertube.http.api.movies import movie_key
 from hypertube.http.api.paging import id_page
 from hypertube.http.api.schema import ID, obj, string
 from hypertube.http.errors import ApiError
+from hypertube.http.ratelimit import enforce_comment_pace
 from hypertube.keys import CACHE, EVENTS, POOL
 
 SCHEMAS: dict[str, dict[str, Any]] = {
@@ -70,6 +71,7 @@ async def get_comment(call: Call) -> Reply:
 
 
 async def _create(call: Call, movie_id: int, *, movie_field: str | None) -> Reply:
+    await enforce_comment_pace(call.request, call.user_id)
     try:
         c = await comments.create_comment(
             call.app[POOL],
@@ -95,6 +97,7 @@ async def post_movie_comment(call: Call) -> Reply:
 
 
 async def patch_comment(call: Call) -> Reply:
+    await enforce_comment_pace(call.request, call.user_id)
     try:
         c = await comments.update_comment(
             call.app[POOL],
