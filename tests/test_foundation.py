@@ -87,6 +87,18 @@ async def test_static_files_are_cached(client):
     assert "immutable" in resp.headers["Cache-Control"]
 
 
+@pytest.mark.parametrize("path", ["vendor/hls.mjs", "vendor/swagger-ui/swagger-ui-bundle.js"])
+async def test_the_big_bundles_are_sent_gzipped_to_browsers_that_accept_it(client, path):
+    on_disk = (Path(__file__).resolve().parent.parent / "static" / path).read_bytes()
+    resp = await client.get(f"/static/{path}", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert resp.status == 200
+    assert resp.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in resp.headers["Vary"]
+    assert int(resp.headers["Content-Length"]) < len(on_disk) / 3
+    assert await resp.read() == on_disk
+    resp = await client.get(f"/static/{path}", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in resp.headers and await resp.read() == on_disk
+
+
 async def test_library_requires_sign_in(client, make_user):
     resp = await client.get("/", allow_redirects=False)
     assert resp.status == 303, await resp.text() and resp.headers["Location"].startswith("/login")
