@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from hypertube.db.migrate import apply_migrations
 from hypertube.settings import SettingsError, ensure_secret_key, load_settings
 from tests.conftest import csrf_for, login_as
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 def test_settings_read_env_and_dotenv(tmp_path):
@@ -89,7 +92,7 @@ async def test_static_files_are_cached(client):
 
 @pytest.mark.parametrize("path", ["vendor/hls.mjs", "vendor/swagger-ui/swagger-ui-bundle.js"])
 async def test_the_big_bundles_are_sent_gzipped_to_browsers_that_accept_it(client, path):
-    on_disk = (Path(__file__).resolve().parent.parent / "static" / path).read_bytes()
+    on_disk = await asyncio.to_thread((STATIC / path).read_bytes)
     resp = await client.get(f"/static/{path}", headers={"Accept-Encoding": "gzip, deflate, br"})
     assert resp.status == 200
     assert resp.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in resp.headers["Vary"]

@@ -302,6 +302,26 @@ async def test_a_flood_of_comments_is_refused_on_the_page_and_in_the_api(
     assert resp.status == 303
 
 
+async def test_comments_lose_controls_and_bidi_overrides_but_keep_emoji_sequences(film_client, db):
+    client = await film_client(sources=())
+    movie_id = await db.fetchval(
+        "INSERT INTO movies (title, details_at) VALUES ('Tricks', now()) RETURNING id"
+    )
+    token = await csrf_for(client, f"/movies/{movie_id}")
+    body = "see \u202egnp.exe\u202c \u2067x\u2069 \x1b[31mred\x85 👩\u200d💻 خانه\u200cها\r\nline\rthree"
+    resp = await client.post(
+        f"/movies/{movie_id}/comments", data={"comment": body, "csrf_token": token}, allow_redirects=False
+    )
+    assert resp.status == 303
+    stored = await db.fetchval("SELECT body FROM comments")
+    assert stored == "see gnp.exe x [31mred 👩\u200d💻 خانه\u200cها\nline\nthree"
+    # A comment of nothing but such characters is empty.
+    resp = await client.post(
+        f"/movies/{movie_id}/comments", data={"comment": "\u202e\u2066\x1b", "csrf_token": token}
+    )
+    assert resp.status == 422 and "cannot be empty" in await resp.text()
+
+
 async def test_editing_with_bad_text_shows_the_message_at_that_comment(film_client, db):
     client = await film_client(sources=())
     movie_id = await db.fetchval(

@@ -35,8 +35,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         updated_at={"type": "string", "format": "date-time"},
     ),
 }
-# At least one character that is not blank: a comment of only spaces is refused.
-NOT_BLANK = "[^\\s\\x00\\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]"
+# At least one character that is neither blank nor removed (comments.HIDDEN): a comment of only spaces,
+# controls or bidi overrides is refused.
+NOT_BLANK = (
+    "[^\\s\\x00-\\x08\\x0b-\\x1f\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202a-\\u202f\\u205f"
+    "\\u2066-\\u2069\\u3000\\ufeff]"
+)
 COMMENT_TEXT = string(
     1, comments.MAX_LENGTH, pattern=NOT_BLANK, description="Text of the comment (1–2000 characters)."
 )
