@@ -188,6 +188,7 @@ def bomb() -> bytes:
         ("x.png", image_bytes("PNG")[:100], "not a JPEG"),
         ("big.png", b"\x89PNG" + b"0" * (5 * 1024 * 1024 + 10), "5 MB or smaller"),
         ("bomb.png", bomb, "too many pixels"),
+        ("tall.png", image_bytes("PNG", size=(1, 20_000)), "at most 16,384 pixels on a side"),
     ],
 )
 async def test_bad_pictures_are_refused(accounts_client, db, name, data, message):
