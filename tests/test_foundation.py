@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from hypertube.db.migrate import apply_migrations
 from hypertube.settings import SettingsError, ensure_secret_key, load_settings
 from tests.conftest import csrf_for, login_as
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 def test_settings_read_env_and_dotenv(tmp_path):
@@ -85,6 +88,18 @@ async def test_static_files_are_cached(client):
     resp = await client.get("/static/css/app.css?v=abc")
     assert resp.status == 200
     assert "immutable" in resp.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize("path", ["vendor/hls.mjs", "vendor/swagger-ui/swagger-ui-bundle.js"])
+async def test_the_big_bundles_are_sent_gzipped_to_browsers_that_accept_it(client, path):
+    on_disk = await asyncio.to_thread((STATIC / path).read_bytes)
+    resp = await client.get(f"/static/{path}", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert resp.status == 200
+    assert resp.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in resp.headers["Vary"]
+    assert int(resp.headers["Content-Length"]) < len(on_disk) / 3
+    assert await resp.read() == on_disk
+    resp = await client.get(f"/static/{path}", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in resp.headers and await resp.read() == on_disk
 
 
 async def test_library_requires_sign_in(client, make_user):

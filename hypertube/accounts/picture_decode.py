@@ -24,6 +24,7 @@ ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 TOO_BIG = N_("The picture must be 5 MB or smaller.")
 NOT_AN_IMAGE = N_("This file is not a JPEG, PNG, WebP or GIF picture.")
 TOO_MANY_PIXELS = N_("This picture has too many pixels.")
+TOO_LONG_A_SIDE = N_("This picture is too tall or too wide (at most 16,384 pixels on a side).")
 EMPTY = N_("The picture file is empty.")
 
 # One gate per event loop (a semaphore belongs to the loop it first waits on).
@@ -41,8 +42,10 @@ def _check_header(img: Image.Image) -> None:
     if img.format not in ALLOWED_FORMATS:
         raise PictureError(NOT_AN_IMAGE)
     width, height = img.size
-    if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
-        raise PictureError(TOO_MANY_PIXELS)
+    if not (1 <= width and 1 <= height):
+        raise PictureError(NOT_AN_IMAGE)
+    if width > MAX_SIDE or height > MAX_SIDE:
+        raise PictureError(TOO_LONG_A_SIDE)
     limit = MAX_DECLARED_JPEG_PIXELS if img.format == "JPEG" else MAX_DECODED_PIXELS
     if width * height > limit:
         raise PictureError(TOO_MANY_PIXELS)

@@ -14,7 +14,9 @@ from hypertube.i18n import N_
 
 MAX_LENGTH = 500
 HISTORY = 50
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Controls, zero-width spaces, direction marks and bidi embeddings, overrides and isolates; the zero-width
+# joiner and non-joiner stay (emoji sequences such as 👩‍💻 and Persian or Indic words need them).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class ChatError(ValueError):

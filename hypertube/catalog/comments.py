@@ -3,6 +3,7 @@ Socket.IO alike), and announces changes on the event bus."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import asyncpg
@@ -62,10 +63,17 @@ def _public(row: Any) -> dict[str, Any]:
     }
 
 
+# Control characters (line breaks and tabs kept) and the bidi embeddings, overrides and isolates that make
+# a text read otherwise than it is written ("\u202egnp.exe" shows as "exe.png"); chat removes them too.
+HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def clean_body(body: object) -> str:
+    """The comment as stored: line breaks as \\n, `HIDDEN` characters removed, trimmed; 1–`MAX_LENGTH`
+    characters, else CommentError."""
     if not isinstance(body, str):
         raise CommentError(N_("A comment must be text."))
-    text = body.replace("\r\n", "\n").replace("\x00", "").strip()
+    text = HIDDEN.sub("", body.replace("\r\n", "\n").replace("\r", "\n")).strip()
     if not text:
         raise CommentError(N_("A comment cannot be empty."))
     if len(text) > MAX_LENGTH:

@@ -25,6 +25,7 @@ from hypertube.http.auth import login_required, require_user
 from hypertube.http.errors import ApiError
 from hypertube.http.home_recommendations import home_recommendations
 from hypertube.http.library_home import home_sections, marked
+from hypertube.http.ratelimit import COMMENTS_TOO_FAST, enforce_comment_pace
 from hypertube.http.routing import id_route, path_id
 from hypertube.i18n import N_, current_language
 from hypertube.i18n import gettext as _
@@ -207,10 +208,29 @@ async def _form_comment(request: web.Request) -> object:
     return form.get("comment", "")
 
 
+async def _too_fast(
+    request: web.Request, movie_id: int, user_id: int, **extra: Any
+) -> web.StreamResponse | None:
+    """The film page again with the form's error and its draft when `user_id` comments too fast."""
+    try:
+        await enforce_comment_pace(request, user_id)
+    except ApiError as exc:
+        response = await _movie_page(request, movie_id, status=429, **extra)
+        response.headers.update(exc.headers)
+        return response
+    return None
+
+
 async def post_comment(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     movie_id = path_id(request, "movie_id")
     body = await _form_comment(request)
+    draft = body if isinstance(body, str) else ""
+    refused = await _too_fast(
+        request, movie_id, user.id, comment_error=_(COMMENTS_TOO_FAST), comment_draft=draft
+    )
+    if refused is not None:
+        return refused
     try:
         await comments.create_comment(
             request.app[POOL], request.app[EVENTS], user_id=user.id, movie_id=movie_id, body=body
@@ -242,6 +262,9 @@ async def edit_comment(request: web.Request) -> web.StreamResponse:
     movie_id, comment_id = path_id(request, "movie_id"), path_id(request, "comment_id")
     await _own_comment(request, movie_id, comment_id, user.id)
     body = await _form_comment(request)
+    refused = await _too_fast(request, movie_id, user.id, edit_errors={comment_id: _(COMMENTS_TOO_FAST)})
+    if refused is not None:
+        return refused
     try:
         await comments.update_comment(
             request.app[POOL], request.app[EVENTS], user_id=user.id, comment_id=comment_id, body=body

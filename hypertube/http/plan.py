@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypertube.i18n import gettext as _
 from hypertube.media.convert import MediaInfo
 from hypertube.media.tracks import AudioTrack, choose_audio
 
@@ -36,8 +37,14 @@ def master_url(base: str, info: MediaInfo, track: AudioTrack | None) -> str:
     return playlist_url(base, info, track, "master.m3u8")
 
 
-def _track_label(track: AudioTrack) -> str:
-    name = track.title or label(track.language)
+UNKNOWN_LANGUAGES = frozenset({"", "und", "unk", "mis", "zxx"})  # ISO 639-2: none given, or not a language
+
+
+def _track_label(track: AudioTrack, number: int) -> str:
+    """The menu's name of the `number`th audio track (from 1): its title, else its language, else
+    "Track 2" in the user's language."""
+    known = track.language and track.language.lower() not in UNKNOWN_LANGUAGES
+    name = track.title or (label(track.language) if known else _("Track %(number)s", number=number))
     return f"{name} ({track.codec}, {track.channels} ch)" if track.channels != 2 else name
 
 
@@ -49,14 +56,14 @@ def audio_menu(info: MediaInfo, base: str, user_language: str | None) -> tuple[A
         {
             "index": t.index,
             "lang": t.language,
-            "label": _track_label(t),
+            "label": _track_label(t, number),
             "codec": t.codec,
             "default": t.default,
             "selected": chosen is not None and t.index == chosen.index,
             "url": playlist_url(base, info, t) if info.kind == "hls" else None,
             "master": master_url(base, info, t) if info.kind == "hls" else None,
         }
-        for t in info.audio_tracks
+        for number, t in enumerate(info.audio_tracks, 1)
     ]
     return chosen, entries
 

@@ -7,7 +7,8 @@ import math
 from aiohttp import web
 
 from hypertube.http.errors import ApiError
-from hypertube.keys import RATE_LIMITS
+from hypertube.i18n import N_
+from hypertube.keys import API_LIMITS, RATE_LIMITS
 
 
 def client_ip(request: web.Request) -> str:
@@ -28,3 +29,21 @@ async def enforce(
         raise ApiError(
             429, message, code="rate_limited", headers={"Retry-After": str(max(1, math.ceil(reset_in)))}
         )
+
+
+# Each comment is stored and sent live to everyone on the film's page: a script must not flood them.
+COMMENTS_TOO_FAST = N_("You are commenting too fast. Wait a minute and try again.")
+
+
+async def enforce_comment_pace(request: web.Request, user_id: int) -> None:
+    """Counts one new or edited comment of `user_id` (page form and API together); past the app's
+    `API_LIMITS.comments` per `comments_window` seconds raises a 429 ApiError (message `COMMENTS_TOO_FAST`,
+    untranslated; Retry-After in seconds)."""
+    limits = request.app[API_LIMITS]
+    await enforce(
+        request,
+        f"comment:{user_id}",
+        limit=limits.comments,
+        window=limits.comments_window,
+        message=COMMENTS_TOO_FAST,
+    )

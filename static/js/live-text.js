@@ -3,9 +3,10 @@
 import { fillPlaceholders, parseJSON } from "./util.js";
 import { plural } from "./plural.js";
 
-const strings = parseJSON(document.querySelector("[data-live-panel]")?.dataset.liveStrings);
+// The film page's live panel carries them all; the library carries those of the download badges.
+const strings = parseJSON(document.querySelector("[data-live-strings]")?.dataset.liveStrings);
 
-/** A text of the live panel (already in the page's language), with its %(name)s placeholders filled. */
+/** A text of the live scripts (already in the page's language), with its %(name)s placeholders filled. */
 export function t(key, values = {}) {
   return fillPlaceholders(strings[key] || key, values);
 }

@@ -65,6 +65,7 @@ async def test_edit_profile(accounts_client, db):
         "username": "new_name",
         "first_name": "Ada M.",
         "language": "fr",
+        "email_password": STRONG_PASSWORD,
     }
     resp = await post_profile(accounts_client, changed)
     assert resp.status == 303 and resp.headers["Location"] == "/profile?notice=saved"
@@ -86,8 +87,34 @@ async def test_duplicate_email_or_username_in_other_case(accounts_client, make_u
     resp = await post_profile(accounts_client, data | {"username": "takenname"})
     assert resp.status == 400 and "already taken" in await resp.text()
     resp = await post_profile(accounts_client, data | {"email": "TAKEN@example.org"})
+    assert (
+        resp.status == 400 and "already uses this email" not in await resp.text()
+    )  # not without the password
+    resp = await post_profile(
+        accounts_client, data | {"email": "TAKEN@example.org", "email_password": STRONG_PASSWORD}
+    )
     assert resp.status == 400 and "already uses this email" in await resp.text()
     assert await db.fetchval("SELECT username FROM users WHERE id <> $1", other.id) == data["username"]
+
+
+async def test_a_new_email_address_needs_the_current_password(accounts_client, db):
+    data = await signed_in(accounts_client)
+    moved = data | {"email": "thief@example.org"}
+    for extra, message in (
+        ({}, "Give your current password"),
+        ({"email_password": "Wrong-pass-123"}, "not correct"),
+    ):
+        resp = await post_profile(accounts_client, moved | extra)
+        assert resp.status == 400
+        html = await resp.text()
+        assert 'id="field-email_password-error"' in html and message in html
+        assert await db.fetchval("SELECT email FROM users") == data["email"]
+    # The other fields save without it; with it, the address changes.
+    resp = await post_profile(accounts_client, data | {"first_name": "Renamed"})
+    assert resp.status == 303
+    resp = await post_profile(accounts_client, moved | {"email_password": STRONG_PASSWORD})
+    assert resp.status == 303
+    assert await db.fetchval("SELECT email FROM users") == "thief@example.org"
 
 
 PROFILE_NASTY = [
@@ -161,6 +188,7 @@ def bomb() -> bytes:
         ("x.png", image_bytes("PNG")[:100], "not a JPEG"),
         ("big.png", b"\x89PNG" + b"0" * (5 * 1024 * 1024 + 10), "5 MB or smaller"),
         ("bomb.png", bomb, "too many pixels"),
+        ("tall.png", image_bytes("PNG", size=(1, 20_000)), "at most 16,384 pixels on a side"),
     ],
 )
 async def test_bad_pictures_are_refused(accounts_client, db, name, data, message):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.accounts.test_reset import eml_text, wait_for
-from tests.fixtures.accounts import oauth_round_trip, post_form, register
+from tests.fixtures.accounts import STRONG_PASSWORD, oauth_round_trip, post_form, register
 
 
 def verify_links(folder) -> list[tuple[str, str]]:
@@ -45,7 +45,9 @@ async def test_changed_address_needs_a_new_confirmation(accounts_client, db, set
     resp, data = await register(accounts_client)
     [(_, first_link)] = await wait_for(lambda: verify_links(settings.mail_dir))
     fields = {k: data[k] for k in ("email", "username", "first_name", "last_name")} | {"language": "en"}
-    resp = await post_profile(accounts_client, fields | {"email": "moved@example.org"})
+    resp = await post_profile(
+        accounts_client, fields | {"email": "moved@example.org", "email_password": STRONG_PASSWORD}
+    )
     assert resp.status == 303
     links = await wait_for(
         lambda: verify_links(settings.mail_dir) if len(verify_links(settings.mail_dir)) == 2 else None

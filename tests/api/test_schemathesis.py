@@ -75,7 +75,7 @@ async def test_schemathesis_finds_no_server_error_and_no_spec_violation(
     aiohttp_client, make_app, make_user, api_movie, api_token, db
 ):
     app = make_app()
-    app[API_LIMITS] = Limits(requests=1_000_000)
+    app[API_LIMITS] = Limits(requests=1_000_000, comments=1_000_000)
     client = await aiohttp_client(app)
     me, other = await make_user(), await make_user()
     movies = [await api_movie(f"Film {i}") for i in range(3)]

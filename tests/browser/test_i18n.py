@@ -181,3 +181,13 @@ async def test_language_switch_refuses_unknown_languages_and_foreign_targets(cli
     )
     assert resp.headers["Location"] == "/users/x?a=1"
     assert await db.fetchval("SELECT language FROM users WHERE id = $1", user.id) == "en"
+
+
+async def test_an_api_clients_name_is_not_called_a_title_in_french(client, make_user):
+    # "Name" sorts films by title ("Titre"); an API client has a name ("Nom du client").
+    login_as(client, await make_user(language="fr"))
+    html = await (await client.get("/settings/api-clients")).text()
+    label = re.search(r'<label for="api-client-name">([^<]*)</label>', html)
+    assert label and label.group(1) == "Nom du client"
+    html = await (await client.get("/")).text()
+    assert re.search(r'<option value="name"[^>]*>Titre</option>', html)

@@ -254,6 +254,74 @@ async def test_enrichment_down_still_shows_the_film(film_client, upstreams, db, 
     assert row["director"] and row["details_at"] is None
 
 
+async def test_a_flood_of_comments_is_refused_on_the_page_and_in_the_api(
+    film_client, make_user, db, api_token
+):
+    client = await film_client(sources=())
+    movie_id = await db.fetchval(
+        "INSERT INTO movies (title, details_at) VALUES ('Flooded', now()) RETURNING id"
+    )
+    token = await csrf_for(client, f"/movies/{movie_id}")
+    for n in range(10):
+        resp = await client.post(
+            f"/movies/{movie_id}/comments",
+            data={"comment": f"comment {n}", "csrf_token": token},
+            allow_redirects=False,
+        )
+        assert resp.status == 303
+    resp = await client.post(
+        f"/movies/{movie_id}/comments", data={"comment": "one too many", "csrf_token": token}
+    )
+    assert resp.status == 429
+    assert int(resp.headers["Retry-After"]) > 0
+    html = await resp.text()
+    assert 'id="comment-new-error"' in html and "commenting too fast" in html
+    assert ">one too many</textarea>" in html  # the draft is kept
+    # Editing counts too, and the API shares the same count.
+    comment_id = await db.fetchval("SELECT min(id) FROM comments")
+    resp = await client.post(
+        f"/movies/{movie_id}/comments/{comment_id}", data={"comment": "edited", "csrf_token": token}
+    )
+    assert resp.status == 429
+    assert f'id="comment-edit-error-{comment_id}"' in await resp.text()
+    headers = await api_token(client, client.user)
+    resp = await client.post(
+        f"/api/v1/movies/{movie_id}/comments", json={"comment": "by script"}, headers=headers
+    )
+    assert resp.status == 429
+    assert (await resp.json())["error"]["code"] == "rate_limited"
+    assert await db.fetchval("SELECT count(*) FROM comments") == 10
+    assert await db.fetchval("SELECT body FROM comments WHERE id = $1", comment_id) == "comment 0"
+    # Someone else still comments.
+    login_as(client, await make_user())
+    resp = await client.post(
+        f"/movies/{movie_id}/comments",
+        data={"comment": "my turn", "csrf_token": token},
+        allow_redirects=False,
+    )
+    assert resp.status == 303
+
+
+async def test_comments_lose_controls_and_bidi_overrides_but_keep_emoji_sequences(film_client, db):
+    client = await film_client(sources=())
+    movie_id = await db.fetchval(
+        "INSERT INTO movies (title, details_at) VALUES ('Tricks', now()) RETURNING id"
+    )
+    token = await csrf_for(client, f"/movies/{movie_id}")
+    body = "see \u202egnp.exe\u202c \u2067x\u2069 \x1b[31mred\x85 👩\u200d💻 خانه\u200cها\r\nline\rthree"
+    resp = await client.post(
+        f"/movies/{movie_id}/comments", data={"comment": body, "csrf_token": token}, allow_redirects=False
+    )
+    assert resp.status == 303
+    stored = await db.fetchval("SELECT body FROM comments")
+    assert stored == "see gnp.exe x [31mred 👩\u200d💻 خانه\u200cها\nline\nthree"
+    # A comment of nothing but such characters is empty.
+    resp = await client.post(
+        f"/movies/{movie_id}/comments", data={"comment": "\u202e\u2066\x1b", "csrf_token": token}
+    )
+    assert resp.status == 422 and "cannot be empty" in await resp.text()
+
+
 async def test_editing_with_bad_text_shows_the_message_at_that_comment(film_client, db):
     client = await film_client(sources=())
     movie_id = await db.fetchval(

@@ -184,19 +184,8 @@ async def test_watch_together_play_pause_and_late_joiner(film_site, open_page):
 
 # The library page loads live.js once the catalog's template includes it; until then this stand-in
 # renders the catalog's real card partial with the module, as the library page is meant to.
-LIBRARY = """{% extends "base.html" %}
-{% block head %}<script type="module" src="{{ static_url('js/live.js') }}"></script>{% endblock %}
-{% block content %}<ul class="movie-grid">{% include "library/_cards.html" %}</ul>{% endblock %}"""
-
-
-def add_library_with_live(app: web.Application) -> None:
-    add_test_player(app)
-    env = aiohttp_jinja2.get_env(app)
-    env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({"library.html": LIBRARY}), env.loader])
-
-
 async def test_download_progress_on_the_film_page_and_library_cards(start_live_server, open_page):
-    server = await start_live_server(prepare=add_library_with_live)
+    server = await start_live_server(prepare=add_test_player)
     pool = server.app[POOL]
     movie_id = await pool.fetchval(
         "INSERT INTO movies (title, year, popularity) VALUES ('Downloading', 2001, 99) RETURNING id"
@@ -217,7 +206,12 @@ async def test_download_progress_on_the_film_page_and_library_cards(start_live_s
         "42% downloaded · 2.0 MB/s · 3 peers"
     )
     await expect(film.locator("[data-live-progress-bar]")).to_have_attribute("value", "42")
-    await expect(card.locator("[data-live-card-progress]")).to_have_text("42%")
+    badge = card.locator("[data-live-card-progress]")
+    await expect(badge).to_have_text("42%")
+    await expect(badge).to_have_attribute("title", "42% downloaded · 2.0 MB/s · 3 peers")
+    done = {**progress, "progress": 1.0, "ready": True}
+    await events.publish("download:progress", done, room=f"movie:{movie_id}")
+    await expect(badge).to_have_text("Ready to play")
 
 
 async def test_a_page_reconnects_and_catches_up_on_what_it_missed(film_site, open_page):

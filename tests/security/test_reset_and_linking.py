@@ -13,7 +13,7 @@ VICTIM = "grace.hopper@gmail.com"  # the fake Google user's verified address
 
 def profile_fields(data: dict, **changes) -> dict:
     fields = {k: data[k] for k in ("email", "username", "first_name", "last_name")} | {"language": "en"}
-    return fields | changes
+    return fields | {"email_password": data["password"]} | changes
 
 
 async def test_reset_link_then_email_change_cannot_capture_a_provider_sign_in(site, db):

@@ -16,14 +16,13 @@ from hypertube.accounts.validation import ValidationError, email_problem
 from hypertube.http import auth
 from hypertube.http.accounts.forms import RATE_LIMITED, form_value, render, translated
 from hypertube.http.accounts.limits import limited
-from hypertube.http.accounts.profile import profile_response
+from hypertube.http.accounts.profile import CURRENT_WRONG, profile_response
 from hypertube.http.accounts.workers import outbox
 from hypertube.http.auth import open_session, require_user
 from hypertube.http.ratelimit import client_ip
 from hypertube.i18n import gettext as _
 from hypertube.keys import CACHE, POOL, SETTINGS
 
-CURRENT_WRONG = N_("Your current password is not correct.")
 RESET_INVALID = N_("This reset link is invalid, already used or expired. Ask for a new one.")
 
 

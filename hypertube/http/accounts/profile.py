@@ -11,9 +11,10 @@ from aiohttp import web
 from hypertube.accounts import avatars, profile, users
 from hypertube.accounts.messages import N_
 from hypertube.accounts.models import User
+from hypertube.accounts.passwords import verify_password
 from hypertube.accounts.picture_decode import MAX_BYTES, TOO_BIG, PictureError
 from hypertube.accounts.profile import PROFILE_FIELDS, PictureLoader, ProfileChanges
-from hypertube.accounts.validation import ValidationError, username_problem
+from hypertube.accounts.validation import ValidationError, email_problem, username_problem
 from hypertube.http.accounts.forms import RATE_LIMITED, form_value, notice_of, render, translated
 from hypertube.http.accounts.limits import limited
 from hypertube.http.accounts.workers import outbox
@@ -22,6 +23,8 @@ from hypertube.http.errors import ApiError
 from hypertube.i18n import gettext as _
 from hypertube.keys import POOL, SETTINGS
 
+EMAIL_PASSWORD_NEEDED = N_("Give your current password to change your email address.")
+CURRENT_WRONG = N_("Your current password is not correct.")
 AVATAR_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable", "Content-Type": "image/webp"}
 
 
@@ -66,11 +69,35 @@ def _upload(field: Any) -> PictureLoader | None:
     return read
 
 
+async def _email_step_up(request: web.Request, user: User, form: Any, email: str) -> tuple[str, int] | None:
+    """A new email address needs the account's password (when it has one), as on the API: a session alone
+    (an unlocked browser, a stolen cookie) must not be enough to move the account to another address and
+    reset its password there. Returns the field's error and the status, or None."""
+    if email_problem(email) is not None or email.lower() == user.email.lower():
+        return None  # unchanged, or refused by the form's own checks
+    stored = await users.password_hash_of(request.app[POOL], user.id)
+    if stored is None:
+        return None  # provider-only accounts, as for a new password on this page
+    if wait := await limited(request, ("current_password", str(user.id))):
+        return _(RATE_LIMITED, seconds=wait), 429
+    given = form_value(form, "email_password", keep_spaces=True)
+    if not given:
+        return _(EMAIL_PASSWORD_NEEDED), 400
+    if not await verify_password(given, stored, request.app[SETTINGS].bcrypt_cost):
+        return _(CURRENT_WRONG), 400
+    return None
+
+
 async def update_profile(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     form = await request.post()
     values: dict[str, Any] = {f: form_value(form, f) for f in PROFILE_FIELDS}
     values["language"] = values["language"] or user.language
+    if refused := await _email_step_up(request, user, form, values["email"] or ""):
+        message, status = refused
+        return await profile_response(
+            request, user, {"values": values, "errors": {"email_password": message}}, status=status
+        )
     changes = ProfileChanges(**values, picture=_upload(form.get("picture")))
     if changes.picture is not None and (wait := await limited(request, ("picture_user", str(user.id)))):
         context = {"values": values, "errors": {"picture": _(RATE_LIMITED, seconds=wait)}}

@@ -21,6 +21,7 @@ from hypertube.http.api.movies import movie_key
 from hypertube.http.api.paging import id_page
 from hypertube.http.api.schema import ID, obj, string
 from hypertube.http.errors import ApiError
+from hypertube.http.ratelimit import enforce_comment_pace
 from hypertube.keys import CACHE, EVENTS, POOL
 
 SCHEMAS: dict[str, dict[str, Any]] = {
@@ -34,8 +35,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         updated_at={"type": "string", "format": "date-time"},
     ),
 }
-# At least one character that is not blank: a comment of only spaces is refused.
-NOT_BLANK = "[^\\s\\x00\\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]"
+# At least one character that is neither blank nor removed (comments.HIDDEN): a comment of only spaces,
+# controls or bidi overrides is refused.
+NOT_BLANK = (
+    "[^\\s\\x00-\\x08\\x0b-\\x1f\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202a-\\u202f\\u205f"
+    "\\u2066-\\u2069\\u3000\\ufeff]"
+)
 COMMENT_TEXT = string(
     1, comments.MAX_LENGTH, pattern=NOT_BLANK, description="Text of the comment (1–2000 characters)."
 )
@@ -70,6 +75,7 @@ async def get_comment(call: Call) -> Reply:
 
 
 async def _create(call: Call, movie_id: int, *, movie_field: str | None) -> Reply:
+    await enforce_comment_pace(call.request, call.user_id)
     try:
         c = await comments.create_comment(
             call.app[POOL],
@@ -95,6 +101,7 @@ async def post_movie_comment(call: Call) -> Reply:
 
 
 async def patch_comment(call: Call) -> Reply:
+    await enforce_comment_pace(call.request, call.user_id)
     try:
         c = await comments.update_comment(
             call.app[POOL],
