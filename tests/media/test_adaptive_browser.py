@@ -14,8 +14,7 @@ import pytest
 from bench.swarm import SourceSwarm, library_cards
 from hypertube.keys import RENDITION_MAKER
 from hypertube.media.generate import generate_film
-from tests.fixtures.browser import sign_in
-from tests.media.test_player_browser import _until
+from tests.fixtures.browser import sign_in, until
 
 # Generating the film, downloading it, making its renditions and playing 24 s: about 60 s on two idle
 # cores, twice that on a loaded machine.
@@ -107,7 +106,7 @@ async def _finished_film(page, server) -> int:
     finished = (
         f"() => fetch('/stream/{movie_id}').then(r => r.json()).then(p => p.status.state === 'finished')"
     )
-    await _until(page, finished, limit=60)
+    await until(page, finished, limit=60)
     maker = server.app[RENDITION_MAKER]
     for _ in range(1200):  # the 720p and 480p renditions of the 16 s film: a few CPU seconds each
         if movie_id in maker.finished:
@@ -140,16 +139,16 @@ async def _moves_down(page, movie_id: int) -> None:
     )
     await page.evaluate(WATCH)
     await page.click("[data-start]")
-    await _until(page, "() => window.playback.started && document.querySelector('video').currentTime > 0.5")
+    await until(page, "() => window.playback.started && document.querySelector('video').currentTime > 0.5")
     assert await page.get_attribute("[data-quality]", "data-playing") == "1080p"
     # The viewer pauses while 8 s are buffered (however loaded the machine is), then the link drops.
     await page.evaluate("() => document.querySelector('video').pause()")
-    await _until(page, f"() => ({AHEAD})() >= 8")
+    await until(page, f"() => ({AHEAD})() >= 8")
     requested.append(f"{loop.time():.1f} slow, {await page.evaluate(AHEAD):.1f} s ahead")
     await _throttle(cdp, SLOW)
     await page.evaluate("() => document.querySelector('video').play()")
-    await _until(page, "() => document.querySelector('[data-quality]').dataset.playing === '480p'", limit=30)
-    await _until(page, "() => document.querySelector('video').currentTime > 22", limit=40)
+    await until(page, "() => document.querySelector('[data-quality]').dataset.playing === '480p'", limit=30)
+    await until(page, "() => document.querySelector('video').currentTime > 22", limit=40)
     stalled_ms = await page.evaluate(STALLED)  # from the first frame played to near the end
     heights = await page.evaluate("() => window.playback.heights")
     assert heights[0] == 1080 and heights[-1] == 480, heights
@@ -176,11 +175,11 @@ async def test_direct_play_steps_down_on_a_slow_link(
         await page.evaluate(WATCH)
         await page.click("[data-start]")
         # The video waits for data, and the player moves to the renditions (a MediaSource) without a reload.
-        await _until(page, "() => document.querySelector('video').src.startsWith('blob:')", limit=60)
-        await _until(
+        await until(page, "() => document.querySelector('video').src.startsWith('blob:')", limit=60)
+        await until(
             page, "() => document.querySelector('[data-quality]').dataset.playing === '480p'", limit=40
         )
-        await _until(page, "() => document.querySelector('video').currentTime > 20", limit=60)  # plays on
+        await until(page, "() => document.querySelector('video').currentTime > 20", limit=60)  # plays on
         assert (await page.text_content("[data-error]") or "").strip() == ""
         heights = await page.evaluate("() => window.playback.heights")
         assert heights[0] == 1080 and 480 in heights, heights  # the file first, then the renditions

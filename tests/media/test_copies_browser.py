@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 
 from bench.swarm import SourceSwarm, library_cards
-from tests.fixtures.browser import sign_in
+from tests.fixtures.browser import sign_in, until
 from tests.fixtures.torrent import write_test_film
-from tests.media.test_player_browser import _until
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(180)]
 
@@ -45,9 +44,9 @@ async def test_player_follows_the_film_to_its_smaller_copy(
         await page.goto(f"/movies/{movie_id}")
         await page.evaluate(NOTES)
         await page.click("[data-start]")
-        await _until(page, "() => document.querySelector('video').currentTime > 0.2", limit=30)
+        await until(page, "() => document.querySelector('video').currentTime > 0.2", limit=30)
         assert films[0].info_hash in await page.evaluate("() => document.querySelector('video').src")
-        await _until(
+        await until(
             page,
             f"() => document.querySelector('[data-player]').dataset.copy === '{films[1].info_hash}'",
             limit=40,
@@ -57,7 +56,7 @@ async def test_player_follows_the_film_to_its_smaller_copy(
         notes = await page.evaluate("() => window.notes")
         assert "Switched to 720p: the 1080p copy downloads too slowly" in notes, notes
         # It goes on from where it was, in the 720p copy's picture.
-        await _until(page, f"() => document.querySelector('video').currentTime > {at} + 1", limit=30)
+        await until(page, f"() => document.querySelector('video').currentTime > {at} + 1", limit=30)
         assert await page.evaluate("() => document.querySelector('video').videoWidth") == 320
         assert await page.evaluate("() => document.querySelector('video').currentTime") >= at
     finally:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hypertube.keys import MEDIA, POOL
-from tests.fixtures.browser import sign_in
-from tests.media.test_player_browser import _until
+from tests.fixtures.browser import sign_in, until
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
@@ -22,7 +21,7 @@ async def test_quality_menu_starts_on_the_source_and_pins_a_rendition(live_serve
     await sign_in(page, live_server, user)
     await page.goto(f"/movies/{movie_id}")
     await page.click("[data-start]")
-    await _until(page, "() => document.querySelector('video').currentTime > 0.3")
+    await until(page, "() => document.querySelector('video').currentTime > 0.3")
     assert await page.is_visible("[data-quality-button]")
     assert await page.get_attribute("[data-quality]", "data-playing") == "1080p"
     assert (await page.text_content("[data-quality-label]")).strip() == "Auto (1080p)"
@@ -30,6 +29,6 @@ async def test_quality_menu_starts_on_the_source_and_pins_a_rendition(live_serve
     items = await page.eval_on_selector_all("[data-quality-menu] button", "bs => bs.map(b => b.textContent)")
     assert items == ["Auto", "1080p", "720p", "480p"]
     await page.click("[data-quality-menu] button:text-is('480p')")
-    await _until(page, "() => document.querySelector('[data-quality]').dataset.playing === '480p'")
+    await until(page, "() => document.querySelector('[data-quality]').dataset.playing === '480p'")
     assert (await page.text_content("[data-quality-label]")).strip() == "480p"
-    await _until(page, "() => { const v = document.querySelector('video'); return v.videoHeight === 480; }")
+    await until(page, "() => { const v = document.querySelector('video'); return v.videoHeight === 480; }")
