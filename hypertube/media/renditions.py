@@ -30,6 +30,7 @@ class Rendition:
     height: int
     bandwidth: int  # bits/s, the peak the master playlist announces (HLS BANDWIDTH)
     transcoded: bool  # made here from the source (the source rendition is the film's own segments)
+    average_bandwidth: int = 0  # bits/s over the whole film (HLS AVERAGE-BANDWIDTH); 0 when unknown
 
     @property
     def video_bitrate(self) -> int:
@@ -51,9 +52,20 @@ def source_bandwidth(info: MediaInfo) -> int:
     return int(info.width * info.height * SOURCE_BITS_PER_PIXEL)
 
 
+def source_average_bandwidth(info: MediaInfo) -> int:
+    """The source's mean bitrate (bits/s): all its segments' bytes over their length, from the index's
+    byte positions; 0 when the index has none."""
+    spans = info.spans[: len(info.segments)]
+    size = sum(end - start for start, end in spans if end > start)
+    seconds = sum(info.length(i) for i, (start, end) in enumerate(spans) if end > start)
+    return int(size * 8 / seconds) if size and seconds > 0 else 0
+
+
 def renditions(info: MediaInfo) -> list[Rendition]:
     """The source, then each smaller rendition of the ladder (never one as large as the source)."""
-    found = [Rendition(SOURCE, info.width, info.height, source_bandwidth(info), False)]
+    peak = source_bandwidth(info)
+    average = min(source_average_bandwidth(info), peak)
+    found = [Rendition(SOURCE, info.width, info.height, peak, False, average)]
     for height, bandwidth in LADDER:
         if height < info.height:
             width = round(info.width * height / info.height / 2) * 2
@@ -66,7 +78,12 @@ def master_playlist(info: MediaInfo, playlist_url: dict[str, str]) -> str:
     codecs = "avc1.640028" + (",mp4a.40.2" if info.audio_action != "none" else "")
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for r in renditions(info):
-        attributes = f'BANDWIDTH={r.bandwidth},RESOLUTION={r.width}x{r.height},NAME="{r.name}"'
+        attributes = f"BANDWIDTH={r.bandwidth}"
+        if r.average_bandwidth:
+            # hls.js weighs a rendition by its mean rather than its peak once two segments are buffered,
+            # so a link that recovers gets the source back sooner.
+            attributes += f",AVERAGE-BANDWIDTH={r.average_bandwidth}"
+        attributes += f',RESOLUTION={r.width}x{r.height},NAME="{r.name}"'
         if r.transcoded or info.video_action == "transcode":
             attributes += f',CODECS="{codecs}"'
         lines += [f"#EXT-X-STREAM-INF:{attributes}", playlist_url[r.name]]
