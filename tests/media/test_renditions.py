@@ -13,7 +13,7 @@ import pytest
 from hypertube.keys import MEDIA
 from hypertube.media.generate import generate_film
 from hypertube.media.generate_kinds import AudioSpec, Shape, generate_shaped
-from hypertube.media.renditions import RenditionSegments, find
+from hypertube.media.renditions import AVC_PROFILES, RenditionSegments, find
 from tests.conftest import login_as
 from tests.media.test_kinds import _pitch
 
@@ -59,6 +59,9 @@ async def test_master_playlist_lists_renditions_whose_segments_decode_at_their_s
     file_rate = full_hd.stat().st_size * 8 / info.duration
     assert 0.7 * file_rate < int(source["AVERAGE-BANDWIDTH"]) <= int(source["BANDWIDTH"]), (source, file_rate)
     assert all("AVERAGE-BANDWIDTH" not in a for a, _ in variants[1:])
+    # One codec family throughout (hls.js switches only within one), the copied source's own profile.
+    assert [a["CODECS"].split(".")[0] for a, _ in variants] == ["avc1"] * 3
+    assert source["CODECS"].startswith(f"avc1.{AVC_PROFILES[info.profile]}"), (source, info.profile)
     for attributes, uri in variants:
         playlist = await client.get(f"/stream/{film}/hls/{uri}")
         assert playlist.status == 200
