@@ -20,6 +20,7 @@ LADDER = ((720, 2_800_000), (480, 1_400_000))
 # Without byte positions in the index, the source's bitrate is guessed: 0.1 bit per pixel at 25 fps.
 SOURCE_BITS_PER_PIXEL = 2.5
 AUDIO_ALLOWANCE = 192_000  # bits/s of a rendition's bandwidth kept for its AAC sound
+MPEG_TS_OVERHEAD = 1.1  # segments' bytes over the source's own: 188-byte packets' and PES headers
 # RFC 6381 H.264 codec names: profile and constraint bytes of the source's copied video (SAFE_PROFILES),
 # the transcodes' High profile otherwise; level 4.0 up to 1080p, 5.1 above.
 AVC_PROFILES = {"Baseline": "42E0", "Constrained Baseline": "42E0", "Main": "4D40", "High": "6400"}
@@ -56,12 +57,16 @@ def source_bandwidth(info: MediaInfo) -> int:
 
 
 def source_average_bandwidth(info: MediaInfo) -> int:
-    """The source's mean bitrate (bits/s): all its segments' bytes over their length, from the index's
-    byte positions; 0 when the index has none."""
-    spans = info.spans[: len(info.segments)]
-    size = sum(end - start for start, end in spans if end > start)
-    seconds = sum(info.length(i) for i, (start, end) in enumerate(spans) if end > start)
-    return int(size * 8 / seconds) if size and seconds > 0 else 0
+    """The source's mean bitrate as sent (bits/s): the bytes from its first segment's start to its last
+    known segment's end over their length, plus the MPEG-TS overhead; 0 without the index's byte
+    positions. Segments' spans overlap a little (each starts at a keyframe's position), so they are not
+    summed."""
+    known = [i for i, (start, end) in enumerate(info.spans[: len(info.segments)]) if end > start]
+    if not known:
+        return 0
+    size = max(info.spans[i][1] for i in known) - min(info.spans[i][0] for i in known)
+    seconds = sum(info.length(i) for i in known)
+    return int(size * 8 / seconds * MPEG_TS_OVERHEAD) if seconds > 0 else 0
 
 
 def renditions(info: MediaInfo) -> list[Rendition]:
