@@ -268,6 +268,10 @@ async def test_direct_play_steps_down_on_a_slow_link_and_climbs_back(
         heights = await page.evaluate("() => window.playback.heights")
         assert heights[0] == 1080, heights  # the file first, then the renditions
         assert (await page.text_content("[data-error]") or "").strip() == ""
+        print(
+            f"direct: source loaded {climb_s:.1f} s, shown {shown_s:.1f} s after the recovery;"
+            f" waited {stalled_ms:.0f} ms since"
+        )
         # A quality the viewer pins stays, however fast the link: the rest comes at 480p.
         mark = len(segments)
         await page.hover("[data-player] video")  # the controls show again
@@ -278,7 +282,3 @@ async def test_direct_play_steps_down_on_a_slow_link_and_climbs_back(
         after = segments[mark:]  # a source segment asked for before the pin may still finish first
         pinned = next(i for i, line in enumerate(after) if "/hls/480p/" in line)
         assert not any(SOURCE_SEGMENT.search(line) for line in after[pinned:]), segments
-        print(
-            f"direct: source loaded {climb_s:.1f} s, shown {shown_s:.1f} s after the recovery;"
-            f" waited {stalled_ms:.0f} ms since"
-        )
