@@ -20,6 +20,10 @@ LADDER = ((720, 2_800_000), (480, 1_400_000))
 # Without byte positions in the index, the source's bitrate is guessed: 0.1 bit per pixel at 25 fps.
 SOURCE_BITS_PER_PIXEL = 2.5
 AUDIO_ALLOWANCE = 192_000  # bits/s of a rendition's bandwidth kept for its AAC sound
+MPEG_TS_OVERHEAD = 1.1  # segments' bytes over the source's own: 188-byte packets' and PES headers
+# RFC 6381 H.264 codec names: profile and constraint bytes of the source's copied video (SAFE_PROFILES),
+# the transcodes' High profile otherwise; level 4.0 up to 1080p, 5.1 above.
+AVC_PROFILES = {"Baseline": "42E0", "Constrained Baseline": "42E0", "Main": "4D40", "High": "6400"}
 SOURCE = "source"
 
 
@@ -30,6 +34,7 @@ class Rendition:
     height: int
     bandwidth: int  # bits/s, the peak the master playlist announces (HLS BANDWIDTH)
     transcoded: bool  # made here from the source (the source rendition is the film's own segments)
+    average_bandwidth: int = 0  # bits/s over the whole film (HLS AVERAGE-BANDWIDTH); 0 when unknown
 
     @property
     def video_bitrate(self) -> int:
@@ -51,9 +56,24 @@ def source_bandwidth(info: MediaInfo) -> int:
     return int(info.width * info.height * SOURCE_BITS_PER_PIXEL)
 
 
+def source_average_bandwidth(info: MediaInfo) -> int:
+    """The source's mean bitrate as sent (bits/s): the bytes from its first segment's start to its last
+    known segment's end over their length, plus the MPEG-TS overhead; 0 without the index's byte
+    positions. Segments' spans overlap a little (each starts at a keyframe's position), so they are not
+    summed."""
+    known = [i for i, (start, end) in enumerate(info.spans[: len(info.segments)]) if end > start]
+    if not known:
+        return 0
+    size = max(info.spans[i][1] for i in known) - min(info.spans[i][0] for i in known)
+    seconds = sum(info.length(i) for i in known)
+    return int(size * 8 / seconds * MPEG_TS_OVERHEAD) if seconds > 0 else 0
+
+
 def renditions(info: MediaInfo) -> list[Rendition]:
     """The source, then each smaller rendition of the ladder (never one as large as the source)."""
-    found = [Rendition(SOURCE, info.width, info.height, source_bandwidth(info), False)]
+    peak = source_bandwidth(info)
+    average = min(source_average_bandwidth(info), peak)
+    found = [Rendition(SOURCE, info.width, info.height, peak, False, average)]
     for height, bandwidth in LADDER:
         if height < info.height:
             width = round(info.width * height / info.height / 2) * 2
@@ -63,12 +83,23 @@ def renditions(info: MediaInfo) -> list[Rendition]:
 
 def master_playlist(info: MediaInfo, playlist_url: dict[str, str]) -> str:
     """The HLS master playlist: one variant per rendition, the source first; `playlist_url` by name."""
-    codecs = "avc1.640028" + (",mp4a.40.2" if info.audio_action != "none" else "")
+    audio = ",mp4a.40.2" if info.audio_action != "none" else ""
+    copied = info.video_action == "copy" and info.video_codec == "h264"
+    profile = AVC_PROFILES.get(info.profile, "6400") if copied else "6400"
+    level = "28" if info.height <= 1088 else "33"
+    # Every variant names its codecs: hls.js switches only between variants of the same codec family,
+    # so a source without CODECS would never be climbed back to from a transcode.
+    source_codecs = f"avc1.{profile}{level}{audio}"
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for r in renditions(info):
-        attributes = f'BANDWIDTH={r.bandwidth},RESOLUTION={r.width}x{r.height},NAME="{r.name}"'
-        if r.transcoded or info.video_action == "transcode":
-            attributes += f',CODECS="{codecs}"'
+        codecs = source_codecs if r.name == SOURCE else f"avc1.640028{audio}"
+        attributes = f"BANDWIDTH={r.bandwidth}"
+        if r.average_bandwidth:
+            # hls.js weighs a rendition by its mean rather than its peak once two segments are buffered,
+            # so a link that recovers gets the source back sooner.
+            attributes += f",AVERAGE-BANDWIDTH={r.average_bandwidth}"
+        attributes += f',RESOLUTION={r.width}x{r.height},NAME="{r.name}"'
+        attributes += f',CODECS="{codecs}"'
         lines += [f"#EXT-X-STREAM-INF:{attributes}", playlist_url[r.name]]
     return "\n".join(lines) + "\n"
 

@@ -115,7 +115,9 @@ export class QualityMenu extends RadioMenu {
     const playing = hls.levels[hls.currentLevel];
     const now = playing ? this.name(playing) : "";
     const auto = hls.autoLevelEnabled;
-    this.label.textContent = auto ? fillPlaceholders(this.texts.tQualityAutoNow, { quality: now }) : now;
+    // Before the first rendition plays there is nothing to name yet: plain "Auto".
+    const autoLabel = now ? fillPlaceholders(this.texts.tQualityAutoNow, { quality: now }) : this.texts.tQualityAuto;
+    this.label.textContent = auto ? autoLabel : now;
     this.box.dataset.playing = now;
     this.check(auto ? AUTO : String(hls.manualLevel));
   }

@@ -13,7 +13,7 @@ import pytest
 from hypertube.keys import MEDIA
 from hypertube.media.generate import generate_film
 from hypertube.media.generate_kinds import AudioSpec, Shape, generate_shaped
-from hypertube.media.renditions import RenditionSegments, find
+from hypertube.media.renditions import AVC_PROFILES, RenditionSegments, find
 from tests.conftest import login_as
 from tests.media.test_kinds import _pitch
 
@@ -45,7 +45,7 @@ def _decoded_size(data: bytes) -> tuple[int, int, int]:
     return frames[0].width, frames[0].height, len(frames)
 
 
-async def test_master_playlist_lists_renditions_whose_segments_decode_at_their_size(client, film):
+async def test_master_playlist_lists_renditions_whose_segments_decode_at_their_size(client, film, full_hd):
     resp = await client.get(f"/stream/{film}/hls/master.m3u8")
     assert resp.status == 200 and resp.content_type == "application/vnd.apple.mpegurl"
     variants = _variants(await resp.text())
@@ -53,6 +53,17 @@ async def test_master_playlist_lists_renditions_whose_segments_decode_at_their_s
     assert [a["RESOLUTION"] for a, _ in variants] == ["1920x1080", "1280x720", "854x480"]
     bandwidths = [int(a["BANDWIDTH"]) for a, _ in variants]
     assert bandwidths == sorted(bandwidths, reverse=True)
+    # The source's mean bitrate as sent, from the index: under its peak, near the file's own size over its
+    # length plus the MPEG-TS overhead.
+    source = variants[0][0]
+    info = await client.server.app[MEDIA].info(film)
+    file_rate = full_hd.stat().st_size * 8 / info.duration
+    average = int(source["AVERAGE-BANDWIDTH"])
+    assert file_rate < average < 1.2 * file_rate and average <= int(source["BANDWIDTH"]), (source, file_rate)
+    assert all("AVERAGE-BANDWIDTH" not in a for a, _ in variants[1:])
+    # One codec family throughout (hls.js switches only within one), the copied source's own profile.
+    assert [a["CODECS"].split(".")[0] for a, _ in variants] == ["avc1"] * 3
+    assert source["CODECS"].startswith(f"avc1.{AVC_PROFILES[info.profile]}"), (source, info.profile)
     for attributes, uri in variants:
         playlist = await client.get(f"/stream/{film}/hls/{uri}")
         assert playlist.status == 200
