@@ -99,7 +99,7 @@ class ResumeStore:
 
 
 def _read(path: Path, save_path: Path) -> Any | None:
-    """Add params from a resume file (blocking). When files on disk changed after it was written (the
+    """Add params from a resume file (blocking), without the download limit it was saved with. When files on disk changed after it was written (the
     process was killed), its list of verified pieces is out of date: the params then leave it out, and
     libtorrent checks the files instead of downloading again the pieces it would not know about."""
     try:
@@ -107,6 +107,9 @@ def _read(path: Path, save_path: Path) -> Any | None:
         saved_at = path.stat().st_mtime
     except (OSError, RuntimeError):
         return None
+    # A copy held back while a smaller copy of its film played comes back unlimited: what held it
+    # back did not outlive the process, and the film may play from it again.
+    params.download_limit = -1
     if params.ti is None or not _changed_since(save_path, saved_at):
         return params
     fresh = lt.add_torrent_params()

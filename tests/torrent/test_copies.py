@@ -12,6 +12,7 @@ import time
 import av
 import pytest
 
+from hypertube.keys import TORRENTS
 from tests.fixtures.torrent import write_test_film
 
 SECONDS = 8.0
@@ -148,3 +149,27 @@ async def test_slow_copy_steps_down_then_back_up(source_films, two_copies):
         assert resp.status == 200
         with av.open(io.BytesIO(await resp.read())) as segment:
             assert segment.streams.video[0].codec_context.width == width
+
+
+async def test_a_restart_after_a_step_down_lifts_the_larger_copys_limit(source_films, two_copies):
+    """The larger copy is held back while the smaller one plays; after the server restarts, nothing
+    remembers that step down, so the larger copy must not come back from its resume data still held
+    back (it would play under the smaller copy's bitrate, too slow to step down from again)."""
+    large, small = two_copies["1080p"], two_copies["720p"]
+    large_size = large.stat().st_size
+    cap = int(small.stat().st_size / SECONDS * 1.9)
+    films = source_films.publish_copies({"1080p": large, "720p": small}, "Restarted Copies", upload_rate=cap)
+    client = await source_films.client()
+    movie_id = await source_films.find(client, "Restarted Copies")
+    plan = await _plan(client, movie_id)
+    _read, status = await _play_until_switch(client, movie_id, plan["url"], large_size, limit=30)
+    assert status["switch"]["reason"] == "slow"
+    held = client.app[TORRENTS].downloads[films[0].info_hash].handle
+    assert held.download_limit() > 0  # the 1080p copy goes on, held back, beside the 720p copy
+    await client.close()  # the server stops: resume data written
+
+    client = await source_films.client()
+    engine = client.app[TORRENTS]
+    assert films[0].info_hash in engine.downloads
+    assert engine.downloads[films[0].info_hash].handle.download_limit() <= 0
+    await client.close()
