@@ -42,7 +42,11 @@ export class QualityMenu extends RadioMenu {
       played = true;
       clear();
     });
-    for (const name of ["seeking", "pause", "canplay", "emptied"]) video.addEventListener(name, clear);
+    for (const name of ["seeking", "pause", "canplay"]) video.addEventListener(name, clear);
+    video.addEventListener("emptied", () => {
+      played = false; // another source (a copy of the film): its first wait is its start, not a slow link
+      clear();
+    });
     video.addEventListener("waiting", () => {
       if (!played || timer || video.seeking || this.hls || this.steppedDown) return;
       timer = setTimeout(() => {

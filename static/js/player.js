@@ -38,6 +38,7 @@ class Player {
     this.lastSaved = 0;
     this.statusTimer = null;
     this.waiting = false;
+    this.resumeAt = null; // seconds: where a source being loaded goes on from
     this.view = new StateView(root);
     this.layout = new PlayerView(root, this.video, () => this.menus.some((m) => !m.menu.hidden));
     this.subtitles = new SubtitlesMenu(root, this.video, this.t);
@@ -89,6 +90,7 @@ class Player {
       this.savePosition(true); // where the viewer stopped, however soon after the last save
     });
     v.addEventListener("playing", () => {
+      this.resumeAt = null; // the video's own time is the film's again
       this.setWaiting(false);
       this.follower.playing();
       if (!this.markedWatched) {
@@ -202,7 +204,7 @@ class Player {
     }
     if (!plan.copy || plan.copy === this.plan?.copy) return;
     const v = this.video;
-    const t = v.currentTime;
+    const t = this.position();
     const paused = v.paused;
     this.switching = true;
     if (this.hls) {
@@ -229,6 +231,7 @@ class Player {
 
   async load(plan, resume) {
     const v = this.video;
+    this.resumeAt = resume || null;
     v.preload = "auto";
     // hls.js plays the master playlist wherever Media Source Extensions exist, so the quality menu works
     // even where the browser plays HLS itself; elsewhere the browser plays the source's playlist.
@@ -275,16 +278,22 @@ class Player {
     } else {
       v.src = plan.url;
       if (resume) {
-        v.addEventListener("loadedmetadata", () => (v.currentTime = resume), { once: true });
+        v.addEventListener("loadedmetadata", () => (v.currentTime = this.resumeAt ?? resume), { once: true });
       }
     }
+  }
+
+  /** Where the film is, in seconds: the time a new source goes on from until it plays (the video's
+   * own time is 0 until then), else the video's. */
+  position() {
+    return this.resumeAt ?? this.video.currentTime;
   }
 
   /** Other playlists of the same film (another audio track: its own and its renditions' master
    * playlist), from the same time. */
   async switchSource(url, master) {
     const v = this.video;
-    const t = v.currentTime;
+    const t = this.position();
     const paused = v.paused;
     this.switching = true;
     if (this.hls) {
@@ -310,7 +319,9 @@ class Player {
   seekTo(t) {
     if (!this.started) return;
     const d = this.duration();
-    this.video.currentTime = Math.max(0, d ? Math.min(t, d - 0.25) : t);
+    const to = Math.max(0, d ? Math.min(t, d - 0.25) : t);
+    if (this.resumeAt !== null) this.resumeAt = to; // a source still loading goes on from there
+    this.video.currentTime = to;
   }
 
   setWaiting(on) {
@@ -381,7 +392,7 @@ class Player {
     this.lastSaved = now;
     fetchJSON(`/stream/${this.movieId}/position`, {
       method: "POST",
-      body: { position: Math.floor(this.video.currentTime || 0) },
+      body: { position: Math.floor(this.position() || 0) },
       keepalive: true,
     }).catch(() => {});
   }
