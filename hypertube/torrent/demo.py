@@ -179,6 +179,8 @@ class DemoSwarm:
             seeder = Seeder(port=0)
             seeder.start()
         self.seeder = seeder
+        # The demo's own seeder stays in every peer list, however many other peers announce.
+        tracker.tracker.pinned = frozenset({("127.0.0.1", seeder.port)})
         announced = asyncio.Event()
 
         def seen(announce: Announce) -> None:

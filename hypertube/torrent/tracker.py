@@ -18,7 +18,7 @@ from aiohttp import web
 log = logging.getLogger(__name__)
 
 ANNOUNCE_INTERVAL = 1800  # seconds between a client's regular announces (what public trackers ask)
-MAX_PEERS = 200  # peers kept per torrent; the oldest goes first
+MAX_PEERS = 200  # peers kept per torrent; the oldest goes first (never a pinned one)
 NUMWANT = 50  # peers given in one answer when the client does not say how many it wants
 KEPT_ANNOUNCES = 10_000  # the latest announces kept in `Tracker.announces`
 EVENTS = ("", "started", "stopped", "completed", "paused", "empty")
@@ -31,7 +31,7 @@ class Announce:
     info_hash: str
     event: str
     port: int
-    left: int
+    left: int | None  # bytes the client still lacks; None when it did not say (counted as a leecher)
     at: float
 
 
@@ -45,12 +45,16 @@ class Tracker:
 
     With `torrents` (v1 info hashes, 20 raw bytes each) it answers only for those and gives every other
     info hash a `failure reason`; without, it tracks any torrent. Every answer is bencoded with status
-    200, bad queries included, as trackers do: a client reads the reason, never an HTTP error."""
+    200, bad queries included, as trackers do: a client reads the reason, never an HTTP error.
+
+    A client that leaves out `left` is counted as a leecher. Peers whose (host, port) is in `pinned`
+    (the demo's seeder) are never evicted and come first in every answer."""
 
     torrents: frozenset[bytes] | None = None
     swarms: dict[bytes, dict[bytes, tuple[str, int, bool]]] = field(default_factory=dict)
     announces: deque[Announce] = field(default_factory=lambda: deque(maxlen=KEPT_ANNOUNCES))
     on_announce: Callable[[Announce], None] | None = None  # called after each announce is recorded
+    pinned: frozenset[tuple[str, int]] = frozenset()  # (host, port) of peers never evicted
 
     async def announce(self, request: web.Request) -> web.Response:
         try:
@@ -73,7 +77,7 @@ class Tracker:
         if len(peer_id) != 20:
             raise AnnounceError("peer_id must be 20 bytes")
         port = _number(query, "port", 1, 65535)
-        left = _number(query, "left", 0, 1 << 62, default=0)
+        left = _number(query, "left", 0, 1 << 62) if "left" in query else None
         wanted = _number(query, "numwant", 0, MAX_PEERS, default=NUMWANT)
         event = query.get("event", "")
         if event not in EVENTS:
@@ -90,10 +94,14 @@ class Tracker:
         if event != "stopped":
             swarm[peer_id] = (str(host), port, left == 0)
             while len(swarm) > MAX_PEERS:
-                del swarm[next(iter(swarm))]
+                oldest = next((pid for pid, p in swarm.items() if p[:2] not in self.pinned), None)
+                if oldest is None:
+                    break
+                del swarm[oldest]
         if self.on_announce is not None:
             self.on_announce(self.announces[-1])
-        others = [p for pid, p in reversed(swarm.items()) if pid != peer_id][:wanted]
+        newest_first = [p for pid, p in reversed(swarm.items()) if pid != peer_id]
+        others = sorted(newest_first, key=lambda p: p[:2] not in self.pinned)[:wanted]
         seeds = sum(1 for p in swarm.values() if p[2])
         return {
             "interval": ANNOUNCE_INTERVAL,

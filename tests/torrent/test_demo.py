@@ -83,6 +83,8 @@ async def test_demo_swarm_seeds_films_listed_in_the_manifest(
         torrent = Path(entries[0]["_torrent"])
         made_at = torrent.stat().st_mtime_ns  # noqa: ASYNC240
         port, tracker_port = swarm.seeder.port, swarm.tracker.port
+        # The demo's seeder is pinned: no flood of announces can push it out of the peer lists.
+        assert swarm.tracker.tracker.pinned == {("127.0.0.1", port)}
     finally:
         await swarm.stop()
 

@@ -8,7 +8,7 @@ from urllib.parse import quote_from_bytes
 import aiohttp
 import libtorrent as lt
 
-from hypertube.torrent.tracker import Tracker, TrackerServer
+from hypertube.torrent.tracker import MAX_PEERS, Tracker, TrackerServer
 
 KNOWN = bytes(range(20))
 
@@ -64,3 +64,24 @@ async def test_the_tracker_hands_out_peers_of_the_torrents_it_knows_and_refuses_
     finally:
         await server.close()
     assert [a.event for a in server.tracker.announces] == ["started", "", "stopped", ""]
+
+
+def test_a_client_that_leaves_out_left_is_a_leecher():
+    tracker = Tracker(torrents=frozenset({KNOWN}))
+    query = _query()
+    without_left = "&".join(part for part in query.split("&") if not part.startswith("left="))
+    answer = tracker.answer(without_left, "127.0.0.1")
+    assert (answer["complete"], answer["incomplete"]) == (0, 1)
+    assert tracker.announces[-1].left is None
+
+
+def test_a_pinned_seeder_is_never_evicted_and_comes_first():
+    tracker = Tracker(torrents=frozenset({KNOWN}), pinned=frozenset({("127.0.0.1", 7001)}))
+    tracker.answer(_query(port="7001", event="started"), "127.0.0.1")
+    for i in range(MAX_PEERS + 50):
+        tracker.answer(_query(peer_id=b"%020d" % i, port="7002", left="100"), "127.0.0.1")
+    assert len(tracker.swarms[KNOWN]) == MAX_PEERS
+    viewer = tracker.answer(_query(peer_id=b"-YY0001-" + b"v" * 12, left="100"), "127.0.0.1")
+    seeder = bytes([127, 0, 0, 1]) + (7001).to_bytes(2, "big")
+    assert isinstance(viewer["peers"], bytes) and viewer["peers"][:6] == seeder
+    assert viewer["complete"] == 1
