@@ -32,8 +32,8 @@ DISCONNECT_CHECK = 0.5  # seconds between checks that the client is still there 
 
 def copy_choice(request: web.Request) -> str:
     """`?copy=<info hash>`: the copy of the film a play plan named, when the film has several torrents
-    (720p, 1080p); "" when absent. A malformed one is a 400."""
-    copy = request.query.get("copy", "")
+    (720p, 1080p), in lower-case hex whatever case it came in; "" when absent. A malformed one is a 400."""
+    copy = request.query.get("copy", "").lower()
     if copy and not INFO_HASH_RE.match(copy):
         raise ApiError(400, _("The copy must be a torrent's info hash."), code="bad_request")
     return copy
