@@ -114,6 +114,7 @@ class CopyWatch:
     switch: dict[str, Any] | None = None  # the last change of copy, as the status shows it
     rate: float | None = None  # the last measured rate of the playing copy
     stepping: bool = False  # a smaller copy is being added
+    idle_since: float | None = None  # monotonic time since which the film has had no open reader
 
     def copy(self, info_hash: str) -> Copy | None:
         return next((c for c in self.copies or () if c.info_hash == info_hash), None)

@@ -15,6 +15,7 @@ from hypertube.torrent.errors import MetadataTimeout, NoTorrent, TorrentError
 from hypertube.torrent.work import BackgroundWork
 
 log = logging.getLogger(__name__)
+IDLE_S = 60.0  # a film no one has read for this long is no longer watched (until its status is asked again)
 
 
 class CopySwitcher:
@@ -24,6 +25,8 @@ class CopySwitcher:
         self.films = films
         self._work = work
         self._copies: dict[int, copies.CopyWatch] = {}  # films whose copies are watched
+        self._durations: dict[int, float] = {}  # films' lengths (seconds), kept while they are not watched
+        self.idle_s = IDLE_S
 
     def download(self, movie_id: int, info_hash: str) -> Download:
         """The running download of copy `info_hash` of the film, its metadata known; raises `NoTorrent`."""
@@ -35,11 +38,14 @@ class CopySwitcher:
     def note_duration(self, movie_id: int, seconds: float) -> None:
         """The film's length, once probed: its copies' bitrates follow from it."""
         if seconds > 0:
+            self._durations[movie_id] = seconds
             self._copies.setdefault(movie_id, copies.CopyWatch()).duration = seconds
 
     async def status(self, movie_id: int, dl: Download) -> dict[str, Any]:
         """The copy part of the status of the film playing from `dl` (see `_copy_status`)."""
-        watch = self._copies.setdefault(movie_id, copies.CopyWatch())
+        watch = self._copies.get(movie_id)
+        if watch is None:
+            watch = self._copies[movie_id] = copies.CopyWatch(duration=self._durations.get(movie_id, 0.0))
         if watch.copies is None:
             watch.copies = await copies.copies_of(self.films.pool, movie_id)
         return self._copy_status(movie_id, dl)
@@ -65,13 +71,42 @@ class CopySwitcher:
             "switch": watch.switch,
         }
 
+    @property
+    def watched(self) -> frozenset[int]:
+        """The ids of the films whose copies are watched now."""
+        return frozenset(self._copies)
+
     async def check_all(self) -> None:
-        """One check of every watched film (the engine's status loop calls it each second)."""
+        """One check of every watched film (the engine's status loop calls it each second). A film
+        whose download is gone, or that no one has read for `idle_s` seconds, is no longer watched
+        (until its status is asked again)."""
+        now = time.monotonic()
         for movie_id in list(self._copies):
+            if self._unwatch_idle(movie_id, now):
+                continue
             try:
                 await self._check_copies(movie_id)
             except Exception:
                 log.exception("copies of film %s: check failed", movie_id)
+
+    def _unwatch_idle(self, movie_id: int, now: float) -> bool:
+        """Stops watching the film when its download is gone or it has had no reader for `idle_s`;
+        a larger copy held back for it gets its whole rate again."""
+        watch = self._copies[movie_id]
+        dl = self._running(movie_id)
+        if dl is not None and dl.handle.is_valid():
+            if dl.readers or watch.stepping:
+                watch.idle_since = None
+                return False
+            if watch.idle_since is None:
+                watch.idle_since = now
+            if now - watch.idle_since < self.idle_s:
+                return False
+        larger = self.films.downloads.get(watch.larger) if watch.larger else None
+        if larger is not None and larger.handle.is_valid():
+            larger.handle.set_download_limit(-1)
+        del self._copies[movie_id]
+        return True
 
     def _running(self, movie_id: int) -> Download | None:
         info_hash = self.films.current_copy(movie_id)
