@@ -135,6 +135,11 @@ async def test_slow_copy_steps_down_then_back_up(source_films, two_copies):
         f"/stream/{movie_id}/file?copy={films[1].info_hash}", headers={"Range": "bytes=0-9"}
     )
     assert resp.status == 206 and await resp.read() == small.read_bytes()[:10]
+    # An info hash is hex in any case.
+    resp = await client.get(
+        f"/stream/{movie_id}/file?copy={films[1].info_hash.upper()}", headers={"Range": "bytes=0-9"}
+    )
+    assert resp.status == 206 and await resp.read() == small.read_bytes()[:10]
     for bad, status in (("nothex", 400), ("0" * 40, 404)):
         resp = await client.get(f"/stream/{movie_id}/file?copy={bad}")
         assert resp.status == status, (bad, await resp.text())
@@ -142,7 +147,7 @@ async def test_slow_copy_steps_down_then_back_up(source_films, two_copies):
     # Segments for adaptive streaming are cut and cached per copy: each playlist names its copy, and
     # the first segment of each copy has that copy's picture.
     for film, width in ((films[0], 640), (films[1], 320)):
-        url = f"/stream/{movie_id}/hls/index.m3u8?copy={film.info_hash}"
+        url = f"/stream/{movie_id}/hls/index.m3u8?copy={film.info_hash.upper()}"
         playlist = await (await client.get(url)).text()
         first = next(line for line in playlist.splitlines() if line.endswith(".ts?copy=" + film.info_hash))
         resp = await client.get(f"/stream/{movie_id}/hls/{first}")
@@ -172,4 +177,35 @@ async def test_a_restart_after_a_step_down_lifts_the_larger_copys_limit(source_f
     engine = client.app[TORRENTS]
     assert films[0].info_hash in engine.downloads
     assert engine.downloads[films[0].info_hash].handle.download_limit() <= 0
+    await client.close()
+
+
+async def _until_watched(engine, movie_id: int, watched: bool) -> None:
+    async with asyncio.timeout(10):
+        while (movie_id in engine.copies.watched) != watched:
+            await asyncio.sleep(0.1)
+
+
+async def test_a_film_is_no_longer_watched_once_left_or_removed(source_films, two_copies):
+    """The copies of a film whose status was asked are checked each second only while someone reads it
+    and its download is there; asked again, it is watched again."""
+    films = source_films.publish_copies(
+        {"1080p": two_copies["1080p"], "720p": two_copies["720p"]}, "Left Copies"
+    )
+    client = await source_films.client()
+    engine = client.app[TORRENTS]
+    movie_id = await source_films.find(client, "Left Copies")
+    plan = await _plan(client, movie_id)
+    resp = await client.get(plan["url"], headers={"Range": "bytes=0-9"})
+    assert resp.status == 206
+    await resp.read()
+    await _status(client, movie_id)
+    assert movie_id in engine.copies.watched
+    engine.copies.idle_s = 1.0  # no reader is open: the film is left after a second
+    await _until_watched(engine, movie_id, False)
+    engine.copies.idle_s = 600.0
+    await _status(client, movie_id)
+    assert movie_id in engine.copies.watched
+    assert await engine.remove(films[0].info_hash)
+    await _until_watched(engine, movie_id, False)
     await client.close()
