@@ -181,9 +181,10 @@ async def test_a_restart_after_a_step_down_lifts_the_larger_copys_limit(source_f
 
 
 async def _until_watched(engine, movie_id: int, watched: bool) -> None:
-    async with asyncio.timeout(10):
-        while (movie_id in engine.copies.watched) != watched:
-            await asyncio.sleep(0.1)
+    deadline = time.monotonic() + 10
+    while (movie_id in engine.copies.watched) != watched:
+        assert time.monotonic() < deadline, f"film {movie_id} still {'not ' if watched else ''}watched"
+        await asyncio.sleep(0.1)
 
 
 async def test_a_film_is_no_longer_watched_once_left_or_removed(source_films, two_copies):
