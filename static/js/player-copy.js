@@ -12,25 +12,33 @@ export class CopyFollower {
     this.change = change;
     this.timer = null;
     this.plan = null;
+    this.chain = 0; // the running polling chain's number, 0 when none runs
+    this.chains = 0;
   }
 
-  /** Follows `plan`'s copy; a film without copies to switch between is not followed. */
+  /** Follows `plan`'s copy; a film without copies to switch between is not followed. One polling chain
+   * runs at a time: following again while it runs (even during a check) only changes the plan. */
   follow(plan) {
     this.plan = plan;
     const copies = plan?.status?.copies || [];
-    if (!plan?.copy || copies.length < 2 || this.timer) return;
+    if (!plan?.copy || copies.length < 2 || this.chain) return;
+    const chain = ++this.chains;
+    this.chain = chain;
     const tick = async () => {
       this.timer = null;
       try {
         const status = await this.status();
         const current = status?.copy?.info_hash;
-        if (current && this.plan?.copy && current !== this.plan.copy) {
+        if (chain === this.chain && current && this.plan?.copy && current !== this.plan.copy) {
           await this.change(status);
         }
       } catch (err) {
         // The next check tries again; the film plays on from its current copy.
       }
+      // A chain stopped during the check ends here, whether or not another one started since.
+      if (chain !== this.chain) return;
       if (this.plan) this.timer = setTimeout(tick, CHECK_EVERY_MS);
+      else this.chain = 0;
     };
     this.timer = setTimeout(tick, CHECK_EVERY_MS);
   }
@@ -39,6 +47,7 @@ export class CopyFollower {
     clearTimeout(this.timer);
     this.timer = null;
     this.plan = null;
+    this.chain = 0;
   }
 }
 

@@ -18,6 +18,18 @@ export class QualityMenu extends RadioMenu {
     this.hls = null;
     this.pinned = null; // the pinned rendition's name, kept when another playlist is loaded
     this.steppedDown = false; // direct play moved to the renditions
+    this.direct = null; // AbortController of the listeners followDirect put on the video
+  }
+
+  /** A new source of the film (another copy, a retry): forgets the closed hls.js player, the step
+   * down and the listeners of the previous direct play, and hides the menu until a master playlist
+   * is loaded again. The pinned rendition's name is kept. */
+  reset() {
+    this.direct?.abort();
+    this.direct = null;
+    this.hls = null;
+    this.steppedDown = false;
+    this.box.hidden = true;
   }
 
   /** The state to show while the video waits, from `/stream/{id}/status`: its `converter` says how
@@ -31,22 +43,27 @@ export class QualityMenu extends RadioMenu {
    * `stepDown()` is called once to play the renditions from the current time, starting on the one below
    * the source; hls.js then moves up again when the bandwidth allows. */
   followDirect(video, plan, stepDown) {
+    this.direct?.abort(); // one set of listeners, for the source played now
+    this.direct = null;
     if (plan.kind !== "direct" || !plan.master) return;
+    this.direct = new AbortController();
+    const options = { signal: this.direct.signal };
     let played = false;
     let timer = null;
     const clear = () => {
       clearTimeout(timer);
       timer = null;
     };
+    options.signal.addEventListener("abort", clear); // a wait of the previous source steps nothing down
     video.addEventListener("playing", () => {
       played = true;
       clear();
-    });
-    for (const name of ["seeking", "pause", "canplay"]) video.addEventListener(name, clear);
+    }, options);
+    for (const name of ["seeking", "pause", "canplay"]) video.addEventListener(name, clear, options);
     video.addEventListener("emptied", () => {
       played = false; // another source (a copy of the film): its first wait is its start, not a slow link
       clear();
-    });
+    }, options);
     video.addEventListener("waiting", () => {
       if (!played || timer || video.seeking || this.hls || this.steppedDown) return;
       timer = setTimeout(() => {
@@ -55,7 +72,7 @@ export class QualityMenu extends RadioMenu {
         this.steppedDown = true;
         stepDown();
       }, STALL_MS);
-    });
+    }, options);
   }
 
   /** Follows an hls.js player loading a master playlist. */
@@ -109,6 +126,7 @@ export class QualityMenu extends RadioMenu {
 
   /** Plays one rendition from the next segment on; -1 goes back to the automatic choice. */
   pin(index) {
+    if (!this.hls) return; // the renditions' player is closed: the film plays directly now
     this.hls.currentLevel = index;
     this.pinned = index < 0 ? null : this.hls.levels[index]?.name ?? null;
     this.renderLabel();

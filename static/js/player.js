@@ -151,6 +151,7 @@ class Player {
     this.copies.stop();
     if (this.hls) this.hls.destroy();
     this.hls = null;
+    this.quality.reset();
     this.plan = null;
     this.started = false;
     this.video.removeAttribute("src");
@@ -180,17 +181,22 @@ class Player {
     this.audio.load(plan.audio_tracks || []);
     const resume = this.groupStart() ?? (plan.position > 5 && plan.position < plan.duration - 10 ? plan.position : 0);
     await this.load(plan, resume);
-    this.quality.followDirect(this.video, plan, () => {
-      // The plan's master playlist now: the film may have moved to another copy since it started.
-      const master = this.plan.master || plan.master;
-      this.plan = { ...this.plan, kind: "hls" }; // direct play steps down to the renditions
-      this.switchSource(master.replace("/master.m3u8", "/index.m3u8"), master);
-    });
+    this.followDirect(plan);
     this.video.play().catch(() => {
       // Autoplay may be refused until the user interacts again; the play button stays available.
       this.renderPlay();
     });
     this.copies.follow(plan);
+  }
+
+  /** Steps the direct play of `plan` (the source just loaded) down to its renditions on a slow link. */
+  followDirect(plan) {
+    this.quality.followDirect(this.video, plan, () => {
+      // The plan's master playlist now: an audio track may have been chosen since it started.
+      const master = this.plan.master || plan.master;
+      this.plan = { ...this.plan, kind: "hls" }; // direct play steps down to the renditions
+      this.switchSource(master.replace("/master.m3u8", "/index.m3u8"), master);
+    });
   }
 
   /** The server moved the film to another copy (smaller when this one downloads too slowly, larger
@@ -211,11 +217,13 @@ class Player {
       this.hls.destroy();
       this.hls = null;
     }
+    this.quality.reset(); // the menu follows the new copy's own player and step down
     this.plan = plan;
     this.copies.plan = plan;
     this.q("[data-duration]").textContent = formatTime(plan.duration);
     this.audio.load(plan.audio_tracks || []); // their playlists name the new copy
     await this.load(plan, t);
+    this.followDirect(plan);
     this.switching = false;
     if (!paused) v.play().catch(() => this.renderPlay());
     const note = copyNote(status, this.t, fillPlaceholders);

@@ -282,3 +282,9 @@ async def test_direct_play_steps_down_on_a_slow_link_and_climbs_back(
         after = segments[mark:]  # a source segment asked for before the pin may still finish first
         pinned = next(i for i, line in enumerate(after) if "/hls/480p/" in line)
         assert not any(SOURCE_SEGMENT.search(line) for line in after[pinned:]), segments
+        # After a retry the film plays directly again, and steps down again on a slow link: the quality
+        # menu follows the new source, not the closed hls.js player.
+        await _throttle(cdp, SLOW)
+        await page.evaluate("() => document.querySelector('[data-retry]').click()")
+        await until(page, "() => /[/]file/.test(document.querySelector('video').src)", limit=30)
+        await until(page, "() => document.querySelector('video').src.startsWith('blob:')", limit=60)

@@ -31,6 +31,33 @@ TIMES = """() => {
 }"""
 
 
+# A status check still in flight when the player starts following again (a retry: stop, then follow)
+# ends with its own chain: one chain checks afterwards, and none once stopped. Times in the page's clock.
+ONE_CHAIN = """async () => {
+  const { CopyFollower } = await import('/static/js/player-copy.js');
+  let checks = 0;
+  let answer = null;
+  const same = { copy: { info_hash: 'a' } };
+  const plan = { copy: 'a', status: { copies: [{}, {}] } };
+  const follower = new CopyFollower(() => {
+    checks += 1; // the first check waits for `answer`, the others are answered at once
+    return checks === 1 ? new Promise((resolve) => { answer = resolve; }) : Promise.resolve(same);
+  }, async () => {});
+  const until = async (ok) => { while (!ok()) await new Promise((r) => setTimeout(r, 50)); };
+  follower.follow(plan);
+  await until(() => checks === 1);
+  follower.stop();
+  follower.follow(plan); // the retry, while the first check waits for its answer
+  answer(same);
+  await until(() => checks >= 2);
+  await new Promise((r) => setTimeout(r, 5000)); // two more periods of 2 s
+  const running = checks;
+  follower.stop();
+  await new Promise((r) => setTimeout(r, 4500));
+  return [running, checks];
+}"""
+
+
 async def test_player_follows_the_film_to_its_smaller_copy(
     start_live_server, open_page, make_seeder, tmp_path
 ):
@@ -71,5 +98,8 @@ async def test_player_follows_the_film_to_its_smaller_copy(
         after = [t for src, t in times if films[0].info_hash not in src and t > 0.05]
         assert min(after) >= before - 0.5, (before, times)
         assert await page.evaluate("() => document.querySelector('video').videoWidth") == 320
+        # One polling chain after a retry during a check: 2 more checks in 5 s (not 4), none once stopped.
+        running, checks = await page.evaluate(ONE_CHAIN)
+        assert running == 4 and checks == running, (running, checks)
     finally:
         await swarm.close()
