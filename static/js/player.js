@@ -209,23 +209,15 @@ class Player {
       return; // asked again at the next check
     }
     if (!plan.copy || plan.copy === this.plan?.copy) return;
-    const v = this.video;
-    const t = this.position();
-    const paused = v.paused;
-    this.switching = true;
-    if (this.hls) {
-      this.hls.destroy();
-      this.hls = null;
-    }
-    this.quality.reset(); // the menu follows the new copy's own player and step down
-    this.plan = plan;
-    this.copies.plan = plan;
-    this.q("[data-duration]").textContent = formatTime(plan.duration);
-    this.audio.load(plan.audio_tracks || []); // their playlists name the new copy
-    await this.load(plan, t);
-    this.followDirect(plan);
-    this.switching = false;
-    if (!paused) v.play().catch(() => this.renderPlay());
+    await this.replaceSource(plan, {
+      before: () => {
+        this.quality.reset(); // the menu follows the new copy's own player and step down
+        this.copies.plan = plan;
+        this.q("[data-duration]").textContent = formatTime(plan.duration);
+        this.audio.load(plan.audio_tracks || []); // their playlists name the new copy
+      },
+      after: () => this.followDirect(plan),
+    });
     const note = copyNote(status, this.t, fillPlaceholders);
     if (note) toast(note, "info");
     this.root.dataset.copy = plan.copy;
@@ -300,6 +292,12 @@ class Player {
   /** Other playlists of the same film (another audio track: its own and its renditions' master
    * playlist), from the same time. */
   async switchSource(url, master) {
+    await this.replaceSource({ ...this.plan, url, master: master || undefined });
+  }
+
+  /** Plays `plan` from the time the film is at, playing or paused as it was: `before` runs once the
+   * old hls.js player is gone, `after` once the new source has loaded. */
+  async replaceSource(plan, { before = () => {}, after = () => {} } = {}) {
     const v = this.video;
     const t = this.position();
     const paused = v.paused;
@@ -308,8 +306,10 @@ class Player {
       this.hls.destroy();
       this.hls = null;
     }
-    this.plan = { ...this.plan, url, master: master || undefined };
-    await this.load(this.plan, t);
+    before();
+    this.plan = plan;
+    await this.load(plan, t);
+    after();
     this.switching = false;
     if (!paused) v.play().catch(() => this.renderPlay());
   }
