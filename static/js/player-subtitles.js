@@ -1,6 +1,7 @@
 // The player's subtitles: one <track> a language offered by the stream plan, the CC menu that chooses
 // which one shows (the last choice is remembered for this user in this browser), and the offset control
-// that moves every cue earlier or later for subtitles out of sync.
+// that moves every cue earlier or later for subtitles out of sync. While the controls show, the cues
+// rise above their bar (a cue's own `line` setting: `::cue` cannot move).
 import { RadioMenu } from "./player-menu.js";
 
 const OFFSET_STEP = 0.5;
@@ -25,8 +26,14 @@ export class SubtitlesMenu extends RadioMenu {
   /** root: the player's element; texts: its data-t-* texts (tSubtitlesOff, tNoSubtitles, tSubtitleOffset). */
   constructor(root, video, texts) {
     super(root.querySelector("[data-subs-menu]"), root.querySelector("[data-subs-button]"));
+    this.root = root;
     this.video = video;
     this.texts = texts;
+    this.controls = root.querySelector("[data-controls]");
+    this.lifted = 0; // percent of the video's height the cues rise by
+    this.fileLines = new WeakMap(); // cue -> its own `line` before any lift
+    new MutationObserver(() => this.place()).observe(root, { attributes: true, attributeFilter: ["class"] });
+    if (window.ResizeObserver) new ResizeObserver(() => this.place()).observe(video);
     this.key = `hypertube.subtitles.${root.dataset.userId || ""}`;
     this.lang = "";
     this.offset = 0;
@@ -47,7 +54,10 @@ export class SubtitlesMenu extends RadioMenu {
       track.label = sub.label;
       track.dataset.lang = sub.lang;
       // Cues arrive when a track loads: they get the offset already chosen.
-      track.addEventListener("load", () => this.move(track.track, this.offset));
+      track.addEventListener("load", () => {
+        this.move(track.track, this.offset);
+        this.place(true);
+      });
       this.video.append(track);
     }
     const items = [{ value: "", label: this.texts.tSubtitlesOff }];
@@ -70,8 +80,40 @@ export class SubtitlesMenu extends RadioMenu {
       track.mode = lang && track.language === lang ? "showing" : "hidden";
     }
     this.check(lang);
+    this.place(true);
     this.button.classList.toggle("is-on", Boolean(lang));
     if (byUser) remember(this.key, lang);
+  }
+
+  /** Lifts the cues with no line of their own above the control bar while it shows (its height less the
+   * fading margin above it, in percent of the video's height), and puts them back at the bottom when it
+   * hides. `force`: also when the lift is unchanged (new cues). */
+  place(force = false) {
+    const shown = this.root.classList.contains("is-started") && !this.root.classList.contains("is-idle");
+    const height = this.video.clientHeight;
+    let lift = 0;
+    if (shown && height && this.controls) {
+      const bar = this.controls.offsetHeight - parseFloat(getComputedStyle(this.controls).paddingTop || "0");
+      lift = Math.min(50, Math.round((bar / height) * 1000) / 10);
+    }
+    if (lift === this.lifted && !force) return;
+    this.lifted = lift;
+    for (const track of this.video.textTracks) {
+      for (const cue of Array.from(track.cues || [])) {
+        if (!("line" in cue)) continue;
+        if (!this.fileLines.has(cue)) this.fileLines.set(cue, cue.line);
+        if (this.fileLines.get(cue) !== "auto") continue; // placed by its file: left there
+        if (lift) {
+          cue.snapToLines = false;
+          cue.lineAlign = "end";
+          cue.line = 100 - lift;
+        } else {
+          cue.snapToLines = true;
+          cue.lineAlign = "start";
+          cue.line = "auto";
+        }
+      }
+    }
   }
 
   /** Moves every loaded cue by `delta` seconds (negative: earlier). */

@@ -174,3 +174,36 @@ async def test_the_filter_bar_placeholders_fit_their_fields(open_page, live_serv
         fields = await page.evaluate(PLACEHOLDER_ROOM, ["lib-year-min", "lib-year-max", "lib-rating"])
         cut = [f for f in fields if f["text"] > f["room"]]
         assert not cut, f"placeholders cut at {width} px ({language}): {cut}"
+
+
+# Each menu's chosen option against the room its box leaves for text (less its padding and the arrow),
+# in CSS pixels.
+SELECT_ROOM = """ids => ids.map(id => {
+  const select = document.getElementById(id);
+  const style = getComputedStyle(select);
+  const context = document.createElement("canvas").getContext("2d");
+  context.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  const text = select.selectedOptions[0].text;
+  const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 16;
+  return {id, text, width: context.measureText(text).width, room};
+})"""
+
+RESULTS_TOP = "() => document.querySelector('[data-library-results]').getBoundingClientRect().top"
+
+
+async def test_the_filter_bar_keeps_its_place_and_its_menus_fit(open_page, live_server):
+    for width, language in [(1280, "en"), (1280, "fr"), (375, "en"), (375, "fr")]:
+        page = await open_page(width=width)
+        await sign_in(page, live_server, await live_server.create_user(language=language))
+        await page.goto("/")
+        menus = await page.evaluate(SELECT_ROOM, ["lib-genre", "lib-sort", "lib-order"])
+        cut = [m for m in menus if m["width"] > m["room"]]
+        assert not cut, f"menus cut at {width} px ({language}): {cut}"
+        top = await page.evaluate(RESULTS_TOP)
+        await page.locator("#lib-q").press_sequentially("z")
+        await page.locator("[data-clear]").wait_for(state="visible")
+        assert await page.evaluate(RESULTS_TOP) == top, f"the films moved at {width} px ({language})"
+        menus = await page.evaluate(SELECT_ROOM, ["lib-genre", "lib-sort", "lib-order"])
+        cut = [m for m in menus if m["width"] > m["room"]]
+        assert not cut, f"menus cut while searching at {width} px ({language}): {cut}"
+        await page.close()
