@@ -5,6 +5,7 @@
 import { RadioMenu } from "./player-menu.js";
 
 const OFFSET_STEP = 0.5;
+const CUE_LINE = 0.05; // a cue line at least, as a share of the video's height (the cue font size)
 
 function remembered(key) {
   try {
@@ -30,7 +31,7 @@ export class SubtitlesMenu extends RadioMenu {
     this.video = video;
     this.texts = texts;
     this.controls = root.querySelector("[data-controls]");
-    this.lifted = 0; // percent of the video's height the cues rise by
+    this.lifted = 0; // cue lines the cues rise by
     this.fileLines = new WeakMap(); // cue -> its own `line` before any lift
     new MutationObserver(() => this.place()).observe(root, { attributes: true, attributeFilter: ["class"] });
     if (window.ResizeObserver) new ResizeObserver(() => this.place()).observe(video);
@@ -86,7 +87,8 @@ export class SubtitlesMenu extends RadioMenu {
   }
 
   /** Lifts the cues with no line of their own above the control bar while it shows (its height less the
-   * fading margin above it, in percent of the video's height), and puts them back at the bottom when it
+   * fading margin above it, in cue lines of 5 % of the video's height: a negative `line` counts from the
+   * bottom; `lineAlign` is not honoured by every browser), and puts them back at the bottom when it
    * hides. `force`: also when the lift is unchanged (new cues). */
   place(force = false) {
     const shown = this.root.classList.contains("is-started") && !this.root.classList.contains("is-idle");
@@ -94,7 +96,7 @@ export class SubtitlesMenu extends RadioMenu {
     let lift = 0;
     if (shown && height && this.controls) {
       const bar = this.controls.offsetHeight - parseFloat(getComputedStyle(this.controls).paddingTop || "0");
-      lift = Math.min(50, Math.round((bar / height) * 1000) / 10);
+      lift = Math.min(10, Math.ceil(bar / (height * CUE_LINE)));
     }
     if (lift === this.lifted && !force) return;
     this.lifted = lift;
@@ -103,15 +105,8 @@ export class SubtitlesMenu extends RadioMenu {
         if (!("line" in cue)) continue;
         if (!this.fileLines.has(cue)) this.fileLines.set(cue, cue.line);
         if (this.fileLines.get(cue) !== "auto") continue; // placed by its file: left there
-        if (lift) {
-          cue.snapToLines = false;
-          cue.lineAlign = "end";
-          cue.line = 100 - lift;
-        } else {
-          cue.snapToLines = true;
-          cue.lineAlign = "start";
-          cue.line = "auto";
-        }
+        cue.snapToLines = true;
+        cue.line = lift ? -1 - lift : "auto";
       }
     }
   }
